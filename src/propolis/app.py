@@ -1,0 +1,121 @@
+"""``create_app(settings)``: the whole product as one ASGI application."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import secrets
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from propolis import __version__
+from propolis.bootstrap import bootstrap
+from propolis.core.db import Database
+from propolis.core.errors import AttributeCheckingError, PropolisError
+from propolis.core.migrate import upgrade
+from propolis.core.security import Sealer
+from propolis.core.storage import Storage
+from propolis.core.web import JSON, error_response
+from propolis.settings import Settings
+
+log = logging.getLogger("propolis")
+
+# Every package with HTTP routes; each api.py exposes ``router``.
+API_MODULES = [
+    "propolis.misc.api",
+    "propolis.query_api",
+    "propolis.orgs.api",
+    "propolis.users.api",
+    "propolis.alerts.api",
+    "propolis.cases.api",
+    "propolis.tasks.api",
+    "propolis.observables.api",
+    "propolis.attachments.api",
+    "propolis.comments.api",
+    "propolis.casetemplates.api",
+    "propolis.fields.api",
+    "propolis.procedures.api",
+    "propolis.pages.api",
+    "propolis.analysis.api",
+]
+
+
+def _secret_key(settings: Settings) -> str:
+    if settings.secret_key:
+        return settings.secret_key.get_secret_value()
+    path = Path(settings.data_dir) / "secret.key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def prepare(settings: Settings) -> tuple[Database, str | None]:
+    """Create the data folder, migrate the schema and bootstrap (idempotent)."""
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    db = Database(settings.effective_database_url)
+    upgrade(db.engine)
+    with db.session() as session:
+        admin_password = (
+            settings.admin_password.get_secret_value() if settings.admin_password else None
+        )
+        generated = bootstrap(session, admin_password)
+    return db, generated
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # noqa: ANN202
+        db, generated = prepare(settings)
+        if generated:
+            print(f"Created admin@thehive.local with password: {generated}", flush=True)
+        app.state.db = db
+        app.state.storage = Storage(Path(settings.data_dir) / "attachments")
+        app.state.sealer = Sealer(_secret_key(settings))
+        yield
+        db.dispose()
+
+    app = FastAPI(title="Propolis", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    _install_error_handlers(app)
+    for name in API_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise
+            continue  # a domain without routes yet
+        app.include_router(module.router)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PropolisError)
+    async def _domain_error(_request: Request, exc: PropolisError) -> JSON:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSON:
+        errors = [
+            {
+                "name": ".".join(str(p) for p in e.get("loc", ())[1:]),
+                "type": e.get("type"),
+                "message": e.get("msg"),
+            }
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"name": "body", "message": "invalid"}
+        message = f"Invalid value for {first['name']}: {first.get('message')}"
+        return error_response(AttributeCheckingError(message, errors=errors))
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> JSON:
+        if exc.status_code in (404, 405):
+            return JSON({"type": "NotFound", "message": request.url.path}, status_code=404)
+        return JSON({"type": "BadRequest", "message": str(exc.detail)}, status_code=exc.status_code)

@@ -1,0 +1,166 @@
+"""Engine, sessions, SQLite pragmas, the declarative base and the id scheme.
+
+Every entity carries an integer primary key drawn from one platform-wide counter, so that
+ids are unique across entity kinds (TheHive's ``~123`` ids are graph vertex ids and some
+routes accept "an alert or a case" by id). The API renders them as ``"~" + str(id)``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# JSON stored as JSONB on PostgreSQL (indexable, containment operators), JSON text on SQLite.
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {int: BigInteger}
+
+
+class Entity(Base):
+    """Common meta fields of every TheHive-visible object (rendered as ``_id``, ``_createdBy``...)."""
+
+    __abstract__ = True
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_by: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[int | None] = mapped_column(BigInteger)
+
+    @property
+    def eid(self) -> str:
+        return f"~{self.id}"
+
+    def touch(self, login: str, at: int | None = None) -> None:
+        self.updated_by = login
+        self.updated_at = at if at is not None else now_ms()
+
+
+# The one platform-wide id counter: a single-row table on SQLite (writes are serialised
+# anyway), a sequence on PostgreSQL (no row lock shared by all writers).
+id_counter = Table(
+    "id_counter",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+
+def allocate_ids(session: Session, count: int) -> list[int]:
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(
+            text("SELECT nextval('propolis_ids') FROM generate_series(1, :n)"), {"n": count}
+        )
+        return [r[0] for r in rows]
+    last = session.execute(
+        text("UPDATE id_counter SET value = value + :n WHERE id = 1 RETURNING value"),
+        {"n": count},
+    ).scalar_one()
+    return list(range(last - count + 1, last + 1))
+
+
+@event.listens_for(Session, "before_flush")
+def _assign_ids(session: Session, flush_context, instances) -> None:  # noqa: ANN001
+    pending = [o for o in session.new if isinstance(o, Entity) and o.id is None]
+    for obj, new_id in zip(pending, allocate_ids(session, len(pending)), strict=True):
+        obj.id = new_id
+
+
+def parse_id(value: object) -> int | None:
+    """``"~123"`` -> 123; anything else -> None (it is a name, or matches nothing)."""
+    if isinstance(value, str) and value.startswith("~") and value[1:].isdigit():
+        return int(value[1:])
+    return None
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    # FULL: a commit acknowledged to a client survives a power loss (WAL + NORMAL would not).
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+        # pysqlite's own transaction handling defers BEGIN until the first write, which lets
+        # two writers deadlock on lock upgrade; BEGIN IMMEDIATE serialises writers cleanly.
+        @event.listens_for(engine, "connect")
+        def _no_pysqlite_begin(dbapi_conn, _record) -> None:  # noqa: ANN001
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn) -> None:  # noqa: ANN001
+            immediate = conn.get_execution_options().get("sqlite_immediate")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+class Database:
+    """Owns the engine and the session factory of one running Propolis."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        # Readers never block each other (WAL); writers take SQLite's write lock up front so
+        # that two writers queue on busy_timeout instead of failing on a lock upgrade.
+        self.read_sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = sessionmaker(
+            self.engine.execution_options(sqlite_immediate=True), expire_on_commit=False
+        )
+
+    @contextmanager
+    def session(self, write: bool = True) -> Iterator[Session]:
+        """A unit of work: commits on success, rolls back on any error."""
+        factory = self.sessions if write else self.read_sessions
+        with factory() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def dispose(self) -> None:
+        self.engine.dispose()

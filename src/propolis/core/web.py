@@ -1,0 +1,224 @@
+"""What every HTTP front door shares: the request context, the unit of work, body parsing,
+TheHive-shaped responses and errors.
+
+Each request runs in one database transaction. :class:`UnitOfWorkRoute` commits it *before*
+the response is sent (so an acknowledged write is durable) and then publishes the events it
+recorded; any error rolls everything back, so a rejected request changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from propolis.core import events
+from propolis.core.errors import BadRequest, PayloadTooLarge, PropolisError
+from propolis.core.security import Actor
+
+log = logging.getLogger(__name__)
+
+_READ_ONLY_PATHS = ("/api/v1/query", "/api/v1/query/")
+
+
+@dataclass
+class Ctx:
+    """Everything a route needs: the transaction, the caller and the running app's services."""
+
+    session: Session
+    actor: Actor
+    request: Request
+
+    @property
+    def app_state(self) -> Any:
+        return self.request.app.state
+
+
+def open_session(request: Request) -> Session:
+    """The request's unit of work (created once, committed by :class:`UnitOfWorkRoute`)."""
+    session = getattr(request.state, "db_session", None)
+    if session is None:
+        db = request.app.state.db
+        write = request.method not in ("GET", "HEAD", "OPTIONS") and (
+            request.url.path not in _READ_ONLY_PATHS
+        )
+        session = (db.sessions if write else db.read_sessions)()
+        request.state.db_session = session
+    return session
+
+
+async def context(request: Request) -> Ctx:
+    """FastAPI dependency: authenticate the caller and open the unit of work."""
+    from propolis.users.auth import authenticate
+
+    session = open_session(request)
+    actor = await run_in_threadpool(authenticate, session, request)
+    return Ctx(session, actor, request)
+
+
+class UnitOfWorkRoute(APIRoute):
+    def get_route_handler(self):  # noqa: ANN201
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except BaseException:
+                await _finish(request, commit=False)
+                raise
+            await _finish(request, commit=True)
+            return response
+
+        return run
+
+
+async def _finish(request: Request, commit: bool) -> None:
+    session: Session | None = getattr(request.state, "db_session", None)
+    if session is None:
+        return
+    request.state.db_session = None
+
+    def done() -> None:
+        try:
+            if commit:
+                session.commit()
+            else:
+                session.rollback()
+                events.discard_pending(session)
+        finally:
+            session.close()
+
+    await run_in_threadpool(done)
+    if commit:
+        events.publish_pending(session)
+
+
+# --------------------------------------------------------------------------- responses
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def created(content: Any) -> JSON:
+    return JSON(content, status_code=201)
+
+
+def ok(content: Any) -> JSON:
+    return JSON(content, status_code=200)
+
+
+def no_content() -> Response:
+    return Response(status_code=204)
+
+
+def error_response(error: PropolisError) -> JSON:
+    return JSON(error.to_json(), status_code=error.status)
+
+
+# --------------------------------------------------------------------------- request bodies
+
+
+async def json_body(request: Request, required: bool = False) -> dict[str, Any]:
+    """The JSON object of the body. Many thehive4py calls send no body at all: that is ``{}``."""
+    raw = await request.body()
+    limit = request.app.state.settings.max_json_bytes
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"Request body larger than {limit} bytes")
+    if not raw.strip():
+        if required:
+            raise BadRequest("A JSON body is required")
+        return {}
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"Invalid JSON: {exc}") from exc
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest("The JSON body must be an object")
+    return value
+
+
+@dataclass
+class Multipart:
+    json: dict[str, Any]
+    files: dict[str, list[UploadFile]]
+    fields: dict[str, str]
+
+
+def is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith("multipart/form-data")
+
+
+async def multipart_body(request: Request) -> Multipart:
+    """Parse a multipart request the way thehive4py builds them (spec §1.7): ``_json`` comes
+    either as a form field or as a file part; other file parts are grouped by name."""
+    settings = request.app.state.settings
+    length = int(request.headers.get("content-length") or 0)
+    if length > settings.max_upload_bytes:
+        raise PayloadTooLarge(f"Upload larger than {settings.max_upload_bytes} bytes")
+    try:
+        form = await request.form(max_files=10000, max_fields=10000)
+    except Exception as exc:  # malformed multipart
+        raise BadRequest(f"Invalid multipart body: {exc}") from exc
+    document: dict[str, Any] = {}
+    files: dict[str, list[UploadFile]] = {}
+    fields: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if name == "_json":
+            text = (await value.read()).decode("utf-8") if isinstance(value, UploadFile) else value
+            try:
+                parsed = orjson.loads(text) if text.strip() else {}
+            except orjson.JSONDecodeError as exc:
+                raise BadRequest(f"Invalid JSON in _json: {exc}") from exc
+            if not isinstance(parsed, dict):
+                raise BadRequest("_json must be a JSON object")
+            document = parsed
+        elif isinstance(value, UploadFile):
+            files.setdefault(name, []).append(value)
+        else:
+            fields[name] = value
+    return Multipart(document, files, fields)
+
+
+def parse_bool(value: Any, default: bool = False) -> bool:
+    """Query-string and form booleans arrive as "True"/"False" (Python's str(bool))."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", ""):
+        return False
+    raise BadRequest(f"Invalid boolean {value!r}")
+
+
+async def body(request: Request) -> dict[str, Any]:
+    """Dependency: the JSON body, ``{}`` when there is none. Lets handlers stay synchronous
+    (FastAPI runs them in its thread pool, off the event loop)."""
+    return await json_body(request)
+
+
+async def required_body(request: Request) -> dict[str, Any]:
+    return await json_body(request, required=True)
+
+
+async def json_or_multipart(request: Request) -> Multipart:
+    """Dependency for routes that take either a JSON document or a multipart upload."""
+    if is_multipart(request):
+        return await multipart_body(request)
+    return Multipart(await json_body(request, required=True), {}, {})

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from sqlalchemy import Index
+from sqlalchemy.orm import Mapped
+
+from propolis.core.columns import boolean, fk, fk_set_null, json_list, json_obj, ms, string, text
+from propolis.core.db import Entity
+
+
+class ObservableType(Entity):
+    __tablename__ = "observable_type"
+
+    name: Mapped[str] = string(64, nullable=False, unique=True)
+    is_attachment: Mapped[bool] = boolean()
+
+
+class Observable(Entity):
+    """A piece of evidence in exactly one case or one alert."""
+
+    __tablename__ = "observable"
+    __table_args__ = (
+        # Similarity/correlation ("where else was this seen") is one indexed lookup.
+        Index("ix_observable_fingerprint", "fingerprint", "org_id"),
+        Index("ix_observable_case_created", "case_id", "created_at"),
+        Index("ix_observable_alert_created", "alert_id", "created_at"),
+    )
+
+    org_id: Mapped[int] = fk("organisation.id", nullable=False, index=False)
+    case_id: Mapped[int | None] = fk("case_file.id", index=False)
+    alert_id: Mapped[int | None] = fk("alert.id", index=False)
+    data_type: Mapped[str] = string(64, nullable=False)
+    data: Mapped[str | None] = text()
+    # sha256 of "dataType\0data", or of the file content for attachment observables.
+    fingerprint: Mapped[str] = string(64, nullable=False)
+    attachment_id: Mapped[int | None] = fk_set_null("attachment.id")
+    message: Mapped[str | None] = text()
+    start_date: Mapped[int] = ms(nullable=False)
+    tlp: Mapped[int] = ms(nullable=False, default=2)
+    pap: Mapped[int] = ms(nullable=False, default=2)
+    tags: Mapped[list[str]] = json_list()
+    ioc: Mapped[bool] = boolean()
+    sighted: Mapped[bool] = boolean()
+    sighted_at: Mapped[int | None] = ms()
+    ignore_similarity: Mapped[bool] = boolean()
+    reports: Mapped[dict] = json_obj()

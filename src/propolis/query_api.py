@@ -1,0 +1,54 @@
+"""``POST /api/v1/query``: the generic read API (spec §3), over :mod:`propolis.core.query`.
+
+Importing this module imports every domain's ``queries`` module, which registers the
+domain's entity specs, initial operations and traversals."""
+
+from __future__ import annotations
+
+import importlib
+
+from fastapi import APIRouter, Depends
+
+from propolis.core.errors import BadRequest
+from propolis.core.query import QueryContext, run_query
+from propolis.core.web import JSON, Ctx, UnitOfWorkRoute, context, required_body
+
+QUERY_MODULES = [
+    "propolis.orgs.queries",
+    "propolis.users.queries",
+    "propolis.alerts.queries",
+    "propolis.cases.queries",
+    "propolis.tasks.queries",
+    "propolis.observables.queries",
+    "propolis.attachments.queries",
+    "propolis.comments.queries",
+    "propolis.casetemplates.queries",
+    "propolis.fields.queries",
+    "propolis.procedures.queries",
+    "propolis.pages.queries",
+    "propolis.analysis.queries",
+    "propolis.audit.queries",
+]
+
+
+def load_query_modules() -> None:
+    for name in QUERY_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise
+
+
+load_query_modules()
+router = APIRouter(route_class=UnitOfWorkRoute)
+
+
+@router.post("/api/v1/query")
+def query(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> JSON:
+    exclude = data.get("excludeFields") or []
+    if not isinstance(exclude, list):
+        raise BadRequest("excludeFields must be a list")
+    result = run_query(QueryContext(ctx.session, ctx.actor), data.get("query"), exclude)
+    headers = {"X-Total": str(result.total)} if result.total is not None else None
+    return JSON(result.value, status_code=200, headers=headers)

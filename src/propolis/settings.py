@@ -1,0 +1,81 @@
+"""All configuration, from environment variables (PROPOLIS_*) and an optional TOML file.
+
+The TOML file is named by PROPOLIS_CONFIG_FILE (default: ``propolis.toml`` in the working
+directory, if present). Environment variables win over the file.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("PROPOLIS_CONFIG_FILE", "propolis.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PROPOLIS_", extra="ignore")
+
+    data_dir: Path = Path("propolis-data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is SQLite inside data_dir"
+    )
+    admin_password: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = 9000
+    secret_key: SecretStr | None = Field(
+        default=None, description="signs session cookies; generated into data_dir when unset"
+    )
+    max_upload_bytes: int = 1024 * 1024 * 1024
+    max_json_bytes: int = 10 * 1024 * 1024
+    session_hours: int = 12
+    log_level: str = "info"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml)
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'propolis.db').resolve()}"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+    def masked(self) -> dict[str, object]:
+        """The effective settings with secrets (and database passwords) hidden."""
+        out: dict[str, object] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else ""
+            out[name] = str(value) if isinstance(value, Path) else value
+        out["database_url"] = _mask_url(self.effective_database_url)
+        return out
+
+
+def _mask_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
