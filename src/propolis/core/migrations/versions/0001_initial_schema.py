@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 7341f7bf01f7
+Revision ID: 2d6148e68355
 Revises:
-Create Date: 2026-11-28 00:25:41.510983
+Create Date: 2026-11-28 00:29:49.196209
 """
 
 import sqlalchemy as sa

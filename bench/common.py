@@ -1,0 +1,115 @@
+"""Shared benchmark plumbing: a throw-away server, timing and reporting."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+ADMIN = ("admin@thehive.local", "secret")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_server(data_dir: str | None = None, database_url: str | None = None):
+    """Start ``propolis serve`` on a free loopback port; yield its base URL."""
+    tmp = tempfile.TemporaryDirectory(prefix="propolis-bench-") if data_dir is None else None
+    directory = Path(data_dir or tmp.name)
+    port = free_port()
+    env = dict(
+        os.environ,
+        PROPOLIS_DATA_DIR=str(directory),
+        PROPOLIS_ADMIN_PASSWORD=ADMIN[1],
+        PROPOLIS_LOG_LEVEL="warning",
+    )
+    if database_url:
+        env["PROPOLIS_DATABASE_URL"] = database_url
+    log = (directory / "bench-server.log").open("ab") if directory.exists() else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "propolis.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(url + "/api/status", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("server did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def ensure_org(url: str, name: str = "bench") -> None:
+    s = requests.Session()
+    s.auth = ADMIN
+    s.headers["X-Organisation"] = "admin"
+    r = s.post(url + "/api/v1/organisation", json={"name": name, "description": name})
+    if r.status_code not in (201, 400):
+        raise RuntimeError(r.text)
+    me = s.get(url + "/api/v1/user/current").json()
+    orgs = [
+        {
+            "organisation": o["organisation"],
+            "profile": o["profile"],
+            "default": o["organisation"] == "admin",
+        }
+        for o in me["organisations"]
+    ]
+    if not any(o["organisation"] == name for o in orgs):
+        orgs.append({"organisation": name, "profile": "org-admin"})
+        s.put(url + f"/api/v1/user/{ADMIN[0]}/organisations", json={"organisations": orgs})
+
+
+def session(org: str = "bench") -> requests.Session:
+    s = requests.Session()
+    s.auth = ADMIN
+    s.headers["X-Organisation"] = org
+    return s
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return {
+        "p50": pick(0.50),
+        "p99": pick(0.99),
+        "mean": statistics.fmean(ordered),
+        "n": len(ordered),
+    }
+
+
+def timed(fn, repeat: int) -> list[float]:  # noqa: ANN001
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return out
