@@ -78,7 +78,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = db
         app.state.storage = Storage(Path(settings.data_dir) / "attachments")
         app.state.sealer = Sealer(_secret_key(settings))
+        # Analysis engine: job queue, embedded job workers and their housekeeping.
+        from propolis.analysis.runtime import start as start_analysis
+
+        analysis = start_analysis(settings, db, app.state.storage, app.state.sealer)
         yield
+        analysis.stop()
         db.dispose()
 
     app = FastAPI(title="Propolis", version=__version__, lifespan=lifespan)

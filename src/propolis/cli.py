@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 
 from propolis.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from propolis.core.security import Actor
 
 app = typer.Typer(
     help="Propolis: security incident response platform (TheHive 5 API).", no_args_is_help=True
@@ -61,6 +69,152 @@ def init() -> None:
 def config() -> None:
     """Print the effective settings (secrets masked)."""
     typer.echo(json.dumps(Settings().masked(), indent=2, default=str))
+
+
+# --------------------------------------------------------------------------- users, organisations
+# These commands act as the platform itself (the system actor in the admin organisation) and
+# go through the same services as the API, so the same rules and audit events apply.
+
+user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+org_app = typer.Typer(help="Manage organisations.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(org_app, name="org")
+
+
+@contextmanager
+def _as_platform() -> Iterator[tuple[Session, Actor]]:
+    """A unit of work acting as the platform; domain errors end the command with code 1."""
+    from propolis.app import prepare
+    from propolis.core.errors import PropolisError
+    from propolis.core.security import ADMIN_ORG, system_actor
+    from propolis.orgs import service as orgs
+
+    db, generated = prepare(Settings())
+    if generated:
+        _console().print(f"Created admin@thehive.local with password: {generated}")
+    try:
+        with db.session() as session:
+            admin_org = orgs.find(session, ADMIN_ORG)
+            yield session, system_actor(admin_org.id, admin_org.name)
+    except PropolisError as exc:
+        _console(stderr=True).print(f"[red]{exc.type}:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        db.dispose()
+
+
+def _console(stderr: bool = False):  # noqa: ANN202
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _new_password(password: str | None) -> str:
+    if password:
+        return password
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user_app.command("add")
+def user_add(
+    login: str = typer.Argument(..., help="login, e.g. jane@example.org"),
+    name: str = typer.Option(..., "--name", help="display name"),
+    org: str = typer.Option(..., "--org", help="organisation (name or ~id)"),
+    profile: str = typer.Option("analyst", "--profile", help="profile in that organisation"),
+    password: str = typer.Option(None, "--password", help="initial password (default: none)"),
+) -> None:
+    """Create a user (or add an existing user to ORG with PROFILE)."""
+    from propolis.users import service
+
+    data = {"login": login, "name": name, "organisation": org, "profile": profile}
+    if password:
+        data["password"] = password
+    with _as_platform() as (session, actor):
+        user, target = service.create_user(session, actor, data)
+        summary = f"{user.login} is {profile} in {target.name}"
+    _console().print(f"[green]OK[/green] {summary}")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    login: str = typer.Argument(..., help="login of the user"),
+    password: str = typer.Option(None, "--password", help="new password (else prompted)"),
+) -> None:
+    """Set a user's password."""
+    from propolis.core.errors import missing
+    from propolis.users import service
+
+    new_password = _new_password(password)
+    with _as_platform() as (session, actor):
+        user = service.find_user(session, login)
+        if user is None:
+            raise missing("User", login)
+        service.set_password(session, actor, user, {"password": new_password})
+    _console().print(f"[green]OK[/green] password of {login.lower()} set")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List every user with their organisations and profiles."""
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from propolis.core.security import SYSTEM_LOGIN
+    from propolis.users import service
+    from propolis.users.models import User
+
+    table = Table("login", "name", "organisations (profile)", "locked", "password", "API key")
+    with _as_platform() as (session, _actor):
+        users = session.scalars(
+            select(User).where(User.login != SYSTEM_LOGIN).order_by(User.login)
+        ).all()
+        members = service.memberships(session, [u.id for u in users])
+        for user in users:
+            orgs = ", ".join(f"{o.name} ({p.name})" for o, p in members[user.id])
+            table.add_row(
+                user.login,
+                user.name,
+                orgs,
+                "yes" if user.locked else "",
+                "yes" if user.password_hash else "",
+                "yes" if user.api_key_digest else "",
+            )
+    _console().print(table)
+
+
+@org_app.command("add")
+def org_add(
+    name: str = typer.Argument(..., help="organisation name"),
+    description: str = typer.Option(None, "--description", help="description (default: name)"),
+) -> None:
+    """Create an organisation."""
+    from propolis.orgs import service
+
+    with _as_platform() as (session, actor):
+        service.create(session, actor, {"name": name, "description": description or name})
+    _console().print(f"[green]OK[/green] organisation {name} created")
+
+
+@org_app.command("list")
+def org_list() -> None:
+    """List the organisations and how many members each has."""
+    from rich.table import Table
+    from sqlalchemy import func, select
+
+    from propolis.orgs.models import Organisation
+    from propolis.users.models import Membership
+
+    table = Table("name", "description", "members", "locked")
+    with _as_platform() as (session, _actor):
+        rows = session.execute(
+            select(Organisation, func.count(Membership.id))
+            .outerjoin(Membership, Membership.org_id == Organisation.id)
+            .group_by(Organisation.id)
+            .order_by(Organisation.name)
+        ).all()
+        for org, count in rows:
+            table.add_row(org.name, org.description, str(count), "yes" if org.locked else "")
+    _console().print(table)
 
 
 def main() -> None:

@@ -40,6 +40,27 @@ class Settings(BaseSettings):
     max_json_bytes: int = 10 * 1024 * 1024
     session_hours: int = 12
     log_level: str = "info"
+    # Analysis engine (Cortex-compatible analyzers/responders), see propolis.analysis.
+    analyzers_path: str = Field(
+        default="", description="folders of analyzer definitions, ':'-separated"
+    )
+    responders_path: str = Field(
+        default="", description="folders of responder definitions, ':'-separated"
+    )
+    builtin_workers: bool = True
+    queue_url: str | None = Field(
+        default=None, description="redis://... for separate workers; default: embedded SQLite queue"
+    )
+    embedded_workers: bool = Field(
+        default=True, description="run analysis jobs inside `propolis serve`"
+    )
+    analysis_python: str | None = Field(default=None, description="interpreter for .py analyzers")
+    job_timeout_minutes: float = 30
+    job_cache_minutes: float = 10
+    job_heartbeat_seconds: float = 5
+    analyzer_parallelism_min: int = 2
+    analyzer_parallelism_factor: float = 2.0
+    analyzer_parallelism_max: int = 4
 
     @classmethod
     def settings_customise_sources(
@@ -58,6 +79,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'propolis.db').resolve()}"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"
 
     @property
     def attachments_dir(self) -> Path:

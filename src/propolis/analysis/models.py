@@ -1,20 +1,51 @@
 from __future__ import annotations
 
+from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.orm import Mapped
 
-from propolis.core.columns import fk, json_list, json_obj, ms, string, text
+from propolis.core.columns import fk, fk_set_null, json_list, json_obj, ms, string, text
 from propolis.core.db import Entity
+
+
+class AnalysisWorker(Entity):
+    """An analyzer or responder definition enabled in one organisation, with its
+    configuration (Cortex's "worker"). Secret configuration values are stored sealed."""
+
+    __tablename__ = "analysis_worker"
+    __table_args__ = (UniqueConstraint("org_id", "kind", "name", name="uq_worker_org_kind_name"),)
+
+    org_id: Mapped[int] = fk("organisation.id", nullable=False, index=False)
+    kind: Mapped[str] = string(16, nullable=False)  # "analyzer" | "responder"
+    definition_id: Mapped[str] = string(255, nullable=False)
+    name: Mapped[str] = string(255, nullable=False)
+    version: Mapped[str] = string(64, nullable=False)
+    description: Mapped[str] = text(nullable=False)
+    data_types: Mapped[list[str]] = json_list()
+    # The definition as it was when enabled: an "obsolete" worker (its file gone) still runs.
+    definition: Mapped[dict] = json_obj()
+    configuration: Mapped[dict] = json_obj()
+    job_cache: Mapped[int | None] = ms()  # minutes; None = server default
+    job_timeout: Mapped[int | None] = ms()  # minutes; None = server default
+    rate: Mapped[int | None] = ms()
+    rate_unit: Mapped[str | None] = string(16)
 
 
 class AnalyzerJob(Entity):
     """An analyzer run on an observable (TheHive's ``case_artifact_job``)."""
 
     __tablename__ = "analyzer_job"
+    __table_args__ = (
+        Index("ix_analyzer_job_status", "status", "heartbeat_at"),
+        Index("ix_analyzer_job_cache", "cache_tag", "created_at"),
+        Index("ix_analyzer_job_worker_created", "worker_id", "created_at"),
+    )
 
     org_id: Mapped[int] = fk("organisation.id", nullable=False)
     observable_id: Mapped[int | None] = fk("observable.id")
+    worker_id: Mapped[int | None] = fk_set_null("analysis_worker.id")
     analyzer_id: Mapped[str] = string(255, nullable=False)
     analyzer_name: Mapped[str] = string(255, nullable=False)
+    analyzer_definition: Mapped[str | None] = string(255)
     cortex_id: Mapped[str] = string(255, nullable=False)
     cortex_job_id: Mapped[str] = string(255, nullable=False, default="")
     status: Mapped[str] = string(16, nullable=False, default="Waiting")
@@ -24,14 +55,28 @@ class AnalyzerJob(Entity):
     report: Mapped[dict | None] = json_obj()
     operations: Mapped[list] = json_list()
     error_message: Mapped[str | None] = text()
+    # What the program is given, fixed when the job is created (the observable may change).
+    data_type: Mapped[str | None] = string(64)
+    data: Mapped[str | None] = text()
+    tlp: Mapped[int] = ms(nullable=False, default=2)
+    pap: Mapped[int] = ms(nullable=False, default=2)
+    message: Mapped[str | None] = text()
+    # md5 of worker|config|dataType|tlp|data|parameters (Cortex's job cache, spec 5.2)
+    cache_tag: Mapped[str | None] = string(32)
+    # Set by the worker running the job; a stale heartbeat means the worker died.
+    heartbeat_at: Mapped[int | None] = ms()
+    attempts: Mapped[int] = ms(nullable=False, default=0)
 
 
 class ResponderAction(Entity):
     __tablename__ = "responder_action"
+    __table_args__ = (Index("ix_responder_action_status", "status", "heartbeat_at"),)
 
     org_id: Mapped[int] = fk("organisation.id", nullable=False)
+    worker_id: Mapped[int | None] = fk_set_null("analysis_worker.id")
     responder_id: Mapped[str] = string(255, nullable=False)
     responder_name: Mapped[str] = string(255, nullable=False)
+    responder_definition: Mapped[str | None] = string(255)
     cortex_id: Mapped[str | None] = string(255)
     cortex_job_id: Mapped[str | None] = string(255)
     object_type: Mapped[str] = string(32, nullable=False)
@@ -42,3 +87,7 @@ class ResponderAction(Entity):
     parameters: Mapped[dict] = json_obj()
     report: Mapped[dict] = json_obj()
     operations: Mapped[list] = json_list()
+    tlp: Mapped[int] = ms(nullable=False, default=2)
+    pap: Mapped[int] = ms(nullable=False, default=2)
+    heartbeat_at: Mapped[int | None] = ms()
+    attempts: Mapped[int] = ms(nullable=False, default=0)

@@ -51,6 +51,9 @@ def open_session(request: Request) -> Session:
             request.url.path not in _READ_ONLY_PATHS
         )
         session = (db.sessions if write else db.read_sessions)()
+        # Services that store files (attachments) find the file store and its limits here.
+        session.info["storage"] = getattr(request.app.state, "storage", None)
+        session.info["settings"] = request.app.state.settings
         request.state.db_session = session
     return session
 

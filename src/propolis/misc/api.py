@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import Response
 
 from propolis import __version__
-from propolis.core.web import JSON, Ctx, UnitOfWorkRoute, context, ok
+from propolis.cases import misp
+from propolis.cases.api import multipart_only, uploaded_file
+from propolis.cases.render import render_case
+from propolis.core.web import (
+    JSON,
+    Ctx,
+    Multipart,
+    UnitOfWorkRoute,
+    context,
+    created,
+    no_content,
+    ok,
+)
 
 router = APIRouter(route_class=UnitOfWorkRoute)
 
@@ -70,3 +83,29 @@ def status(ctx: Ctx = Depends(context)) -> JSON:
 @router.get("/api/v1/license/current")
 def current_license(ctx: Ctx = Depends(context)) -> JSON:
     return ok({"notFound": True, "fallback": LICENSE})
+
+
+# --------------------------------------------------------------------------- MISP (§22)
+
+
+@router.get("/api/v1/connector/misp/status")
+def misp_status(ctx: Ctx = Depends(context)) -> JSON:
+    return ok(misp.status())
+
+
+@router.get("/api/v1/connector/misp/_syncAlerts")
+def misp_sync(ctx: Ctx = Depends(context)) -> Response:
+    return no_content()  # no MISP server: nothing to synchronise
+
+
+@router.post("/api/v1/connector/misp/export/{case_ref}/{server}")
+def misp_export(case_ref: str, server: str, ctx: Ctx = Depends(context)) -> Response:
+    misp.export_case(ctx.session, ctx.actor, case_ref, server)
+    return no_content()
+
+
+@router.post("/api/v1/connector/misp/case/import")
+def misp_import(upload: Multipart = Depends(multipart_only), ctx: Ctx = Depends(context)) -> JSON:
+    case = misp.import_event(ctx.session, ctx.actor, uploaded_file(upload), upload.json)
+    ctx.session.flush()
+    return created(render_case(ctx.session, ctx.actor, case))

@@ -23,6 +23,8 @@ class Observable(Entity):
         Index("ix_observable_fingerprint", "fingerprint", "org_id"),
         Index("ix_observable_case_created", "case_id", "created_at"),
         Index("ix_observable_alert_created", "alert_id", "created_at"),
+        # listObservable filtered by dataType, and the "type still in use" check on delete.
+        Index("ix_observable_data_type", "data_type"),
     )
 
     org_id: Mapped[int] = fk("organisation.id", nullable=False, index=False)

@@ -1,8 +1,9 @@
-"""Organisation routes (spec §18)."""
+"""Organisation routes (spec §18): parse, call the service, render."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import Response
 
 from propolis.core.errors import missing
 from propolis.core.web import (
@@ -16,10 +17,32 @@ from propolis.core.web import (
     ok,
     required_body,
 )
-from propolis.orgs import service
-from propolis.orgs.render import render_org, render_orgs
+from propolis.orgs import avatar, service
+from propolis.orgs.render import render_links, render_org
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
+
+# Sharing profiles are fixed presets in Propolis (TheHive lets admins define more).
+SHARING_PROFILES = [
+    {
+        "name": "all",
+        "description": "Share everything",
+        "autoShare": True,
+        "editable": False,
+        "permissionProfile": "analyst",
+        "taskRule": "autoShare",
+        "observableRule": "autoShare",
+    },
+    {
+        "name": "none",
+        "description": "Share nothing automatically",
+        "autoShare": False,
+        "editable": False,
+        "permissionProfile": "read-only",
+        "taskRule": "manual",
+        "observableRule": "manual",
+    },
+]
 
 
 @router.post("/organisation")
@@ -34,108 +57,50 @@ def get_organisation(ref: str, ctx: Ctx = Depends(context)) -> JSON:
 
 
 @router.patch("/organisation/{ref}")
-def update_organisation(ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+def update_organisation(
+    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+) -> Response:
     service.update(ctx.session, ctx.actor, service.get_visible(ctx.session, ctx.actor, ref), data)
     return no_content()
+
+
+@router.get("/organisation/{ref}/avatar/{file_hash}")
+def get_avatar(ref: str, file_hash: str, ctx: Ctx = Depends(context)) -> Response:
+    org = service.get_visible(ctx.session, ctx.actor, ref)
+    if not org.avatar or avatar.fingerprint(org.avatar) != file_hash:
+        raise missing("Avatar", file_hash)
+    return avatar.response(org.avatar)
 
 
 @router.put("/organisation/{ref}/link/{other}")
 def link_organisation(
     ref: str, other: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
-):  # noqa: ANN201, E501
-    org, target = _pair(ctx, ref, other)
+) -> Response:
     service.link(
-        ctx.session,
-        ctx.actor,
-        org,
-        target,
-        data.get("linkType") or "default",
-        data.get("otherLinkType") or "default",
+        ctx.session, ctx.actor, ref, other, data.get("linkType"), data.get("otherLinkType")
     )
-    return JSON(None, status_code=201)
+    return Response(status_code=201)
 
 
 @router.delete("/organisation/{ref}/link/{other}")
-def unlink_organisation(ref: str, other: str, ctx: Ctx = Depends(context)):  # noqa: ANN201
-    org, target = _pair(ctx, ref, other)
-    service.unlink(ctx.session, ctx.actor, org, target)
+def unlink_organisation(ref: str, other: str, ctx: Ctx = Depends(context)) -> Response:
+    service.unlink(ctx.session, ctx.actor, ref, other)
     return no_content()
 
 
 @router.get("/organisation/{ref}/links")
 def list_links(ref: str, ctx: Ctx = Depends(context)) -> JSON:
-    org = service.get_visible(ctx.session, ctx.actor, ref)
-    links = service.links_of(ctx.session, [org.id])[org.id]
-    others = render_orgs(ctx.session, [other for _link, other in links])
-    return ok(
-        [
-            {
-                "linkType": link.link_type,
-                "otherLinkType": rendered["links"]
-                and next(
-                    (
-                        item["linkType"]
-                        for item in rendered["links"]
-                        if item["toOrganisation"] == org.name
-                    ),
-                    "default",
-                ),
-                "organisation": rendered,
-            }
-            for (link, _other), rendered in zip(links, others, strict=True)
-        ]
-    )
+    return ok(render_links(ctx.session, service.get_visible(ctx.session, ctx.actor, ref)))
 
 
 @router.put("/organisation/{ref}/links")
-def bulk_link(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
-    org = service.get_visible(ctx.session, ctx.actor, ref)
-    for item in data.get("links") or []:
-        target = service.find(ctx.session, str(item.get("toOrganisation", "")))
-        if target is None:
-            raise missing("Organisation", item.get("toOrganisation"))
-        service.link(
-            ctx.session,
-            ctx.actor,
-            org,
-            target,
-            item.get("linkType") or "default",
-            item.get("otherLinkType") or "default",
-        )
-    return JSON(None, status_code=201)
+def bulk_link(
+    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+) -> Response:
+    service.set_links(ctx.session, ctx.actor, ref, data.get("links"))
+    return Response(status_code=201)
 
 
 @router.get("/sharingProfile")
 def sharing_profiles(ctx: Ctx = Depends(context)) -> JSON:
-    return ok(
-        [
-            {
-                "name": "all",
-                "description": "Share everything",
-                "autoShare": True,
-                "editable": False,
-                "permissionProfile": "analyst",
-                "taskRule": "autoShare",
-                "observableRule": "autoShare",
-            },
-            {
-                "name": "none",
-                "description": "Share nothing automatically",
-                "autoShare": False,
-                "editable": False,
-                "permissionProfile": "read-only",
-                "taskRule": "manual",
-                "observableRule": "manual",
-            },
-        ]
-    )
-
-
-def _pair(ctx: Ctx, ref: str, other: str):  # noqa: ANN202
-    org = service.find(ctx.session, ref)
-    target = service.find(ctx.session, other)
-    if org is None:
-        raise missing("Organisation", ref)
-    if target is None:
-        raise missing("Organisation", other)
-    return org, target
+    return ok(SHARING_PROFILES)

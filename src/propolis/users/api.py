@@ -1,24 +1,35 @@
-"""User and profile routes (spec §19, §20)."""
+"""User, profile and browser-session routes (spec §19, §20): parse, call the service, render."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Any
 
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from propolis.core.errors import missing
 from propolis.core.web import (
     JSON,
     Ctx,
     UnitOfWorkRoute,
     context,
     created,
+    is_multipart,
+    json_body,
     no_content,
     ok,
+    open_session,
     required_body,
 )
-from propolis.users import service
-from propolis.users.models import User
-from propolis.users.render import render_user
+from propolis.orgs import avatar
+from propolis.users import auth, profiles, service
+from propolis.users.models import Profile, User
+from propolis.users.render import render_profile, render_user
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
+
+
+# --------------------------------------------------------------------------- users
 
 
 @router.get("/user/current")
@@ -39,22 +50,159 @@ def create_user(data: dict = Depends(required_body), ctx: Ctx = Depends(context)
 
 @router.get("/user/{ref}")
 def get_user(ref: str, ctx: Ctx = Depends(context)) -> JSON:
-    return ok(
-        render_user(ctx.session, ctx.actor, service.get_visible_user(ctx.session, ctx.actor, ref))
-    )
+    return ok(render_user(ctx.session, ctx.actor, _user(ctx, ref)))
+
+
+@router.patch("/user/{ref}")
+def update_user(
+    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+) -> Response:
+    service.update_user(ctx.session, ctx.actor, _user(ctx, ref), data)
+    return no_content()
+
+
+@router.delete("/user/{ref}/force")
+def delete_user(ref: str, organisation: str | None = None, ctx: Ctx = Depends(context)) -> Response:
+    service.delete_user(ctx.session, ctx.actor, _user(ctx, ref), organisation or None)
+    return no_content()
+
+
+@router.delete("/user/{ref}")
+def lock_user(ref: str, ctx: Ctx = Depends(context)) -> Response:
+    """Deprecated TheHive route: "deleting" a user without ``/force`` locks the account."""
+    service.lock_user(ctx.session, ctx.actor, _user(ctx, ref))
+    return no_content()
 
 
 @router.put("/user/{ref}/organisations")
 def set_organisations(
     ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
 ) -> JSON:
-    user = service.get_visible_user(ctx.session, ctx.actor, ref)
+    user = _user(ctx, ref)
     result = service.set_organisations(ctx.session, ctx.actor, user, data.get("organisations"))
     return ok({"organisations": result})
 
 
 @router.post("/user/{ref}/password/set")
-def set_password(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
-    user = service.get_visible_user(ctx.session, ctx.actor, ref)
-    service.set_password(ctx.session, ctx.actor, user, data.get("password"))
+def set_password(
+    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+) -> Response:
+    service.set_password(ctx.session, ctx.actor, _user(ctx, ref), data)
     return no_content()
+
+
+@router.post("/user/{ref}/password/change")
+def change_password(
+    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+) -> Response:
+    service.change_password(ctx.session, ctx.actor, _user(ctx, ref), data)
+    return no_content()
+
+
+@router.get("/user/{ref}/key")
+def get_api_key(ref: str, ctx: Ctx = Depends(context)) -> PlainTextResponse:
+    key = service.get_api_key(ctx.session, ctx.actor, _user(ctx, ref), ctx.app_state.sealer)
+    return PlainTextResponse(key)
+
+
+@router.post("/user/{ref}/key/renew")
+def renew_api_key(ref: str, ctx: Ctx = Depends(context)) -> PlainTextResponse:
+    """The key is a text/plain body: thehive4py returns non-JSON bodies as text."""
+    key = service.renew_api_key(ctx.session, ctx.actor, _user(ctx, ref), ctx.app_state.sealer)
+    return PlainTextResponse(key)
+
+
+@router.delete("/user/{ref}/key")
+def remove_api_key(ref: str, ctx: Ctx = Depends(context)) -> Response:
+    service.remove_api_key(ctx.session, ctx.actor, _user(ctx, ref))
+    return no_content()
+
+
+@router.get("/user/{ref}/avatar/{file_hash}")
+def get_avatar(ref: str, file_hash: str, ctx: Ctx = Depends(context)) -> Response:
+    user = _user(ctx, ref)
+    if not user.avatar or avatar.fingerprint(user.avatar) != file_hash:
+        raise missing("Avatar", file_hash)
+    return avatar.response(user.avatar)
+
+
+def _user(ctx: Ctx, ref: str) -> User:
+    return service.get_visible_user(ctx.session, ctx.actor, ref)
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+@router.post("/profile")
+def create_profile(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> JSON:
+    return created(render_profile(profiles.create_profile(ctx.session, ctx.actor, data)))
+
+
+@router.get("/profile/{ref}")
+def get_profile(ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    return ok(render_profile(_profile(ctx, ref)))
+
+
+@router.patch("/profile/{ref}")
+def update_profile(
+    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+) -> Response:
+    profiles.update_profile(ctx.session, ctx.actor, _profile(ctx, ref), data)
+    return no_content()
+
+
+@router.delete("/profile/{ref}")
+def delete_profile(ref: str, ctx: Ctx = Depends(context)) -> Response:
+    profiles.delete_profile(ctx.session, ctx.actor, _profile(ctx, ref))
+    return no_content()
+
+
+def _profile(ctx: Ctx, ref: str) -> Profile:
+    return profiles.get_profile(ctx.session, ref)
+
+
+# --------------------------------------------------------------------------- browser sessions
+
+
+async def login_body(request: Request) -> dict[str, Any]:
+    """The login form: JSON ``{"user", "password"}`` or classic form fields."""
+    if is_multipart(request) or request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        form = await request.form()
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+    return await json_body(request, required=True)
+
+
+@router.post("/login")
+def login(request: Request, data: dict = Depends(login_body)) -> JSON:
+    settings = request.app.state.settings
+    result = auth.login(
+        open_session(request),
+        request.app.state.db,
+        data,
+        request.headers.get("X-Organisation"),
+        settings.session_hours,
+    )
+    body = render_user(open_session(request), result.actor, result.user)
+    body["csrfToken"] = result.csrf_token
+    response = ok(body)
+    response.headers[auth.CSRF_HEADER] = result.csrf_token
+    response.set_cookie(
+        auth.SESSION_COOKIE,
+        result.token,
+        max_age=settings.session_hours * 3600,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    auth.logout(open_session(request), request.cookies.get(auth.SESSION_COOKIE))
+    response = no_content()
+    response.delete_cookie(auth.SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response

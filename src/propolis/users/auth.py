@@ -1,29 +1,54 @@
 """Who is calling: Basic, API key (Bearer) or session cookie, then the organisation context
-(``X-Organisation`` header, else the default organisation, else the first membership)."""
+(``X-Organisation`` header, else the default organisation, else the first membership).
+
+Password guessing is slowed down per login: after ``LOCKOUT_THRESHOLD`` failures in a row
+the login is refused for ``LOCKOUT_MS``, even with the right password. The counters are
+written in their own short transaction, before the request's unit of work starts: a
+rejected request rolls its own transaction back, and the failure must still count.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from propolis.core.db import now_ms, parse_id
+from propolis.core import events, validate
+from propolis.core.db import Database, now_ms, parse_id
 from propolis.core.errors import AuthenticationError
-from propolis.core.security import Actor, digest, verify_password
+from propolis.core.security import (
+    ADMIN_ORG,
+    SYSTEM_LOGIN,
+    Actor,
+    digest,
+    hash_password,
+    verify_password,
+)
 from propolis.orgs.models import Organisation
 from propolis.users.models import AuthSession, Membership, Profile, User
 
 SESSION_COOKIE = "PROPOLIS_SESSION"
 CSRF_HEADER = "X-CSRF-Token"
+LOCKOUT_THRESHOLD = 5
+LOCKOUT_MS = 60_000
 _UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+# Verifying against a throw-away hash when the login is unknown keeps the answer time the
+# same, so response times do not tell which logins exist.
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 def authenticate(session: Session, request: Request) -> Actor:
     user = _user_from_credentials(session, request)
-    if user is None or user.locked:
+    if user is None or user.locked or user.login == SYSTEM_LOGIN:
         raise AuthenticationError("Authentication failure")
     return actor_for(session, user, request.headers.get("X-Organisation"))
 
@@ -32,7 +57,8 @@ def _user_from_credentials(session: Session, request: Request) -> User | None:
     header = request.headers.get("Authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "basic":
-        return _basic(session, credentials.strip())
+        user_id = _basic(request.app.state.db, credentials.strip())
+        return session.get(User, user_id) if user_id is not None else None
     if scheme.lower() == "bearer":
         token = credentials.strip()
         if not token:
@@ -44,15 +70,102 @@ def _user_from_credentials(session: Session, request: Request) -> User | None:
     return None
 
 
-def _basic(session: Session, credentials: str) -> User | None:
+def _basic(db: Database, credentials: str) -> int | None:
     try:
-        login, _, password = base64.b64decode(credentials).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+        login, _, password = base64.b64decode(credentials, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    user = session.scalar(select(User).where(User.login == login.lower()))
-    if user is None or not verify_password(user.password_hash, password):
+    return check_password(db, login, password)
+
+
+# --------------------------------------------------------------------------- passwords
+
+
+def lockout_until(failed_attempts: int, last_failure_at: int | None) -> int | None:
+    """When the login opens again after too many failures (None: it is not locked out)."""
+    if failed_attempts < LOCKOUT_THRESHOLD or last_failure_at is None:
         return None
-    return user
+    return last_failure_at + LOCKOUT_MS
+
+
+def check_password(db: Database, login: str, password: str) -> int | None:
+    """The user id when ``password`` is right and the login is not locked out, else None."""
+    with db.session(write=False) as s:
+        row = s.execute(
+            select(User.id, User.password_hash, User.failed_attempts, User.last_failure_at).where(
+                User.login == login.strip().lower()
+            )
+        ).first()
+    if row is None:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    user_id, password_hash, failures, last_failure = row
+    until = lockout_until(failures, last_failure)
+    if until is not None and now_ms() < until:
+        return None  # locked out: not even checked, and the lockout is not extended
+    if _recently_verified(user_id, password_hash, password) or verify_password(
+        password_hash, password
+    ):
+        _remember(user_id, password_hash, password)
+        if failures:
+            _write_counters(db, user_id, reset=True)
+        return user_id
+    _write_counters(db, user_id, reset=False)
+    return None
+
+
+# Basic auth sends the password with every request, and an argon2 check costs tens to
+# hundreds of milliseconds of CPU: a script making many calls would spend most of its time
+# hashing. A successful check is remembered for a few minutes as a keyed digest of the
+# password (the key lives only in this process), tied to the stored hash, so a password
+# change or reset ends it at once.
+_VERIFIED_TTL_MS = 300_000
+_VERIFIED_MAX = 10_000
+_verified_key = secrets.token_bytes(32)
+_verified: dict[int, tuple[str, str, int]] = {}
+_verified_lock = threading.Lock()
+
+
+def _password_digest(password: str) -> str:
+    return hmac.new(_verified_key, password.encode(), hashlib.sha256).hexdigest()
+
+
+def _recently_verified(user_id: int, password_hash: str | None, password: str) -> bool:
+    entry = _verified.get(user_id)
+    if entry is None or password_hash is None:
+        return False
+    stored_hash, password_digest, expires = entry
+    return (
+        stored_hash == password_hash
+        and expires > now_ms()
+        and hmac.compare_digest(password_digest, _password_digest(password))
+    )
+
+
+def _remember(user_id: int, password_hash: str | None, password: str) -> None:
+    if password_hash is None:
+        return
+    with _verified_lock:
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()  # rare; the next checks simply pay argon2 again
+        _verified[user_id] = (
+            password_hash,
+            _password_digest(password),
+            now_ms() + _VERIFIED_TTL_MS,
+        )
+
+
+def _write_counters(db: Database, user_id: int, reset: bool) -> None:
+    values: dict[str, Any] = (
+        {"failed_attempts": 0, "last_failure_at": None}
+        if reset
+        else {"failed_attempts": User.failed_attempts + 1, "last_failure_at": now_ms()}
+    )
+    with db.session() as s:
+        s.execute(update(User).where(User.id == user_id).values(**values))
+
+
+# --------------------------------------------------------------------------- browser sessions
 
 
 def _from_session_cookie(session: Session, request: Request, token: str) -> User | None:
@@ -67,7 +180,65 @@ def _from_session_cookie(session: Session, request: Request, token: str) -> User
     return session.get(User, row.user_id)
 
 
+@dataclass(frozen=True)
+class Login:
+    actor: Actor
+    user: User
+    token: str
+    csrf_token: str
+    expires_at: int
+
+
+def login(
+    session: Session, db: Database, data: dict[str, Any], org_ref: str | None, hours: int
+) -> Login:
+    """``POST /api/v1/login``: check the password, open a browser session. Only the token's
+    digest is stored; the token itself goes to the browser in an HttpOnly cookie."""
+    login_name = validate.nonempty(data, "user", max_len=255)
+    password = validate.string(data, "password", req=True, max_len=1024)
+    user_id = check_password(db, login_name, password)
+    user = session.get(User, user_id) if user_id is not None else None
+    if user is None or user.locked or user.login == SYSTEM_LOGIN:
+        raise AuthenticationError("Authentication failure")
+    actor = actor_for(session, user, org_ref)
+    now = now_ms()
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    # Expired sessions of this user are dropped here, so the table does not grow forever.
+    session.execute(
+        delete(AuthSession).where(AuthSession.user_id == user.id, AuthSession.expires_at < now)
+    )
+    expires = now + hours * 3_600_000
+    session.add(
+        AuthSession(
+            token_digest=digest(token),
+            csrf_token=csrf,
+            user_id=user.id,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
+    events.record(session, user.login, actor.org_id, "login", "User", user.id, {})
+    return Login(actor, user, token, csrf, expires)
+
+
+def logout(session: Session, token: str | None) -> None:
+    """Close the browser session of ``token`` (nothing to do when there is none)."""
+    if not token:
+        return
+    row = session.scalar(select(AuthSession).where(AuthSession.token_digest == digest(token)))
+    if row is None:
+        return
+    login_name = session.scalar(select(User.login).where(User.id == row.user_id))
+    session.delete(row)
+    events.record(session, login_name or "", None, "logout", "User", row.user_id, {})
+
+
+# --------------------------------------------------------------------------- organisation
+
+
 def actor_for(session: Session, user: User, org_ref: str | None) -> Actor:
+    """The caller acting in ``org_ref`` (or the default organisation). Locked organisations
+    are out of reach, except the admin organisation, which cannot be locked."""
     rows = session.execute(
         select(Membership, Organisation, Profile)
         .join(Organisation, Organisation.id == Membership.org_id)
@@ -75,15 +246,12 @@ def actor_for(session: Session, user: User, org_ref: str | None) -> Actor:
         .where(Membership.user_id == user.id)
         .order_by(Membership.position, Membership.id)
     ).all()
+    rows = [r for r in rows if not r[1].locked or r[1].name == ADMIN_ORG]
     if not rows:
         raise AuthenticationError("Authentication failure: user has no organisation")
-    chosen = None
     if org_ref:
         wanted_id = parse_id(org_ref)
-        for row in rows:
-            org = row[1]
-            if org.id == wanted_id or org.name == org_ref:
-                chosen = row
+        chosen = next((r for r in rows if r[1].id == wanted_id or r[1].name == org_ref), None)
         if chosen is None:
             raise AuthenticationError(f"Authentication failure: not a member of {org_ref}")
     else:

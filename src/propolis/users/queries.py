@@ -1,4 +1,5 @@
-"""Query-language registration for users and profiles."""
+"""Query-language registration for users and profiles (``listUser``, ``getUser``,
+``currentUser``, ``listProfile``, ``getProfile``; traversal organisation -> ``users``)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,20 @@ from propolis.core.query import (
     Field,
     QueryContext,
     ResultSet,
+    ids_of,
     initial,
     meta_fields,
     register_entity,
+    traversal,
 )
-from propolis.core.render import meta
 from propolis.users import service
-from propolis.users.models import Profile, User
-from propolis.users.render import render_users
+from propolis.users.models import Membership, Profile, User
+from propolis.users.profiles import find_profile
+from propolis.users.render import render_profiles, render_users
 
 
 def _render_users(ctx: QueryContext, rows: list[User], extra: list[str]) -> list[dict[str, Any]]:
-    return render_users(ctx.session, ctx.actor, rows)
+    return render_users(ctx.session, ctx.actor, rows, extra=extra)
 
 
 USER = register_entity(
@@ -43,27 +46,6 @@ USER = register_entity(
     )
 )
 
-
-def render_profile(profile: Profile) -> dict[str, Any]:
-    from propolis.core.security import ADMIN_ONLY
-
-    permissions = sorted(profile.permissions)
-    for_admin = any(p in ADMIN_ONLY for p in permissions) or profile.name == "admin"
-    out = meta(profile, "Profile")
-    out.update(
-        name=profile.name,
-        permissions=permissions,
-        editable=profile.editable,
-        forAdmin=for_admin,
-        forOrg=not for_admin,
-        forExternal=False,
-        consumesLicense=bool(permissions),
-        type="Admin" if for_admin else "Organisation",
-        extraData={},
-    )
-    return out
-
-
 PROFILE = register_entity(
     EntitySpec(
         name="Profile",
@@ -74,20 +56,24 @@ PROFILE = register_entity(
             "permissions": Field(Profile.permissions, LIST),
             "editable": Field(Profile.editable, BOOL),
         },
-        render=lambda ctx, rows, extra: [render_profile(p) for p in rows],
+        render=lambda ctx, rows, extra: render_profiles(rows),
     )
 )
 
 
+def _visible_users(ctx: QueryContext) -> ResultSet:
+    return ResultSet(USER, select(User).where(User.id.in_(service.visible_user_ids(ctx.actor))))
+
+
 @initial("listUser")
 def list_user(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
-    return ResultSet(USER, select(User).where(User.id.in_(service.visible_user_ids(ctx.actor))))
+    return _visible_users(ctx)
 
 
 @initial("getUser")
 def get_user(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
     user = service.find_user(ctx.session, str(op.get("idOrName", "")))
-    base = list_user(ctx, op)
+    base = _visible_users(ctx)
     return ResultSet(USER, base.stmt.where(User.id == (user.id if user else -1)))
 
 
@@ -103,5 +89,13 @@ def list_profile(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
 
 @initial("getProfile")
 def get_profile(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
-    profile = service.find_profile(ctx.session, str(op.get("idOrName", "")))
+    profile = find_profile(ctx.session, str(op.get("idOrName", "")))
     return ResultSet(PROFILE, select(Profile).where(Profile.id == (profile.id if profile else -1)))
+
+
+@traversal("Organisation", "users")
+def organisation_users(ctx: QueryContext, orgs: ResultSet, op: dict[str, Any]) -> ResultSet:
+    """Members of the (visible) organisations of the set, as far as the caller sees users."""
+    members = select(Membership.user_id).where(Membership.org_id.in_(ids_of(orgs)))
+    base = _visible_users(ctx)
+    return ResultSet(USER, base.stmt.where(User.id.in_(members)))

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 2d6148e68355
+Revision ID: 726c80b41022
 Revises:
-Create Date: 2026-11-28 00:29:49.196209
+Create Date: 2026-11-28 00:39:48.532870
 """
 
 import sqlalchemy as sa
@@ -121,6 +121,31 @@ def upgrade() -> None:
         ),
         sa.Column("revoked", sa.Boolean(), server_default="0", nullable=False),
         sa.Column("parent", sa.String(length=32), nullable=True),
+        sa.Column(
+            "data_sources",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "defense_bypassed",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("detection", sa.Text(), nullable=True),
+        sa.Column(
+            "permissions_required",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("remote_support", sa.Boolean(), server_default="0", nullable=False),
+        sa.Column(
+            "system_requirements",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("version", sa.String(length=16), nullable=True),
+        sa.Column("capec_id", sa.String(length=32), nullable=True),
+        sa.Column("capec_url", sa.String(length=512), nullable=True),
         sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("created_by", sa.String(length=255), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
@@ -160,6 +185,47 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_status_value")),
         sa.UniqueConstraint("kind", "value", name=op.f("uq_status_value_kind")),
+    )
+    op.create_table(
+        "analysis_worker",
+        sa.Column("org_id", sa.BigInteger(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("definition_id", sa.String(length=255), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("version", sa.String(length=64), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column(
+            "data_types",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "definition",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "configuration",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("job_cache", sa.BigInteger(), nullable=True),
+        sa.Column("job_timeout", sa.BigInteger(), nullable=True),
+        sa.Column("rate", sa.BigInteger(), nullable=True),
+        sa.Column("rate_unit", sa.String(length=16), nullable=True),
+        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("created_by", sa.String(length=255), nullable=False),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("updated_by", sa.String(length=255), nullable=True),
+        sa.Column("updated_at", sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organisation.id"],
+            name=op.f("fk_analysis_worker_org_id_organisation"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_analysis_worker")),
+        sa.UniqueConstraint("org_id", "kind", "name", name="uq_worker_org_kind_name"),
     )
     op.create_table(
         "case_file",
@@ -309,52 +375,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("page_template", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_page_template_org_id"), ["org_id"], unique=False)
-
-    op.create_table(
-        "responder_action",
-        sa.Column("org_id", sa.BigInteger(), nullable=False),
-        sa.Column("responder_id", sa.String(length=255), nullable=False),
-        sa.Column("responder_name", sa.String(length=255), nullable=False),
-        sa.Column("cortex_id", sa.String(length=255), nullable=True),
-        sa.Column("cortex_job_id", sa.String(length=255), nullable=True),
-        sa.Column("object_type", sa.String(length=32), nullable=False),
-        sa.Column("object_id", sa.BigInteger(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("start_date", sa.BigInteger(), nullable=False),
-        sa.Column("end_date", sa.BigInteger(), nullable=True),
-        sa.Column(
-            "parameters",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "report",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "operations",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("created_by", sa.String(length=255), nullable=False),
-        sa.Column("created_at", sa.BigInteger(), nullable=False),
-        sa.Column("updated_by", sa.String(length=255), nullable=True),
-        sa.Column("updated_at", sa.BigInteger(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["org_id"],
-            ["organisation.id"],
-            name=op.f("fk_responder_action_org_id_organisation"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_responder_action")),
-    )
-    with op.batch_alter_table("responder_action", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_responder_action_object_id"), ["object_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_responder_action_org_id"), ["org_id"], unique=False)
 
     op.create_table(
         "user_account",
@@ -661,6 +681,70 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_membership_user_id"), ["user_id"], unique=False)
 
     op.create_table(
+        "responder_action",
+        sa.Column("org_id", sa.BigInteger(), nullable=False),
+        sa.Column("worker_id", sa.BigInteger(), nullable=True),
+        sa.Column("responder_id", sa.String(length=255), nullable=False),
+        sa.Column("responder_name", sa.String(length=255), nullable=False),
+        sa.Column("responder_definition", sa.String(length=255), nullable=True),
+        sa.Column("cortex_id", sa.String(length=255), nullable=True),
+        sa.Column("cortex_job_id", sa.String(length=255), nullable=True),
+        sa.Column("object_type", sa.String(length=32), nullable=False),
+        sa.Column("object_id", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("start_date", sa.BigInteger(), nullable=False),
+        sa.Column("end_date", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "parameters",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "report",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "operations",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("tlp", sa.BigInteger(), nullable=False),
+        sa.Column("pap", sa.BigInteger(), nullable=False),
+        sa.Column("heartbeat_at", sa.BigInteger(), nullable=True),
+        sa.Column("attempts", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("created_by", sa.String(length=255), nullable=False),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("updated_by", sa.String(length=255), nullable=True),
+        sa.Column("updated_at", sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organisation.id"],
+            name=op.f("fk_responder_action_org_id_organisation"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["worker_id"],
+            ["analysis_worker.id"],
+            name=op.f("fk_responder_action_worker_id_analysis_worker"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_responder_action")),
+    )
+    with op.batch_alter_table("responder_action", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_responder_action_object_id"), ["object_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_responder_action_org_id"), ["org_id"], unique=False)
+        batch_op.create_index(
+            "ix_responder_action_status", ["status", "heartbeat_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_responder_action_worker_id"), ["worker_id"], unique=False
+        )
+
+    op.create_table(
         "share",
         sa.Column("case_id", sa.BigInteger(), nullable=False),
         sa.Column("org_id", sa.BigInteger(), nullable=False),
@@ -769,8 +853,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_comment")),
     )
     with op.batch_alter_table("comment", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_comment_alert_id"), ["alert_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_comment_case_id"), ["case_id"], unique=False)
+        batch_op.create_index("ix_comment_alert_created", ["alert_id", "created_at"], unique=False)
+        batch_op.create_index("ix_comment_case_created", ["case_id", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_comment_org_id"), ["org_id"], unique=False)
 
     op.create_table(
@@ -860,8 +944,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_procedure")),
     )
     with op.batch_alter_table("procedure", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_procedure_alert_id"), ["alert_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_procedure_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(
+            "ix_procedure_alert_created", ["alert_id", "created_at"], unique=False
+        )
+        batch_op.create_index("ix_procedure_case_created", ["case_id", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_procedure_org_id"), ["org_id"], unique=False)
 
     op.create_table(
@@ -1028,14 +1114,17 @@ def upgrade() -> None:
             batch_op.f("ix_observable_attachment_id"), ["attachment_id"], unique=False
         )
         batch_op.create_index("ix_observable_case_created", ["case_id", "created_at"], unique=False)
+        batch_op.create_index("ix_observable_data_type", ["data_type"], unique=False)
         batch_op.create_index("ix_observable_fingerprint", ["fingerprint", "org_id"], unique=False)
 
     op.create_table(
         "analyzer_job",
         sa.Column("org_id", sa.BigInteger(), nullable=False),
         sa.Column("observable_id", sa.BigInteger(), nullable=True),
+        sa.Column("worker_id", sa.BigInteger(), nullable=True),
         sa.Column("analyzer_id", sa.String(length=255), nullable=False),
         sa.Column("analyzer_name", sa.String(length=255), nullable=False),
+        sa.Column("analyzer_definition", sa.String(length=255), nullable=True),
         sa.Column("cortex_id", sa.String(length=255), nullable=False),
         sa.Column("cortex_job_id", sa.String(length=255), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -1057,6 +1146,14 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("error_message", sa.Text(), nullable=True),
+        sa.Column("data_type", sa.String(length=64), nullable=True),
+        sa.Column("data", sa.Text(), nullable=True),
+        sa.Column("tlp", sa.BigInteger(), nullable=False),
+        sa.Column("pap", sa.BigInteger(), nullable=False),
+        sa.Column("message", sa.Text(), nullable=True),
+        sa.Column("cache_tag", sa.String(length=32), nullable=True),
+        sa.Column("heartbeat_at", sa.BigInteger(), nullable=True),
+        sa.Column("attempts", sa.BigInteger(), nullable=False),
         sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("created_by", sa.String(length=255), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
@@ -1074,13 +1171,25 @@ def upgrade() -> None:
             name=op.f("fk_analyzer_job_org_id_organisation"),
             ondelete="CASCADE",
         ),
+        sa.ForeignKeyConstraint(
+            ["worker_id"],
+            ["analysis_worker.id"],
+            name=op.f("fk_analyzer_job_worker_id_analysis_worker"),
+            ondelete="SET NULL",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_analyzer_job")),
     )
     with op.batch_alter_table("analyzer_job", schema=None) as batch_op:
+        batch_op.create_index("ix_analyzer_job_cache", ["cache_tag", "created_at"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_analyzer_job_observable_id"), ["observable_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_analyzer_job_org_id"), ["org_id"], unique=False)
+        batch_op.create_index("ix_analyzer_job_status", ["status", "heartbeat_at"], unique=False)
+        batch_op.create_index(
+            "ix_analyzer_job_worker_created", ["worker_id", "created_at"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_analyzer_job_worker_id"), ["worker_id"], unique=False)
 
     op.create_table(
         "share_observable",
@@ -1126,12 +1235,17 @@ def downgrade() -> None:
 
     op.drop_table("share_observable")
     with op.batch_alter_table("analyzer_job", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_analyzer_job_worker_id"))
+        batch_op.drop_index("ix_analyzer_job_worker_created")
+        batch_op.drop_index("ix_analyzer_job_status")
         batch_op.drop_index(batch_op.f("ix_analyzer_job_org_id"))
         batch_op.drop_index(batch_op.f("ix_analyzer_job_observable_id"))
+        batch_op.drop_index("ix_analyzer_job_cache")
 
     op.drop_table("analyzer_job")
     with op.batch_alter_table("observable", schema=None) as batch_op:
         batch_op.drop_index("ix_observable_fingerprint")
+        batch_op.drop_index("ix_observable_data_type")
         batch_op.drop_index("ix_observable_case_created")
         batch_op.drop_index(batch_op.f("ix_observable_attachment_id"))
         batch_op.drop_index("ix_observable_alert_created")
@@ -1156,8 +1270,8 @@ def downgrade() -> None:
     op.drop_table("share_task")
     with op.batch_alter_table("procedure", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_procedure_org_id"))
-        batch_op.drop_index(batch_op.f("ix_procedure_case_id"))
-        batch_op.drop_index(batch_op.f("ix_procedure_alert_id"))
+        batch_op.drop_index("ix_procedure_case_created")
+        batch_op.drop_index("ix_procedure_alert_created")
 
     op.drop_table("procedure")
     with op.batch_alter_table("custom_field_value", schema=None) as batch_op:
@@ -1170,8 +1284,8 @@ def downgrade() -> None:
     op.drop_table("custom_field_value")
     with op.batch_alter_table("comment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_comment_org_id"))
-        batch_op.drop_index(batch_op.f("ix_comment_case_id"))
-        batch_op.drop_index(batch_op.f("ix_comment_alert_id"))
+        batch_op.drop_index("ix_comment_case_created")
+        batch_op.drop_index("ix_comment_alert_created")
 
     op.drop_table("comment")
     with op.batch_alter_table("task", schema=None) as batch_op:
@@ -1185,6 +1299,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_share_case_id"))
 
     op.drop_table("share")
+    with op.batch_alter_table("responder_action", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_responder_action_worker_id"))
+        batch_op.drop_index("ix_responder_action_status")
+        batch_op.drop_index(batch_op.f("ix_responder_action_org_id"))
+        batch_op.drop_index(batch_op.f("ix_responder_action_object_id"))
+
+    op.drop_table("responder_action")
     with op.batch_alter_table("membership", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_membership_user_id"))
         batch_op.drop_index(batch_op.f("ix_membership_profile_id"))
@@ -1229,11 +1350,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_user_account_default_org_id"))
 
     op.drop_table("user_account")
-    with op.batch_alter_table("responder_action", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_responder_action_org_id"))
-        batch_op.drop_index(batch_op.f("ix_responder_action_object_id"))
-
-    op.drop_table("responder_action")
     with op.batch_alter_table("page_template", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_page_template_org_id"))
 
@@ -1250,6 +1366,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_case_file_assignee"))
 
     op.drop_table("case_file")
+    op.drop_table("analysis_worker")
     op.drop_table("status_value")
     op.drop_table("profile")
     op.drop_table("pattern")

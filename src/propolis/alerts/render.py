@@ -1,0 +1,176 @@
+"""The one rendering of alerts (``OutputAlert``, spec §4.4).
+
+Every value is a function of stored data (no "now"), so the create response, ``GET`` and
+every query render an alert identically. A list costs a fixed number of queries: one for the
+custom field values of all the alerts, plus one per requested extraData name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from propolis.alerts.models import Alert
+from propolis.core.render import eid, labels, meta, put
+from propolis.core.security import Actor
+
+
+def render_alerts(
+    session: Session, actor: Actor, alerts: list[Alert], extra: list[str] | None = None
+) -> list[dict[str, Any]]:
+    if not alerts:
+        return []
+    from propolis.fields.service import values_for
+
+    custom = values_for(session, "alert", [a.id for a in alerts])
+    extras = _extra_data(session, actor, alerts, extra or [])
+    return [_render(a, custom.get(a.id, []), extras.get(a.id, {})) for a in alerts]
+
+
+def render_alert(session: Session, actor: Actor, alert: Alert) -> dict[str, Any]:
+    return render_alerts(session, actor, [alert])[0]
+
+
+def render_created_alert(session: Session, actor: Actor, alert: Alert) -> dict[str, Any]:
+    """The create response. TheHive answers before attaching the observables, so an alert
+    created with observables shows ``_updatedAt``/``_updatedBy`` on later reads only (§4.3)."""
+    out = render_alert(session, actor, alert)
+    if alert.observable_count:
+        out.pop("_updatedAt", None)
+        out.pop("_updatedBy", None)
+    return out
+
+
+def _render(alert: Alert, custom: list[dict], extra: dict[str, Any]) -> dict[str, Any]:
+    out = meta(alert, "Alert")
+    out.update(
+        type=alert.type,
+        source=alert.source,
+        sourceRef=alert.source_ref,
+        title=alert.title,
+        description=alert.description,
+    )
+    put(out, "externalLink", alert.external_link)
+    labels(out, alert.severity, alert.tlp, alert.pap)
+    out["date"] = alert.date
+    out["tags"] = list(alert.tags or [])
+    out["follow"] = alert.follow
+    out["customFields"] = custom
+    put(out, "caseTemplate", alert.case_template)
+    out["observableCount"] = alert.observable_count
+    put(out, "caseId", eid(alert.case_id))
+    out["status"] = alert.status
+    out["stage"] = alert.stage
+    put(out, "assignee", alert.assignee)
+    put(out, "summary", alert.summary)
+    out["extraData"] = extra
+    out["newDate"] = alert.new_date
+    put(out, "inProgressDate", alert.in_progress_date)
+    put(out, "closedDate", alert.closed_date)
+    put(out, "importedDate", alert.imported_date)
+    out.update(_time_metrics(alert))
+    return out
+
+
+def _time_metrics(alert: Alert) -> dict[str, int]:
+    """Durations in ms, as observed in TheHive 5 data (§4.4)."""
+    out = {"timeToDetect": alert.new_date - alert.date}
+    if alert.in_progress_date is not None:
+        out["timeToTriage"] = alert.in_progress_date - alert.new_date
+        out["timeToAcknowledge"] = alert.in_progress_date - alert.date
+    qualified = alert.imported_date if alert.imported_date is not None else alert.closed_date
+    if qualified is not None:
+        out["timeToQualify"] = qualified - alert.new_date
+    return out
+
+
+# --------------------------------------------------------------------------- extraData
+
+
+def _extra_data(
+    session: Session, actor: Actor, alerts: list[Alert], names: list[str]
+) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {a.id: {} for a in alerts}
+    if not names:
+        return out
+    if "importDate" in names:
+        for alert in alerts:
+            put(out[alert.id], "importDate", alert.imported_date)
+    if "caseNumber" in names or "relatedCase" in names:
+        _related_cases(session, actor, alerts, names, out)
+    if "procedureCount" in names:
+        counts = _procedure_counts(session, [a.id for a in alerts])
+        for alert in alerts:
+            out[alert.id]["procedureCount"] = counts.get(alert.id, 0)
+    if "status" in names:
+        _status_details(session, alerts, out)
+    return out
+
+
+def _related_cases(
+    session: Session,
+    actor: Actor,
+    alerts: list[Alert],
+    names: list[str],
+    out: dict[int, dict[str, Any]],
+) -> None:
+    from propolis.cases.models import Case
+    from propolis.cases.service import visible_case_ids
+
+    case_ids = {a.case_id for a in alerts if a.case_id is not None}
+    if not case_ids:
+        return
+    cases = {
+        row.id: row
+        for row in session.execute(
+            select(Case.id, Case.number, Case.access_kind).where(Case.id.in_(case_ids))
+        )
+    }
+    visible = set(
+        session.scalars(
+            select(Case.id).where(Case.id.in_(case_ids), Case.id.in_(visible_case_ids(actor)))
+        )
+    )
+    for alert in alerts:
+        case = cases.get(alert.case_id)
+        if case is None:
+            continue
+        if "caseNumber" in names:
+            out[alert.id]["caseNumber"] = case.number
+        if "relatedCase" in names:
+            out[alert.id]["relatedCase"] = {
+                "number": case.number,
+                "accessKind": case.access_kind,
+                "isVisible": case.id in visible,
+            }
+
+
+def _procedure_counts(session: Session, alert_ids: list[int]) -> dict[int, int]:
+    from propolis.procedures.models import Procedure
+
+    rows = session.execute(
+        select(Procedure.alert_id, func.count())
+        .where(Procedure.alert_id.in_(alert_ids))
+        .group_by(Procedure.alert_id)
+    )
+    return {alert_id: count for alert_id, count in rows}
+
+
+def _status_details(session: Session, alerts: list[Alert], out: dict[int, dict[str, Any]]) -> None:
+    from propolis.cases.models import StatusValue
+
+    statuses = {
+        row.value: row
+        for row in session.execute(
+            select(StatusValue.value, StatusValue.stage, StatusValue.color).where(
+                StatusValue.kind == "alert"
+            )
+        )
+    }
+    for alert in alerts:
+        row = statuses.get(alert.status)
+        details = {"value": alert.status, "stage": alert.stage}
+        put(details, "color", row.color if row else None)
+        out[alert.id]["status"] = details

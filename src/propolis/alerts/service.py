@@ -1,0 +1,655 @@
+"""Alerts (spec §4): incoming signals owned by one organisation, triaged, then promoted to a
+new case, merged or imported into an existing one, or closed.
+
+Other domains are imported inside the functions that need them: cases, observables,
+procedures and comments all import this module (alerts are their parents), so a module-level
+import the other way round would be circular.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from propolis.alerts.models import Alert
+from propolis.cases.models import StatusValue
+from propolis.core import events, validate
+from propolis.core.db import now_ms, parse_id
+from propolis.core.errors import BadRequest, CreateError, NotFound, invalid, missing
+from propolis.core.security import Actor
+from propolis.users.models import Membership, User
+
+CREATE, UPDATE, DELETE, IMPORT, REOPEN = (
+    "manageAlert/create",
+    "manageAlert/update",
+    "manageAlert/delete",
+    "manageAlert/import",
+    "manageAlert/reopen",
+)
+# Fields of InputPromoteAlert that override what the new case takes from the alert (§4.7).
+PROMOTE_OVERRIDES = (
+    "title",
+    "description",
+    "severity",
+    "startDate",
+    "endDate",
+    "tags",
+    "flag",
+    "tlp",
+    "pap",
+    "status",
+    "summary",
+    "assignee",
+    "customFields",
+    "caseTemplate",
+    "tasks",
+    "pages",
+    "sharingParameters",
+    "taskRule",
+    "observableRule",
+)
+
+
+# --------------------------------------------------------------------------- visibility
+
+
+def owned_by_visible_parent(model: Any, actor: Actor):  # noqa: ANN201
+    """SQL condition for rows hanging below a case or an alert (comments, procedures...):
+    those of the cases visible to the caller, and those of its organisation's alerts."""
+    from propolis.cases.service import visible_case_ids
+
+    return or_(
+        and_(model.alert_id.isnot(None), model.org_id == actor.org_id),
+        model.case_id.in_(visible_case_ids(actor)),
+    )
+
+
+def require_on_parent(
+    session: Session, actor: Actor, permission: str, *, case: Any = None, case_id: int | None = None
+) -> None:
+    """Writing below a case needs the permission on that case (the caller's organisation may
+    only hold a read-only share of it); below an alert, the caller's own permission."""
+    if case is None and case_id is not None:
+        from propolis.cases.models import Case
+
+        case = session.get(Case, case_id)
+    if case is None:
+        actor.require(permission)
+        return
+    from propolis.cases.service import require_case_permission
+
+    require_case_permission(session, actor, case, permission)
+
+
+def visible_alerts(actor: Actor):  # noqa: ANN201
+    return select(Alert).where(Alert.org_id == actor.org_id)
+
+
+def find_alert(session: Session, actor: Actor, ref: str) -> Alert | None:
+    """By ``~id`` or by the name form ``type;source;sourceRef``, in the caller's organisation."""
+    alert_id = parse_id(ref)
+    stmt = visible_alerts(actor)
+    if alert_id is not None:
+        return session.scalar(stmt.where(Alert.id == alert_id))
+    parts = ref.split(";", 2)
+    if len(parts) != 3:
+        return None
+    type_, source, source_ref = parts
+    return session.scalar(
+        stmt.where(Alert.type == type_, Alert.source == source, Alert.source_ref == source_ref)
+    )
+
+
+def get_alert(session: Session, actor: Actor, ref: str) -> Alert:
+    alert = find_alert(session, actor, ref)
+    if alert is None:
+        raise missing("Alert", ref)
+    return alert
+
+
+def get_alerts(session: Session, actor: Actor, refs: list[str]) -> list[Alert]:
+    """All the listed alerts (ids), or 404 naming the first one that is not visible."""
+    ids = [parse_id(ref) for ref in refs]
+    wanted = [i for i in ids if i is not None]
+    found = {a.id: a for a in session.scalars(visible_alerts(actor).where(Alert.id.in_(wanted)))}
+    out = []
+    for ref, alert_id in zip(refs, ids, strict=True):
+        alert = found.get(alert_id) if alert_id is not None else find_alert(session, actor, ref)
+        if alert is None:
+            raise missing("Alert", ref)
+        out.append(alert)
+    return out
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _stage_of(session: Session, status: str) -> str:
+    stage = session.scalar(
+        select(StatusValue.stage).where(StatusValue.kind == "alert", StatusValue.value == status)
+    )
+    if stage is None:
+        raise invalid("status", f"unknown alert status {status}", status)
+    if stage == "Imported":
+        raise invalid("status", "an alert becomes Imported by importing it into a case", status)
+    return stage
+
+
+def _assignee(session: Session, org_id: int, data: dict[str, Any]) -> str | None:
+    """The login of a member of the organisation (404 otherwise); None unassigns."""
+    login = validate.string(data, "assignee", max_len=255)
+    if not login:
+        return None
+    login = login.lower()
+    member = session.scalar(
+        select(User.id)
+        .join(Membership, Membership.user_id == User.id)
+        .where(User.login == login, Membership.org_id == org_id)
+    )
+    if member is None:
+        raise missing("User", login)
+    return login
+
+
+def _objects(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    value = data.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise invalid(name, "must be a list of objects", value)
+    return value
+
+
+def _identity(data: dict[str, Any], alert: Alert | None = None) -> tuple[str, str, str]:
+    """(type, source, sourceRef), from the input or, for an update, the alert's own values."""
+    current = (alert.type, alert.source, alert.source_ref) if alert else (None, None, None)
+    return (
+        validate.nonempty(data, "type", max_len=32) if "type" in data or not alert else current[0],
+        validate.nonempty(data, "source", max_len=32)
+        if "source" in data or not alert
+        else current[1],
+        validate.nonempty(data, "sourceRef", max_len=128)
+        if "sourceRef" in data or not alert
+        else current[2],
+    )
+
+
+def _ensure_unique(
+    session: Session, actor: Actor, identity: tuple[str, str, str], self_id: int | None = None
+) -> None:
+    type_, source, source_ref = identity
+    stmt = select(Alert.id).where(
+        Alert.org_id == actor.org_id,
+        Alert.type == type_,
+        Alert.source == source,
+        Alert.source_ref == source_ref,
+    )
+    if self_id is not None:
+        stmt = stmt.where(Alert.id != self_id)
+    if session.scalar(stmt.limit(1)) is not None:
+        raise _duplicate(actor, identity)
+
+
+def _duplicate(actor: Actor, identity: tuple[str, str, str]) -> CreateError:
+    return CreateError(
+        f"Alert {':'.join(identity)} already exist in organisation {actor.org_name}",
+        object={"type": identity[0], "source": identity[1], "sourceRef": identity[2]},
+    )
+
+
+# --------------------------------------------------------------------------- create
+
+
+def create_alert(
+    session: Session, actor: Actor, data: dict[str, Any], files: dict[str, list] | None = None
+) -> Alert:
+    """Create an alert with its custom fields, observables and procedures (one unit of work:
+    any invalid part rejects the whole alert)."""
+    actor.require(CREATE)
+    identity = _identity(data)
+    _ensure_unique(session, actor, identity)
+    observables = _objects(data, "observables")
+    procedures = _objects(data, "procedures")
+    now = now_ms()
+    status = validate.nonempty(data, "status", max_len=64, req=False) or "New"
+    stage = _stage_of(session, status)
+    date = validate.date(data, "date")
+    alert = Alert(
+        org_id=actor.org_id,
+        type=identity[0],
+        source=identity[1],
+        source_ref=identity[2],
+        title=validate.nonempty(data, "title", max_len=512),
+        description=validate.string(data, "description", req=True),
+        external_link=validate.string(data, "externalLink") or None,
+        severity=validate.severity(data, 2),
+        date=date if date is not None else now,
+        last_sync_date=validate.date(data, "lastSyncDate"),
+        tags=validate.tags(data) or [],
+        flag=bool(validate.boolean(data, "flag", False)),
+        tlp=validate.tlp(data, 2),
+        pap=validate.pap(data, 2),
+        summary=validate.string(data, "summary"),
+        assignee=_assignee(session, actor.org_id, data),
+        # Not checked here (spec §4.2): it is only used when the alert is promoted.
+        case_template=validate.string(data, "caseTemplate", max_len=255) or None,
+        status=status,
+        stage=stage,
+        follow=True,
+        read=False,
+        observable_count=0,
+        new_date=now,
+        in_progress_date=now if stage == "InProgress" else None,
+        closed_date=now if stage == "Closed" else None,
+        created_by=actor.login,
+        created_at=now,
+    )
+    session.add(alert)
+    _flush_unique(session, actor, identity)
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "create",
+        "Alert",
+        alert.id,
+        {"title": alert.title, "type": alert.type, "source": alert.source},
+        root_id=alert.id,
+    )
+    _create_children(session, actor, alert, data, observables, procedures, files)
+    return alert
+
+
+def _flush_unique(session: Session, actor: Actor, identity: tuple[str, str, str]) -> None:
+    """Flush; a concurrent twin that won the race on the dedup constraint is a CreateError."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise _duplicate(actor, identity) from exc
+
+
+def _create_children(
+    session: Session,
+    actor: Actor,
+    alert: Alert,
+    data: dict[str, Any],
+    observables: list[dict[str, Any]],
+    procedures: list[dict[str, Any]],
+    files: dict[str, list] | None,
+) -> None:
+    if data.get("customFields") is not None:
+        from propolis.fields.service import set_custom_fields
+
+        set_custom_fields(session, actor, alert_id=alert.id, value=data["customFields"])
+    if observables:
+        from propolis.observables.service import create_observables
+
+        for item in observables:
+            # Duplicates inside the alert's own list are merged, not an error (the alert keeps
+            # one copy), so the failures list is deliberately ignored.
+            create_observables(session, actor, alert=alert, data=item, files=files)
+    if procedures:
+        from propolis.procedures.service import create_procedures
+
+        create_procedures(session, actor, alert=alert, items=procedures)
+
+
+def observables_changed(session: Session, actor: Actor, alert: Alert, delta: int) -> None:
+    """Called by the observables service when observables are added to (delta > 0) or removed
+    from (delta < 0) an alert: keeps ``observableCount`` and ``_updatedAt`` current."""
+    if delta == 0:
+        return
+    # An SQL increment, so that two concurrent writers do not lose a count.
+    alert.observable_count = Alert.observable_count + delta
+    alert.touch(actor.login)
+    session.flush()
+
+
+# --------------------------------------------------------------------------- update
+
+
+def update_alert(session: Session, actor: Actor, alert: Alert, data: dict[str, Any]) -> None:
+    actor.require(UPDATE)
+    changes = _apply_update(session, actor, alert, data)
+    if not changes:
+        return
+    alert.touch(actor.login)
+    events.record(
+        session, actor.login, actor.org_id, "update", "Alert", alert.id, changes, root_id=alert.id
+    )
+
+
+def bulk_update(session: Session, actor: Actor, data: dict[str, Any]) -> None:
+    alerts = get_alerts(session, actor, validate.id_list(data, "ids"))
+    fields = {k: v for k, v in data.items() if k != "ids"}
+    for alert in alerts:
+        update_alert(session, actor, alert, fields)
+
+
+def _apply_update(
+    session: Session, actor: Actor, alert: Alert, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Validate and apply an InputUpdateAlert; returns what changed (for the event)."""
+    changes: dict[str, Any] = {}
+
+    def setf(key: str, attr: str, value: Any) -> None:
+        if getattr(alert, attr) != value:
+            setattr(alert, attr, value)
+            changes[key] = value
+
+    if {"type", "source", "sourceRef"} & data.keys():
+        identity = _identity(data, alert)
+        if identity != (alert.type, alert.source, alert.source_ref):
+            _ensure_unique(session, actor, identity, alert.id)
+            setf("type", "type", identity[0])
+            setf("source", "source", identity[1])
+            setf("sourceRef", "source_ref", identity[2])
+    _update_scalars(session, alert, data, setf)
+    tags = validate.apply_tag_changes(list(alert.tags), data)
+    if tags is not None:
+        setf("tags", "tags", tags)
+    if "status" in data:
+        _set_status(session, actor, alert, validate.nonempty(data, "status", max_len=64), changes)
+    _update_custom_fields(session, actor, alert, data, changes)
+    return changes
+
+
+def _update_scalars(session: Session, alert: Alert, data: dict[str, Any], setf: Any) -> None:
+    # Required fields: present means "set", and null is rejected.
+    required = {
+        "title": ("title", lambda: validate.nonempty(data, "title", max_len=512)),
+        "description": ("description", lambda: validate.string(data, "description", req=True)),
+        "severity": (
+            "severity",
+            lambda: validate.integer(data, "severity", req=True, low=1, high=4),
+        ),
+        "tlp": ("tlp", lambda: validate.integer(data, "tlp", req=True, low=0, high=4)),
+        "pap": ("pap", lambda: validate.integer(data, "pap", req=True, low=0, high=3)),
+        "date": ("date", lambda: validate.date(data, "date", req=True)),
+        "follow": ("follow", lambda: _required_bool(data, "follow")),
+        "flag": ("flag", lambda: _required_bool(data, "flag")),
+    }
+    # Optional fields: null removes them (spec §4.5).
+    optional = {
+        "externalLink": ("external_link", lambda: validate.string(data, "externalLink") or None),
+        "summary": ("summary", lambda: validate.string(data, "summary")),
+        "lastSyncDate": ("last_sync_date", lambda: validate.date(data, "lastSyncDate")),
+        "caseTemplate": (
+            "case_template",
+            lambda: validate.string(data, "caseTemplate", max_len=255) or None,
+        ),
+        "assignee": ("assignee", lambda: _assignee(session, alert.org_id, data)),
+    }
+    for key, (attr, read) in {**required, **optional}.items():
+        if key in data:
+            setf(key, attr, read())
+
+
+def _required_bool(data: dict[str, Any], name: str) -> bool:
+    value = validate.boolean(data, name)
+    if value is None:
+        raise invalid(name, "must be a boolean", None)
+    return value
+
+
+def _set_status(
+    session: Session, actor: Actor, alert: Alert, status: str, changes: dict[str, Any]
+) -> None:
+    """A status moves the alert to its stage and stamps the stage dates (§1.6, §4.4)."""
+    if status == alert.status:
+        return
+    stage = _stage_of(session, status)
+    now = now_ms()
+    if alert.stage == "Closed" and stage != "Closed":
+        actor.require(REOPEN)
+        alert.closed_date = None
+    alert.status, alert.stage = status, stage
+    if stage == "InProgress" and alert.in_progress_date is None:
+        alert.in_progress_date = now
+    if stage == "Closed":
+        alert.closed_date = now
+    changes["status"] = status
+    changes["stage"] = stage
+
+
+def _update_custom_fields(
+    session: Session, actor: Actor, alert: Alert, data: dict[str, Any], changes: dict[str, Any]
+) -> None:
+    """``customFields`` replaces every value; ``"customFields.<name>": value`` sets one."""
+    single = {
+        k[len("customFields.") :]: v for k, v in data.items() if k.startswith("customFields.")
+    }
+    if "customFields" not in data and not single:
+        return
+    from propolis.fields.service import set_custom_fields
+
+    if "customFields" in data:
+        value = data["customFields"] if data["customFields"] is not None else []
+        set_custom_fields(session, actor, alert_id=alert.id, value=value, replace=True)
+        changes["customFields"] = value
+    if single:
+        set_custom_fields(session, actor, alert_id=alert.id, value=single, replace=False)
+        changes.setdefault("customFields", single)
+
+
+def set_follow(session: Session, actor: Actor, alert: Alert, follow: bool) -> None:
+    actor.require(UPDATE)
+    alert.follow = follow
+    alert.touch(actor.login)
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "update",
+        "Alert",
+        alert.id,
+        {"follow": follow},
+        root_id=alert.id,
+    )
+
+
+# --------------------------------------------------------------------------- delete
+
+
+def delete_alerts(session: Session, actor: Actor, alerts: list[Alert]) -> None:
+    """Delete alerts; their observables, comments, procedures, attachments and custom field
+    values go with them (database cascades)."""
+    actor.require(DELETE)
+    for alert in alerts:
+        events.record(
+            session,
+            actor.login,
+            actor.org_id,
+            "delete",
+            "Alert",
+            alert.id,
+            {"title": alert.title, "sourceRef": alert.source_ref},
+            root_id=alert.id,
+        )
+        session.delete(alert)
+    session.flush()
+
+
+# --------------------------------------------------------------------------- into cases
+
+
+def promote_to_case(session: Session, actor: Actor, alert: Alert, data: dict[str, Any]) -> Any:
+    """Create a case from the alert (§4.7): its fields (overridable by ``data``), custom
+    fields, observables and procedures; the alert is then Imported into it."""
+    from propolis.cases.service import create_case
+
+    actor.require(IMPORT)
+    _ensure_not_imported(alert)
+    case_data = _case_input(session, actor, alert, data)
+    now = now_ms()
+    # Set before the case is created: the case copies the alert's dates (alertImportedDate).
+    alert.imported_date = now
+    case = create_case(session, actor, case_data, alert=alert)
+    _copy_into_case(session, actor, alert, case)
+    _link(session, actor, alert, case, now)
+    return case
+
+
+def merge_into_case(session: Session, actor: Actor, alert: Alert, case: Any) -> Any:
+    """Merge the alert into an existing case (§4.8): observables (tags merged into similar
+    ones), procedures, custom fields, tags and a description section; the alert is Imported."""
+    from propolis.cases.service import touch_case
+    from propolis.fields.service import set_custom_fields
+
+    actor.require(IMPORT)
+    require_on_parent(session, actor, "manageCase/update", case=case)
+    _ensure_not_imported(alert)
+    _copy_into_case(session, actor, alert, case)
+    custom = _alert_custom_fields(session, alert)
+    if custom:
+        # "set or create": the alert's values replace the case's for the same fields.
+        set_custom_fields(session, actor, case_id=case.id, value=custom, replace=False)
+    case.tags = list(dict.fromkeys([*case.tags, *alert.tags]))
+    case.description = (
+        f"{case.description}\n  \n#### Merged with alert #{alert.source_ref} {alert.title}"
+        f"\n\n{alert.description.strip()}"
+    )
+    touch_case(session, actor, case)
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "merge",
+        "Case",
+        case.id,
+        {"alert": alert.eid, "tags": case.tags},
+        root_id=case.id,
+    )
+    _link(session, actor, alert, case, now_ms())
+    return case
+
+
+def import_into_case(session: Session, actor: Actor, alert: Alert, case: Any) -> Any:
+    """Copy the alert's observables and procedures into an existing case, and link them
+    (§4.9); the case's description and tags stay as they are."""
+    from propolis.cases.service import touch_case
+
+    actor.require(IMPORT)
+    require_on_parent(session, actor, "manageCase/update", case=case)
+    _ensure_not_imported(alert)
+    _copy_into_case(session, actor, alert, case)
+    touch_case(session, actor, case)
+    _link(session, actor, alert, case, now_ms())
+    return case
+
+
+def bulk_merge(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
+    from propolis.cases.service import get_case
+
+    case_ref = validate.required(data, "caseId")
+    if not isinstance(case_ref, (str, int)) or isinstance(case_ref, bool):
+        raise invalid("caseId", "must be a case id or number", case_ref)
+    alerts = get_alerts(session, actor, validate.id_list(data, "alertIds"))
+    case = get_case(session, actor, str(case_ref))
+    for alert in alerts:
+        merge_into_case(session, actor, alert, case)
+    return case
+
+
+def _ensure_not_imported(alert: Alert) -> None:
+    if alert.case_id is not None:
+        raise BadRequest("Alert is already imported")
+
+
+def _case_input(session: Session, actor: Actor, alert: Alert, data: dict[str, Any]) -> dict:
+    """The InputCase of a promotion: the alert's values, overridden by the request's."""
+    case_data: dict[str, Any] = {
+        "title": alert.title,
+        "description": alert.description,
+        "severity": alert.severity,
+        "startDate": alert.date,
+        "tags": list(alert.tags),
+        "flag": alert.flag,
+        "tlp": alert.tlp,
+        "pap": alert.pap,
+    }
+    if alert.summary is not None:
+        case_data["summary"] = alert.summary
+    custom = _alert_custom_fields(session, alert)
+    if custom:
+        case_data["customFields"] = custom
+    template = _alert_template(session, actor, alert)
+    if template is not None:
+        case_data["caseTemplate"] = template
+    case_data.update({k: data[k] for k in PROMOTE_OVERRIDES if k in data})
+    return case_data
+
+
+def _alert_custom_fields(session: Session, alert: Alert) -> list[dict[str, Any]]:
+    from propolis.fields.service import values_for
+
+    values = values_for(session, "alert", [alert.id]).get(alert.id, [])
+    return [
+        {"name": v["name"], "value": v.get("value"), "order": v.get("order", 0)} for v in values
+    ]
+
+
+def _alert_template(session: Session, actor: Actor, alert: Alert) -> str | None:
+    """The alert's case template, if it still exists: it was not checked when the alert came
+    in (§4.2), and a feeder's stale template name must not make the promotion fail."""
+    if not alert.case_template:
+        return None
+    from propolis.casetemplates.service import get_template
+
+    try:
+        get_template(session, actor, alert.case_template)
+    except NotFound:
+        return None
+    return alert.case_template
+
+
+def _copy_into_case(session: Session, actor: Actor, alert: Alert, case: Any) -> None:
+    from propolis.observables.models import Observable
+    from propolis.observables.service import copy_to_case
+    from propolis.procedures.service import copy_procedures
+
+    observables = session.scalars(
+        select(Observable)
+        .where(Observable.alert_id == alert.id)
+        .order_by(Observable.created_at, Observable.id)
+    ).all()
+    for observable in observables:
+        copy_to_case(session, actor, observable, case)
+    copy_procedures(session, actor, alert, case)
+
+
+def _link(session: Session, actor: Actor, alert: Alert, case: Any, at: int) -> None:
+    alert.case_id = case.id
+    alert.status = alert.stage = "Imported"
+    alert.imported_date = at
+    alert.touch(actor.login, at)
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "update",
+        "Alert",
+        alert.id,
+        {"caseId": case.eid, "status": "Imported"},
+        root_id=alert.id,
+    )
+    session.flush()
+
+
+# --------------------------------------------------------------------------- similarity
+
+
+def similar_observables(session: Session, actor: Actor, alert: Alert, other_ref: str) -> list:
+    """Observables of ``alert`` that have a similar one in another alert or a case (§4.12)."""
+    from propolis.observables.service import similar_in
+
+    other = find_alert(session, actor, other_ref)
+    if other is not None:
+        return similar_in(session, actor, "alert", alert.id, "alert", other.id)
+    from propolis.cases.service import get_case
+
+    case = get_case(session, actor, other_ref)
+    return similar_in(session, actor, "alert", alert.id, "case", case.id)

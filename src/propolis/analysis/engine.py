@@ -1,0 +1,441 @@
+"""Running queued jobs and actions, and storing what they produce.
+
+``execute`` is what a queue consumer calls: it claims the job (``Waiting`` -> ``InProgress``,
+atomically, so a job queued twice runs once), prepares the program's input, runs it through
+:mod:`propolis.analysis.runner` outside any transaction while a heartbeat says the worker is
+alive, then stores the outcome (``Success``/``Failure``) and applies it: an analyzer's
+taxonomies become the observable's report summary and tags, its ``autoImport:true``
+artifacts become observables, and operations are applied (:mod:`propolis.analysis.operations`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from propolis.analysis import catalog as catalog_mod
+from propolis.analysis import runner, service, workers
+from propolis.analysis.config import mask_for_report
+from propolis.analysis.models import AnalysisWorker, AnalyzerJob, ResponderAction
+from propolis.analysis.runtime import ACTION, JOB, Runtime
+from propolis.core import events
+from propolis.core.db import now_ms
+from propolis.core.errors import PropolisError
+from propolis.core.security import ALL_PERMISSIONS, Actor
+
+log = logging.getLogger(__name__)
+
+MODELS = {JOB: AnalyzerJob, ACTION: ResponderAction}
+TYPE_NAMES = {JOB: "AnalyzerJob", ACTION: "ResponderAction"}
+MAX_ATTEMPTS = {JOB: 2, ACTION: 1}  # a responder acts on the world: never run it twice
+
+
+@dataclass
+class Plan:
+    """What a claimed job will run, or why it cannot run."""
+
+    attempt: int
+    job_input: runner.JobInput | None = None
+    error: str | None = None
+
+
+def execute(rt: Runtime, kind: str, item_id: int) -> None:
+    attempt = _claim(rt, kind, item_id)
+    if attempt is None:
+        return  # already taken, finished or gone
+    try:
+        with rt.db.session(write=False) as session:
+            plan = _plan(rt, session, kind, item_id, attempt)
+    except PropolisError as exc:
+        plan = Plan(attempt, error=exc.message)
+    except Exception as exc:  # noqa: BLE001 - a broken job must end, not stay InProgress
+        log.exception("preparing %s %s failed", kind, item_id)
+        plan = Plan(attempt, error=f"Job preparation failed: {exc}")
+    if plan.error is not None:
+        outcome = runner.failure(plan.error)
+    else:
+        outcome = _run_with_heartbeat(rt, kind, item_id, plan.job_input)
+    _finish(rt, kind, item_id, attempt, outcome)
+
+
+def _claim(rt: Runtime, kind: str, item_id: int) -> int | None:
+    model = MODELS[kind]
+    now = now_ms()
+    with rt.db.session() as session:
+        result = session.execute(
+            update(model)
+            .where(model.id == item_id, model.status == "Waiting")
+            .values(
+                status="InProgress",
+                start_date=now,
+                heartbeat_at=now,
+                attempts=model.attempts + 1,
+            )
+        )
+        if result.rowcount != 1:
+            return None
+        return session.scalar(select(model.attempts).where(model.id == item_id))
+
+
+def _plan(rt: Runtime, session: Session, kind: str, item_id: int, attempt: int) -> Plan:
+    item = session.get(MODELS[kind], item_id)
+    worker = session.get(AnalysisWorker, item.worker_id) if item.worker_id else None
+    label = "Analyzer" if kind == JOB else "Responder"
+    if not service.is_local(item.cortex_id):
+        return Plan(attempt, error=f"Cortex {item.cortex_id} not found")
+    if worker is None:
+        name = item.analyzer_name if kind == JOB else item.responder_name
+        return Plan(attempt, error=f"{label} {name} not found")
+    catalog = catalog_mod.load(rt.settings)
+    definition = workers.definition_of(catalog, worker)
+    config = workers.job_config_of(worker, definition, rt.sealer)
+    refusal = _tlp_pap_refusal(config, item.tlp, item.pap)
+    if refusal:
+        return Plan(attempt, error=refusal)
+    document: dict[str, Any] = {
+        "dataType": item.data_type if kind == JOB else f"thehive:{item.object_type}",
+        "tlp": service.cortex_tlp(item.tlp),
+        "pap": item.pap,
+        "message": (item.message or "") if kind == JOB else "",
+        "parameters": dict(item.parameters or {}),
+        "config": config,
+    }
+    job_input = runner.JobInput(
+        command=definition.command,
+        root=definition.root,
+        document=document,
+        timeout_seconds=_timeout_seconds(worker, config, rt.settings),
+        keep_folder=(item.parameters or {}).get("keepJobFolder") is True,
+        interpreter=rt.settings.analysis_python,
+    )
+    if kind == JOB:
+        _add_observable(rt, session, item, job_input)
+    else:
+        from propolis.analysis.objects import responder_data
+
+        document["data"] = responder_data(session, _actor_for(session, item), item)
+    return Plan(attempt, job_input=job_input)
+
+
+def _tlp_pap_refusal(config: dict[str, Any], tlp: int, pap: int) -> str | None:
+    """The engine enforces the worker's limits itself, before anything runs (cortexutils
+    would too, but a program not written with it might not)."""
+    for check, limit, value, name in (
+        ("check_tlp", "max_tlp", service.cortex_tlp(tlp), "TLP"),
+        ("check_pap", "max_pap", pap, "PAP"),
+    ):
+        maximum = config.get(limit)
+        if not isinstance(maximum, (int, float)) or isinstance(maximum, bool):
+            maximum = 2  # cortexutils' default
+        if config.get(check) is True and value > maximum:
+            return f"{name} is higher than allowed."
+    return None
+
+
+def _timeout_seconds(worker: AnalysisWorker, config: dict[str, Any], settings: Any) -> float:
+    minutes = worker.job_timeout
+    if minutes is None and isinstance(config.get("jobTimeout"), (int, float)):
+        minutes = config["jobTimeout"]
+    if minutes is None or minutes <= 0:
+        minutes = settings.job_timeout_minutes
+    return float(minutes) * 60
+
+
+def _add_observable(rt: Runtime, session: Session, job: AnalyzerJob, job_input: Any) -> None:
+    from propolis.attachments.models import Attachment
+    from propolis.observables.models import Observable
+
+    observable = session.get(Observable, job.observable_id) if job.observable_id else None
+    if observable is None:
+        raise PropolisError("The observable of this job no longer exists")
+    if observable.attachment_id is None:
+        job_input.document["data"] = job.data if job.data is not None else observable.data
+        return
+    attachment = session.get(Attachment, observable.attachment_id)
+    if attachment is None or not rt.storage.exists(attachment.sha256):
+        raise PropolisError("The file of this observable is missing")
+    job_input.attachment = rt.storage.path(attachment.sha256)
+    job_input.attachment_name = attachment.name
+    job_input.content_type = attachment.content_type
+
+
+def _run_with_heartbeat(rt: Runtime, kind: str, item_id: int, job_input: Any) -> runner.Outcome:
+    stop = threading.Event()
+    model = MODELS[kind]
+    interval = max(0.2, float(rt.settings.job_heartbeat_seconds))
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            try:
+                with rt.db.session() as session:
+                    session.execute(
+                        update(model)
+                        .where(model.id == item_id, model.status == "InProgress")
+                        .values(heartbeat_at=now_ms())
+                    )
+            except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
+                log.exception("heartbeat of %s %s failed", kind, item_id)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{item_id}", daemon=True)
+    thread.start()
+    try:
+        return runner.run(
+            job_input, Path(rt.settings.jobs_dir), _file_store(rt), f"{kind}-{item_id}"
+        )
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def _file_store(rt: Runtime):  # noqa: ANN202
+    def store(path: Path) -> dict[str, Any]:
+        import mimetypes
+
+        with path.open("rb") as handle:
+            stored = rt.storage.put_stream(handle)
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return {"sha256": stored.sha256, "size": stored.size, "contentType": content_type}
+
+    return store
+
+
+# --------------------------------------------------------------------------- storing outcomes
+
+
+def _finish(rt: Runtime, kind: str, item_id: int, attempt: int, outcome: runner.Outcome) -> None:
+    session = rt.db.sessions()
+    try:
+        with session.begin():
+            item = session.get(MODELS[kind], item_id)
+            if item is None or item.status != "InProgress" or item.attempts != attempt:
+                return  # deleted, or taken over by the reaper meanwhile
+            _store(session, kind, item, outcome)
+    except Exception:  # noqa: BLE001 - the job must end even if its result cannot be stored
+        log.exception("storing the result of %s %s failed", kind, item_id)
+        events.discard_pending(session)
+        _fail_quietly(rt, kind, item_id, "Report creation failure: could not store the result")
+        return
+    finally:
+        session.close()
+    events.publish_pending(session)
+
+
+def _store(session: Session, kind: str, item: Any, outcome: runner.Outcome) -> None:
+    item.status = "Success" if outcome.success else "Failure"
+    item.end_date = now_ms()
+    item.heartbeat_at = None
+    report = dict(outcome.report)
+    if not outcome.success:
+        report["input"] = _failure_input(report.get("input"))
+    item.operations = report.get("operations") or [] if outcome.success else []
+    actor = _actor_for(session, item)
+    if kind == JOB:
+        item.report = report
+        item.error_message = outcome.error_message
+        if outcome.success:
+            observable = _observable_of(session, item)
+            if observable is not None:
+                apply_analyzer_report(session, actor, item, observable)
+    else:
+        item.report = report
+    if outcome.success and item.operations:
+        from propolis.analysis import operations
+
+        item.operations = operations.apply_all(session, actor, kind, item, item.operations)
+    item.touch(actor.login)
+    events.record(
+        session,
+        actor.login,
+        item.org_id,
+        "update",
+        TYPE_NAMES[kind],
+        item.id,
+        {"status": item.status},
+    )
+
+
+def _failure_input(value: Any) -> Any:
+    """A runner-level failure carries the raw input: mask its secrets like cortexutils."""
+    if isinstance(value, dict):
+        return mask_for_report(value)
+    return value
+
+
+def _fail_quietly(rt: Runtime, kind: str, item_id: int, message: str) -> None:
+    model = MODELS[kind]
+    try:
+        with rt.db.session() as session:
+            session.execute(
+                update(model)
+                .where(model.id == item_id, model.status == "InProgress")
+                .values(
+                    status="Failure",
+                    end_date=now_ms(),
+                    heartbeat_at=None,
+                    report={"success": False, "errorMessage": message, "input": None},
+                )
+            )
+    except Exception:  # noqa: BLE001
+        log.exception("could not mark %s %s as failed", kind, item_id)
+
+
+def _actor_for(session: Session, item: Any) -> Actor:
+    """Results are applied in the name of the user who started the job, in its org."""
+    from propolis.orgs.models import Organisation
+    from propolis.users.models import User
+
+    org_name = session.scalar(select(Organisation.name).where(Organisation.id == item.org_id))
+    user_id = session.scalar(select(User.id).where(User.login == item.created_by)) or 0
+    return Actor(user_id, item.created_by, item.org_id, org_name or "", ALL_PERMISSIONS)
+
+
+def _observable_of(session: Session, job: AnalyzerJob) -> Any:
+    from propolis.observables.models import Observable
+
+    return session.get(Observable, job.observable_id) if job.observable_id else None
+
+
+def taxonomy_tag(taxonomy: dict[str, Any]) -> str:
+    return f'{taxonomy.get("namespace")}:{taxonomy.get("predicate")}="{taxonomy.get("value")}"'
+
+
+def taxonomies_of(report: dict[str, Any] | None) -> list[dict[str, Any]]:
+    summary = (report or {}).get("summary")
+    found = summary.get("taxonomies") if isinstance(summary, dict) else None
+    if not isinstance(found, list):
+        return []
+    levels = ("info", "safe", "suspicious", "malicious")
+    return [
+        {
+            "level": t.get("level") if t.get("level") in levels else "info",
+            "namespace": str(t.get("namespace", "")),
+            "predicate": str(t.get("predicate", "")),
+            "value": t.get("value"),
+        }
+        for t in found
+        if isinstance(t, dict)
+    ]
+
+
+def apply_analyzer_report(
+    session: Session, actor: Actor, job: AnalyzerJob, observable: Any
+) -> None:
+    """The observable keeps the last analysis per analyzer (``reports``); the taxonomies are
+    also shown as its tags, replacing the tags of that analyzer's previous run."""
+    taxonomies = taxonomies_of(job.report)
+    reports = dict(observable.reports or {})
+    previous = reports.get(job.analyzer_name) or {}
+    old_tags = {taxonomy_tag(t) for t in previous.get("taxonomies") or []}
+    reports[job.analyzer_name] = {
+        "taxonomies": taxonomies,
+        "jobId": job.eid,
+        "date": job.end_date or now_ms(),
+    }
+    observable.reports = reports
+    tags = [t for t in (observable.tags or []) if t not in old_tags]
+    for tag in (taxonomy_tag(t) for t in taxonomies):
+        if tag not in tags and len(tag) <= 128:
+            tags.append(tag)
+    observable.tags = tags
+    observable.touch(actor.login)
+    events.record(
+        session,
+        actor.login,
+        observable.org_id,
+        "update",
+        "Observable",
+        observable.id,
+        {"reports": job.analyzer_name, "tags": tags},
+        root_id=observable.case_id or observable.alert_id,
+    )
+    _auto_import(session, actor, job, observable)
+
+
+def _auto_import(session: Session, actor: Actor, job: AnalyzerJob, observable: Any) -> None:
+    """Artifacts tagged ``autoImport:true`` become observables of the same case (§3.3)."""
+    if observable.case_id is None:
+        return
+    wanted = [
+        a
+        for a in (job.report or {}).get("artifacts") or []
+        if "autoImport:true" in (a.get("tags") or []) and a.get("data") is not None
+    ]
+    if not wanted:
+        return
+    from propolis.cases.models import Case
+    from propolis.observables.service import create_observables
+
+    case = session.get(Case, observable.case_id)
+    for artifact in wanted:
+        data = {
+            "dataType": artifact["dataType"],
+            "data": artifact["data"],
+            "tags": [t for t in artifact.get("tags") or [] if t != "autoImport:true"],
+            "tlp": artifact.get("tlp", 2),
+            "message": artifact.get("message") or f"Extracted by {job.analyzer_name}",
+        }
+        try:
+            with session.begin_nested():
+                create_observables(session, actor, case=case, data=data)
+        except PropolisError as exc:  # e.g. an unknown observable type: skip that one
+            log.info("artifact %s not imported: %s", artifact.get("data"), exc.message)
+
+
+# --------------------------------------------------------------------------- housekeeping
+
+
+def requeue_waiting(rt: Runtime) -> None:
+    """At start-up, every job still ``Waiting`` is queued again (Cortex does the same);
+    the claim makes a duplicate harmless."""
+    with rt.db.session(write=False) as session:
+        pending = {
+            kind: list(
+                session.scalars(select(model.id).where(model.status == "Waiting").limit(10_000))
+            )
+            for kind, model in MODELS.items()
+        }
+    for kind, ids in pending.items():
+        for item_id in ids:
+            rt.enqueue(kind, item_id)
+
+
+def reap(rt: Runtime) -> None:
+    """Jobs whose worker stopped beating: analyzers are retried once, then fail; responders
+    fail at once. Nothing stays ``InProgress`` forever."""
+    stale_before = now_ms() - int(3 * float(rt.settings.job_heartbeat_seconds) * 1000) - 2000
+    retry: list[tuple[str, int]] = []
+    with rt.db.session() as session:  # noqa: SIM117
+        for kind, model in MODELS.items():
+            lost = session.scalars(
+                select(model).where(model.status == "InProgress", model.heartbeat_at < stale_before)
+            ).all()
+            for item in lost:
+                if item.attempts < MAX_ATTEMPTS[kind]:
+                    item.status, item.heartbeat_at = "Waiting", None
+                    retry.append((kind, item.id))
+                else:
+                    item.status, item.end_date, item.heartbeat_at = "Failure", now_ms(), None
+                    item.report = {
+                        "success": False,
+                        "errorMessage": "The worker running this job stopped before it ended",
+                        "input": None,
+                    }
+                    events.record(
+                        session,
+                        "system@thehive.local",
+                        item.org_id,
+                        "update",
+                        TYPE_NAMES[kind],
+                        item.id,
+                        {"status": "Failure", "reason": "worker lost"},
+                    )
+    events.publish_pending(session)
+    for kind, item_id in retry:
+        log.warning("%s %s lost its worker: queued again", kind, item_id)
+        rt.enqueue(kind, item_id)

@@ -1,0 +1,223 @@
+"""Operations returned by analyzers and responders (cortex.md §3.4), applied back to the
+platform through the domain services, each one with its own outcome.
+
+An operation that cannot apply (unknown type, no related case, bad field) is recorded as
+``Failure`` with a message; the others still apply. Each runs in a savepoint so a failed one
+leaves nothing half-done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from propolis.core.errors import PropolisError
+from propolis.core.security import Actor
+
+
+class OperationError(Exception):
+    pass
+
+
+@dataclass
+class Context:
+    """What an operation can act on: the job's object and what it relates to."""
+
+    session: Session
+    actor: Actor
+    observable: Any = None
+    case: Any = None
+    task: Any = None
+    log: Any = None
+    alert: Any = None
+
+
+def apply_all(
+    session: Session, actor: Actor, kind: str, item: Any, operations: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Apply every operation; return them with ``status`` and ``message`` added."""
+    context = _context(session, actor, kind, item)
+    results = []
+    for operation in operations:
+        result = dict(operation)
+        handler = HANDLERS.get(str(operation.get("type")))
+        try:
+            if handler is None:
+                raise OperationError(f"Unknown operation type {operation.get('type')!r}")
+            with session.begin_nested():
+                handler(context, operation)
+            result.update(status="Success", message="Success")
+        except (OperationError, PropolisError, ValueError) as exc:
+            result.update(status="Failure", message=getattr(exc, "message", None) or str(exc))
+        results.append(result)
+    return results
+
+
+def _context(session: Session, actor: Actor, kind: str, item: Any) -> Context:
+    from propolis.alerts.models import Alert
+    from propolis.cases.models import Case
+    from propolis.observables.models import Observable
+    from propolis.tasks.models import Task, TaskLog
+
+    context = Context(session, actor)
+    if kind == "job":
+        context.observable = session.get(Observable, item.observable_id)
+    else:
+        getter = {
+            "case": Case,
+            "alert": Alert,
+            "case_artifact": Observable,
+            "case_task": Task,
+            "case_task_log": TaskLog,
+        }[item.object_type]
+        found = session.get(getter, item.object_id)
+        attribute = {
+            "case": "case",
+            "alert": "alert",
+            "case_artifact": "observable",
+            "case_task": "task",
+            "case_task_log": "log",
+        }[item.object_type]
+        setattr(context, attribute, found)
+    # Related objects: a log's task, a task's case, an observable's case or alert.
+    if context.log is not None:
+        context.task = session.get(Task, context.log.task_id)
+    if context.task is not None and context.task.case_id is not None:
+        context.case = session.get(Case, context.task.case_id)
+    if context.observable is not None:
+        if context.observable.case_id is not None:
+            context.case = session.get(Case, context.observable.case_id)
+        elif context.observable.alert_id is not None:
+            context.alert = session.get(Alert, context.observable.alert_id)
+    return context
+
+
+def _need(value: Any, what: str) -> Any:
+    if value is None:
+        raise OperationError(f"No related {what}")
+    return value
+
+
+def _string(operation: dict[str, Any], name: str, required: bool = True) -> str | None:
+    value = operation.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise OperationError(f"Field {name} must be a non-empty string")
+    return value
+
+
+# --------------------------------------------------------------------------- the operations
+
+
+def add_tag_to_case(ctx: Context, op: dict[str, Any]) -> None:
+    from propolis.cases.service import update_case
+
+    update_case(ctx.session, ctx.actor, _need(ctx.case, "case"), {"addTags": [_string(op, "tag")]})
+
+
+def add_tag_to_artifact(ctx: Context, op: dict[str, Any]) -> None:
+    from propolis.observables.service import update_observable
+
+    observable = _need(ctx.observable, "observable")
+    update_observable(ctx.session, ctx.actor, observable, {"addTags": [_string(op, "tag")]})
+
+
+def add_tag_to_alert(ctx: Context, op: dict[str, Any]) -> None:
+    from propolis.alerts.service import update_alert
+
+    update_alert(
+        ctx.session, ctx.actor, _need(ctx.alert, "alert"), {"addTags": [_string(op, "tag")]}
+    )
+
+
+def create_task(ctx: Context, op: dict[str, Any]) -> None:
+    from propolis.tasks.service import create_task as create
+
+    data = {"title": _string(op, "title")}
+    description = _string(op, "description", required=False)
+    if description is not None:
+        data["description"] = description
+    create(ctx.session, ctx.actor, case=_need(ctx.case, "case"), data=data)
+
+
+def add_custom_fields(ctx: Context, op: dict[str, Any]) -> None:
+    from propolis.fields.service import set_custom_fields
+
+    case = _need(ctx.case, "case")
+    name = _string(op, "name")
+    set_custom_fields(
+        ctx.session, ctx.actor, case_id=case.id, value={name: op.get("value")}, replace=False
+    )
+
+
+def close_task(ctx: Context, op: dict[str, Any]) -> None:
+    from propolis.tasks.service import update_task
+
+    update_task(ctx.session, ctx.actor, _need(ctx.task, "task"), {"status": "Completed"})
+
+
+def mark_alert_as_read(ctx: Context, op: dict[str, Any]) -> None:
+    from propolis.alerts import service as alerts
+
+    alert = _need(ctx.alert, "alert")
+    mark = getattr(alerts, "mark_read", None) or getattr(alerts, "set_read", None)
+    if mark is not None:
+        mark(ctx.session, ctx.actor, alert, True)
+        return
+    # No dedicated service function yet: the flag is the alert's own; record the change.
+    from propolis.core import events
+
+    alert.read = True
+    alert.touch(ctx.actor.login)
+    events.record(
+        ctx.session, ctx.actor.login, alert.org_id, "update", "Alert", alert.id, {"read": True}
+    )
+
+
+def add_log_to_task(ctx: Context, op: dict[str, Any]) -> None:
+    from propolis.tasks.service import create_log
+
+    create_log(ctx.session, ctx.actor, _need(ctx.task, "task"), {"message": _string(op, "content")})
+
+
+def add_artifact_to_case(ctx: Context, op: dict[str, Any]) -> None:
+    from propolis.observables.service import create_observables
+
+    data: dict[str, Any] = {
+        "dataType": _string(op, "dataType"),
+        "data": _string(op, "data"),
+        "message": _string(op, "message"),
+    }
+    for key in ("tlp", "ioc", "sighted", "ignoreSimilarity", "tags"):
+        if op.get(key) is not None:
+            data[key] = op[key]
+    created, failures = create_observables(
+        ctx.session, ctx.actor, case=_need(ctx.case, "case"), data=data
+    )
+    if not created and failures:
+        raise OperationError(failures[0].get("message", "Observable not created"))
+
+
+def assign_case(ctx: Context, op: dict[str, Any]) -> None:
+    from propolis.cases.service import update_case
+
+    case = _need(ctx.case, "case")
+    update_case(ctx.session, ctx.actor, case, {"assignee": _string(op, "owner")})
+
+
+HANDLERS: dict[str, Callable[[Context, dict[str, Any]], None]] = {
+    "AddTagToCase": add_tag_to_case,
+    "AddTagToArtifact": add_tag_to_artifact,
+    "AddTagToAlert": add_tag_to_alert,
+    "CreateTask": create_task,
+    "AddCustomFields": add_custom_fields,
+    "CloseTask": close_task,
+    "MarkAlertAsRead": mark_alert_as_read,
+    "AddLogToTask": add_log_to_task,
+    "AddArtifactToCase": add_artifact_to_case,
+    "AssignCase": assign_case,
+}

@@ -1,0 +1,257 @@
+"""Runs one program the way Cortex's process runner does (cortex.md §2.2-§2.9, §9).
+
+A private job folder gets ``input/input.json`` (plus the observable's file and the CA
+certificates when there are some); the definition's command is started without a shell as
+``[interpreter, command, folder]`` (``.py`` programs) or ``[command, folder]``, from the
+analyzers/responders root, with a timeout that kills the whole process group; then only
+``output/output.json`` is read (the exit code means nothing), and the folder is removed.
+This module knows nothing of the database: it takes a description and returns the outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MAX_CAPTURE = 64 * 1024  # bytes of program output kept for an error message
+VALUE_ARTIFACT_KEYS = {"dataType", "data", "tlp", "tags", "message"}
+FILE_ARTIFACT_KEYS = VALUE_ARTIFACT_KEYS | {"file", "filename", "contentType"}
+
+
+@dataclass
+class JobInput:
+    command: str
+    root: str
+    document: dict[str, Any]  # input.json, without the attachment keys
+    attachment: Path | None = None  # the observable's bytes, for file jobs
+    attachment_name: str | None = None
+    content_type: str | None = None
+    timeout_seconds: float | None = None
+    keep_folder: bool = False
+    interpreter: str | None = None
+
+
+@dataclass
+class Outcome:
+    success: bool
+    report: dict[str, Any]  # success: full/summary/artifacts/operations; else errorMessage/input
+
+    @property
+    def error_message(self) -> str | None:
+        return None if self.success else str(self.report.get("errorMessage") or "")
+
+
+def failure(message: str, input_document: Any = None) -> Outcome:
+    return Outcome(False, {"success": False, "errorMessage": message, "input": input_document})
+
+
+def run(
+    job: JobInput,
+    jobs_dir: Path,
+    store_file: Callable[[Path], dict[str, Any]],
+    label: str = "job",
+) -> Outcome:
+    """Prepare the folder, run the program, read its output. Never raises for a bad program."""
+    jobs_dir.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"propolis-{label}-", dir=jobs_dir))  # mode 0700
+    try:
+        document = _prepare(folder, job)
+        captured = _execute(job, folder)
+        return _read_output(folder, captured, document, store_file)
+    except OSError as exc:
+        return failure(f"Process execution error: {exc}", job.document)
+    finally:
+        if not job.keep_folder:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _prepare(folder: Path, job: JobInput) -> dict[str, Any]:
+    (folder / "input").mkdir()
+    (folder / "output").mkdir()
+    document = dict(job.document)
+    if job.attachment is not None:
+        name = f"attachment{random.randrange(10**17, 10**18)}"
+        shutil.copyfile(job.attachment, folder / "input" / name)
+        document.update(
+            file=name,
+            filename=job.attachment_name or name,
+            contentType=job.content_type or "application/octet-stream",
+        )
+    cacerts = (document.get("config") or {}).get("cacerts")
+    if isinstance(cacerts, str) and cacerts.strip():
+        (folder / "input" / "cacerts").write_text(cacerts, encoding="utf-8")
+    (folder / "input" / "input.json").write_text(
+        json.dumps(document, ensure_ascii=False), encoding="utf-8"
+    )
+    return document
+
+
+def argv_for(command: str, folder: Path, interpreter: str | None = None) -> list[str]:
+    """``.py`` programs run with our interpreter whatever their exec bit and shebang (§9.2)."""
+    if command.endswith(".py"):
+        return [interpreter or sys.executable, command, str(folder)]
+    return [command, str(folder)]
+
+
+def _execute(job: JobInput, folder: Path) -> str:
+    env = dict(os.environ)
+    if (folder / "input" / "cacerts").exists():
+        env["REQUESTS_CA_BUNDLE"] = str(folder / "input" / "cacerts")
+    process = subprocess.Popen(  # noqa: S603 - argv list, no shell
+        argv_for(job.command, folder, job.interpreter),
+        cwd=job.root,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so a timeout kills its children too
+    )
+    try:
+        out, _ = process.communicate(timeout=job.timeout_seconds)
+    except subprocess.TimeoutExpired:
+        out = _kill_group(process)
+        minutes = (job.timeout_seconds or 0) / 60
+        prefix = f"Job timeout ({minutes:g} minutes): the program was stopped.\n"
+        return prefix + out.decode("utf-8", "replace")[-MAX_CAPTURE:]
+    return out.decode("utf-8", "replace")[-MAX_CAPTURE:]
+
+
+def _kill_group(process: subprocess.Popen) -> bytes:
+    for sig, grace in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            out, _ = process.communicate(timeout=grace)
+            return out or b""
+        except subprocess.TimeoutExpired:
+            continue
+    return b""
+
+
+def _read_output(
+    folder: Path,
+    captured: str,
+    document: dict[str, Any],
+    store_file: Callable[[Path], dict[str, Any]],
+) -> Outcome:
+    path = folder / "output" / "output.json"
+    if not path.is_file() or path.stat().st_size == 0:
+        return failure(captured.strip() or "The program wrote no output", document)
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return failure(f"Invalid output.json: {exc}", document)
+    if not isinstance(report, dict):
+        return failure("Invalid output.json: not an object", document)
+    if report.get("success") is not True:
+        message = report.get("errorMessage")
+        return Outcome(
+            False,
+            {
+                "success": False,
+                "errorMessage": message if isinstance(message, str) else "Unknown error",
+                "input": report.get("input"),
+            },
+        )
+    if not isinstance(report.get("full"), dict):
+        return failure("Invalid output.json: success without a full report object", document)
+    try:
+        artifacts = _artifacts(folder / "output", report.get("artifacts"), store_file)
+    except ValueError as exc:
+        return failure(f"Report creation failure: {exc}", document)
+    summary = report.get("summary") if isinstance(report.get("summary"), dict) else {}
+    return Outcome(
+        True,
+        {
+            "success": True,
+            "full": report["full"],
+            "summary": summary,
+            "artifacts": artifacts,
+            "operations": _objects(report.get("operations")),
+        },
+    )
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """Cortex reads "array of objects"; anything else (one null inside) counts as empty."""
+    if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+        return value
+    return []
+
+
+def _artifacts(
+    output: Path, value: Any, store_file: Callable[[Path], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    artifacts: list[dict[str, Any]] = []
+    for raw in _objects(value):
+        if not isinstance(raw.get("dataType"), str):
+            continue  # Cortex skips artifacts without a dataType
+        if "file" in raw or raw["dataType"] == "file":
+            artifact = _file_artifact(output, raw, store_file)
+        else:
+            artifact = _value_artifact(raw)
+        if artifact is not None:
+            artifacts.append(artifact)
+    return artifacts
+
+
+def _common(raw: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise ValueError(f"artifact has unknown attributes {', '.join(unknown)}")
+    tlp = raw.get("tlp", 2)
+    tags = raw.get("tags") or []
+    if not isinstance(tlp, int) or isinstance(tlp, bool) or not 0 <= tlp <= 3:
+        raise ValueError("artifact tlp must be an integer 0-3")
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise ValueError("artifact tags must be a list of strings")
+    out: dict[str, Any] = {"dataType": raw["dataType"], "tlp": tlp, "tags": tags}
+    message = raw.get("message")
+    out["message"] = message if isinstance(message, str) else None
+    return out
+
+
+def _value_artifact(raw: dict[str, Any]) -> dict[str, Any] | None:
+    out = _common(raw, VALUE_ARTIFACT_KEYS)
+    data = raw.get("data")
+    if data is None:
+        return None
+    out["data"] = data if isinstance(data, str) else json.dumps(data)
+    return out
+
+
+def _file_artifact(
+    output: Path, raw: dict[str, Any], store_file: Callable[[Path], dict[str, Any]]
+) -> dict[str, Any] | None:
+    out = _common(raw, FILE_ARTIFACT_KEYS)
+    name, filename = raw.get("file"), raw.get("filename")
+    if not isinstance(name, str) or not isinstance(filename, str):
+        return None
+    path = output / name
+    # Only a direct child of output/ (no sub-folder, no escape through "..").
+    if path.parent.resolve() != output.resolve() or not path.is_file() or path.is_symlink():
+        return None
+    stored = store_file(path)
+    content_type = raw.get("contentType")
+    out["attachment"] = {
+        "id": stored["sha256"],
+        "name": filename,
+        "contentType": content_type if isinstance(content_type, str) else stored["contentType"],
+        "size": stored["size"],
+    }
+    return out

@@ -1,0 +1,173 @@
+"""The running analysis engine of one process: its queue, consumers and housekeeping.
+
+Jobs go through Huey. Embedded mode (the default) keeps the queue in a SQLite file of the
+data folder and runs consumer threads inside ``propolis serve``; with
+``PROPOLIS_QUEUE_URL=redis://...`` the queue is in Redis and ``propolis worker`` processes,
+on any machine sharing the database and data folder, run the jobs.
+
+A job is enqueued after the transaction that created it commits (an event subscriber), so a
+consumer never looks for a job that is not there yet. Every process that runs jobs also runs
+the *reaper*: jobs whose worker stopped sending heartbeats are retried once (analyzers) or
+marked ``Failure`` (responders, whose side effects must not happen twice).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from huey import RedisHuey, SqliteHuey
+from huey.consumer import Consumer
+
+from propolis.core import events
+from propolis.core.db import Database
+from propolis.core.security import Sealer
+from propolis.core.storage import Storage
+
+log = logging.getLogger(__name__)
+
+JOB, ACTION = "job", "action"
+QUEUED_TYPES = {"AnalyzerJob": JOB, "ResponderAction": ACTION}
+
+
+class _EmbeddedConsumer(Consumer):
+    """Huey's consumer without its signal handlers: inside ``serve``, uvicorn owns them."""
+
+    def _set_signal_handlers(self) -> None:
+        pass
+
+
+def pool_size(settings: Any) -> int:
+    """Cortex ≤ 4.0's rule: min(max, max(min, ceil(cores × factor))) (cortex.md §8)."""
+    cores = os.cpu_count() or 1
+    wanted = math.ceil(cores * settings.analyzer_parallelism_factor)
+    return max(
+        1, min(settings.analyzer_parallelism_max, max(settings.analyzer_parallelism_min, wanted))
+    )
+
+
+def make_huey(settings: Any) -> Any:
+    if settings.queue_url:
+        return RedisHuey("propolis", url=settings.queue_url, results=False)
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("propolis", filename=str(Path(settings.data_dir) / "queue.db"), results=False)
+
+
+@dataclass
+class Runtime:
+    settings: Any
+    db: Database
+    storage: Storage
+    sealer: Sealer
+    huey: Any = None
+    consumer: Consumer | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.huey = make_huey(self.settings)
+        self.run_task = self.huey.task(name="propolis.analysis.run")(_run_task)
+
+    # ------------------------------------------------------------------ queue
+
+    def enqueue(self, kind: str, item_id: int) -> None:
+        try:
+            self.run_task(kind, item_id)
+        except Exception:  # the reaper and the start-up scan will enqueue it again
+            log.exception("could not enqueue %s %s", kind, item_id)
+
+    def on_event(self, event: events.Event) -> None:
+        kind = QUEUED_TYPES.get(event.object_type)
+        if kind and event.action == "create" and event.details.get("queued"):
+            self.enqueue(kind, int(event.object_id))
+
+    # ------------------------------------------------------------------ consumers
+
+    def start_consumers(self, embedded: bool = True) -> None:
+        from propolis.analysis import engine
+
+        engine.requeue_waiting(self)
+        workers = pool_size(self.settings)
+        consumer_class = _EmbeddedConsumer if embedded else Consumer
+        self.consumer = consumer_class(
+            self.huey,
+            workers=workers,
+            worker_type="thread",
+            periodic=False,
+            initial_delay=0.05,
+            backoff=1.5,
+            max_delay=0.5,
+            check_worker_health=True,
+        )
+        if embedded:
+            self.consumer.start()
+
+    def start_reaper(self) -> None:
+        from propolis.analysis import engine
+
+        interval = max(0.2, float(self.settings.job_heartbeat_seconds))
+
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    engine.reap(self)
+                except Exception:
+                    log.exception("reaper failed")
+
+        thread = threading.Thread(target=loop, name="propolis-reaper", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.consumer is not None:
+            self.consumer.stop(graceful=False)
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+
+_current: Runtime | None = None
+_subscribed = False
+
+
+def current() -> Runtime | None:
+    return _current
+
+
+def install(runtime: Runtime | None) -> None:
+    """Make ``runtime`` this process's engine (and forward committed job events to it)."""
+    global _current, _subscribed
+    _current = runtime
+    if not _subscribed:
+        events.subscribe(_forward_event)
+        _subscribed = True
+
+
+def start(settings: Any, db: Database, storage: Storage, sealer: Sealer) -> Runtime:
+    """Called from the app's lifespan: queue, subscriber, embedded consumers and reaper."""
+    runtime = Runtime(settings, db, storage, sealer)
+    install(runtime)
+    if settings.embedded_workers and not settings.queue_url:
+        runtime.start_consumers(embedded=True)
+    runtime.start_reaper()
+    return runtime
+
+
+def _forward_event(event: events.Event) -> None:
+    runtime = _current
+    if runtime is not None:
+        runtime.on_event(event)
+
+
+def _run_task(kind: str, item_id: int) -> None:
+    from propolis.analysis import engine
+
+    runtime = _current
+    if runtime is None:
+        raise RuntimeError("the analysis runtime is not started in this process")
+    engine.execute(runtime, kind, item_id)

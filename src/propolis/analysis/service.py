@@ -1,0 +1,431 @@
+"""Analyzer jobs and responder actions: creating them (TheHive's Cortex connector, spec §21)
+and finding them. Running them is :mod:`propolis.analysis.engine`.
+
+A job is recorded ``Waiting`` in the caller's organisation and queued once the transaction
+commits. It is recorded even when the analyzer or the Cortex server named is unknown (TheHive
+5 answers 201 there too); the engine then ends it as ``Failure`` with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from propolis.analysis import workers
+from propolis.analysis.catalog import ANALYZER, RESPONDER
+from propolis.analysis.models import AnalysisWorker, AnalyzerJob, ResponderAction
+from propolis.core import events, validate
+from propolis.core.db import now_ms, parse_id
+from propolis.core.errors import BadRequest, PropolisError, invalid, missing
+from propolis.core.security import Actor
+
+LOCAL_CORTEX = "local"
+ANALYSE_PERMISSION = "manageAnalyse"
+ACTION_PERMISSION = "manageAction"
+OBJECT_TYPES = ("case", "case_task", "case_task_log", "case_artifact", "alert")
+# Parameters TheHive adds to every run; they say who asked, not what to compute.
+_CALLER_PARAMETERS = ("organisation", "user", "force", "keepJobFolder")
+
+
+class RateLimitExceeded(PropolisError):
+    status = 429
+    type = "RateLimitExceeded"
+
+
+def is_local(cortex_id: str | None) -> bool:
+    """Propolis is its own (single) Cortex server, named ``local``."""
+    return cortex_id in (None, "", LOCAL_CORTEX)
+
+
+# --------------------------------------------------------------------------- analyzer jobs
+
+
+def create_job(session: Session, actor: Actor, data: dict[str, Any], settings: Any) -> AnalyzerJob:
+    actor.require(ANALYSE_PERMISSION)
+    analyzer_ref = validate.nonempty(data, "analyzerId", max_len=255)
+    cortex_id = validate.nonempty(data, "cortexId", max_len=255)
+    artifact_ref = validate.nonempty(data, "artifactId", max_len=64)
+    parameters = _parameters(data)
+    from propolis.observables.service import get_observable
+
+    observable = get_observable(session, actor, artifact_ref)
+    worker = None
+    if is_local(cortex_id):
+        worker = workers.find_worker(session, actor.org_id, ANALYZER, analyzer_ref)
+    if worker is not None and observable.data_type not in (worker.data_types or []):
+        raise BadRequest(f"Analyzer {worker.name} does not accept {observable.data_type}")
+    job = _new_job(session, actor, observable, worker, analyzer_ref, cortex_id, parameters)
+    if worker is not None:
+        job.cache_tag = cache_tag(worker, job, _attachment_sha256(session, observable))
+        cached = (
+            None if parameters.get("force") is True else _cached(session, worker, job, settings)
+        )
+        if cached is not None:
+            return _from_cache(session, actor, job, cached, observable)
+        _check_rate(session, worker)
+    session.add(job)
+    session.flush()
+    if worker is not None:
+        job.cortex_job_id = job.eid  # Propolis is the Cortex: the job is its own Cortex job
+    _record_job(session, actor, job, observable, queued=True)
+    return job
+
+
+def create_jobs(
+    session: Session, actor: Actor, data: dict[str, Any], settings: Any
+) -> list[AnalyzerJob]:
+    items = data.get("jobs")
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise invalid("jobs", "must be a list of job objects", items)
+    return [create_job(session, actor, item, settings) for item in items]
+
+
+def _parameters(data: dict[str, Any]) -> dict[str, Any]:
+    parameters = data.get("parameters")
+    if parameters is None:
+        return {}
+    if not isinstance(parameters, dict):
+        raise invalid("parameters", "must be an object", parameters)
+    return dict(parameters)
+
+
+def _new_job(
+    session: Session,
+    actor: Actor,
+    observable: Any,
+    worker: AnalysisWorker | None,
+    analyzer_ref: str,
+    cortex_id: str,
+    parameters: dict[str, Any],
+) -> AnalyzerJob:
+    now = now_ms()
+    return AnalyzerJob(
+        org_id=actor.org_id,
+        observable_id=observable.id,
+        worker_id=worker.id if worker else None,
+        analyzer_id=worker.eid if worker else analyzer_ref,
+        analyzer_name=worker.name if worker else analyzer_ref,
+        analyzer_definition=worker.definition_id if worker else analyzer_ref,
+        cortex_id=cortex_id,
+        cortex_job_id="",
+        status="Waiting",
+        start_date=now,
+        parameters={**parameters, "organisation": actor.org_name, "user": actor.login},
+        report=None,
+        operations=[],
+        data_type=observable.data_type,
+        data=observable.data,
+        tlp=observable.tlp,
+        pap=observable.pap,
+        message=_case_number(session, observable),
+        created_by=actor.login,
+        created_at=now,
+    )
+
+
+def _case_number(session: Session, observable: Any) -> str:
+    """TheHive puts the case number in the job's message (cortex.md §2.3)."""
+    if getattr(observable, "case_id", None) is None:
+        return ""
+    from propolis.cases.models import Case
+
+    number = session.scalar(select(Case.number).where(Case.id == observable.case_id))
+    return "" if number is None else str(number)
+
+
+def _attachment_sha256(session: Session, observable: Any) -> str | None:
+    if getattr(observable, "attachment_id", None) is None:
+        return None
+    from propolis.attachments.models import Attachment
+
+    return session.scalar(
+        select(Attachment.sha256).where(Attachment.id == observable.attachment_id)
+    )
+
+
+def cache_tag(worker: AnalysisWorker, job: AnalyzerJob, sha256: str | None) -> str:
+    """Cortex's tag (worker|dataType|tlp|data|parameters, §5.2) plus the worker's
+    configuration version: changing the configuration invalidates cached results."""
+    version = worker.updated_at or worker.created_at
+    parameters = {k: v for k, v in job.parameters.items() if k not in _CALLER_PARAMETERS}
+    text = "|".join(
+        [
+            f"{worker.id}:{version}",
+            job.data_type or "",
+            str(job.tlp),
+            sha256 or job.data or "",
+            json.dumps(parameters, sort_keys=True, separators=(",", ":")),
+        ]
+    )
+    return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - a cache key, not security
+
+
+def cache_minutes(worker: AnalysisWorker, settings: Any) -> float:
+    return settings.job_cache_minutes if worker.job_cache is None else worker.job_cache
+
+
+def _cached(
+    session: Session, worker: AnalysisWorker, job: AnalyzerJob, settings: Any
+) -> AnalyzerJob | None:
+    minutes = cache_minutes(worker, settings)
+    if minutes <= 0:
+        return None
+    since = now_ms() - int(minutes * 60_000)
+    return session.scalars(
+        select(AnalyzerJob)
+        .where(
+            AnalyzerJob.cache_tag == job.cache_tag,
+            AnalyzerJob.status == "Success",
+            AnalyzerJob.created_at >= since,
+            AnalyzerJob.org_id == job.org_id,
+        )
+        .order_by(AnalyzerJob.created_at.desc())
+        .limit(1)
+    ).first()
+
+
+def _from_cache(
+    session: Session, actor: Actor, job: AnalyzerJob, cached: AnalyzerJob, observable: Any
+) -> AnalyzerJob:
+    """A new TheHive job pointing at the cached Cortex job, finished at once."""
+    job.status = "Success"
+    job.report = cached.report
+    job.operations = cached.operations
+    job.end_date = job.start_date
+    job.cortex_job_id = cached.cortex_job_id or cached.eid
+    job.parameters = {**job.parameters, "fromCache": True}
+    session.add(job)
+    session.flush()
+    from propolis.analysis import engine
+
+    engine.apply_analyzer_report(session, actor, job, observable)
+    _record_job(session, actor, job, observable, queued=False)
+    return job
+
+
+def _check_rate(session: Session, worker: AnalysisWorker) -> None:
+    """Cortex's rate limit: at most ``rate`` jobs per ``rateUnit`` (§5.3)."""
+    if not worker.rate or not worker.rate_unit:
+        return
+    window = workers.RATE_UNITS[worker.rate_unit] * 1000
+    count = session.scalar(
+        select(func.count())
+        .select_from(AnalyzerJob)
+        .where(AnalyzerJob.worker_id == worker.id, AnalyzerJob.created_at >= now_ms() - window)
+    )
+    if (count or 0) >= worker.rate:
+        raise RateLimitExceeded(
+            f"Rate limit of {worker.rate} per {worker.rate_unit} reached for the analyzer "
+            f"{worker.name}. Job cannot be started"
+        )
+
+
+def _record_job(
+    session: Session, actor: Actor, job: AnalyzerJob, observable: Any, queued: bool
+) -> None:
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "create",
+        "AnalyzerJob",
+        job.id,
+        {
+            "analyzer": job.analyzer_name,
+            "observable": observable.eid,
+            "status": job.status,
+            "queued": queued,
+        },
+        root_id=getattr(observable, "case_id", None) or getattr(observable, "alert_id", None),
+    )
+
+
+def visible_jobs(actor: Actor):  # noqa: ANN201
+    """Jobs are visible in the organisation that created them."""
+    return select(AnalyzerJob).where(AnalyzerJob.org_id == actor.org_id)
+
+
+def get_job(session: Session, actor: Actor, ref: str) -> AnalyzerJob:
+    job_id = parse_id(ref)
+    job = None
+    if job_id is not None:
+        job = session.scalar(visible_jobs(actor).where(AnalyzerJob.id == job_id))
+    if job is None:
+        raise missing("Job", ref)
+    return job
+
+
+# --------------------------------------------------------------------------- responder actions
+
+
+@dataclass
+class Target:
+    """The object a responder acts on, with what the action needs to know about it."""
+
+    object_type: str
+    entity: Any
+    tlp: int
+    pap: int
+    root_id: int | None  # the case or alert it belongs to
+
+
+def find_target(session: Session, actor: Actor, object_type: str, ref: str) -> Target:
+    if object_type not in OBJECT_TYPES:
+        raise invalid("objectType", f"must be one of {', '.join(OBJECT_TYPES)}", object_type)
+    if object_type == "case":
+        from propolis.cases.service import get_case
+
+        case = get_case(session, actor, ref)
+        return Target("case", case, case.tlp, case.pap, case.id)
+    if object_type == "alert":
+        from propolis.alerts.service import get_alert
+
+        alert = get_alert(session, actor, ref)
+        return Target("alert", alert, alert.tlp, alert.pap, alert.id)
+    if object_type == "case_artifact":
+        from propolis.observables.service import get_observable
+
+        observable = get_observable(session, actor, ref)
+        return Target(
+            "case_artifact",
+            observable,
+            observable.tlp,
+            observable.pap,
+            observable.case_id or observable.alert_id,
+        )
+    return _task_target(session, actor, object_type, ref)
+
+
+def _task_target(session: Session, actor: Actor, object_type: str, ref: str) -> Target:
+    from propolis.cases.models import Case
+    from propolis.tasks import service as tasks
+    from propolis.tasks.models import Task
+
+    if object_type == "case_task":
+        entity = task = tasks.get_task(session, actor, ref)
+        if task.case_id is None:  # a case template's task: nothing to act on
+            raise missing("Task", ref)
+    else:
+        entity = tasks.get_log(session, actor, ref)
+        task = session.get(Task, entity.task_id)
+    case = session.get(Case, task.case_id)
+    return Target(object_type, entity, case.tlp, case.pap, case.id)
+
+
+def create_action(session: Session, actor: Actor, data: dict[str, Any]) -> ResponderAction:
+    actor.require(ACTION_PERMISSION)
+    responder_ref = validate.nonempty(data, "responderId", max_len=255)
+    cortex_id = validate.string(data, "cortexId", max_len=255)
+    object_type = validate.nonempty(data, "objectType", max_len=32)
+    object_ref = validate.nonempty(data, "objectId", max_len=64)
+    parameters = _parameters(data)
+    target = find_target(session, actor, object_type, object_ref)
+    tlp = validate.tlp(data, target.tlp)
+    worker = None
+    if is_local(cortex_id):
+        worker = workers.find_worker(session, actor.org_id, RESPONDER, responder_ref)
+    if worker is not None and f"thehive:{object_type}" not in (worker.data_types or []):
+        raise BadRequest(f"Responder {worker.name} does not act on {object_type}")
+    now = now_ms()
+    action = ResponderAction(
+        org_id=actor.org_id,
+        worker_id=worker.id if worker else None,
+        responder_id=worker.eid if worker else responder_ref,
+        responder_name=worker.name if worker else responder_ref,
+        responder_definition=worker.definition_id if worker else responder_ref,
+        cortex_id=cortex_id or LOCAL_CORTEX,
+        cortex_job_id=None,
+        object_type=object_type,
+        object_id=target.entity.id,
+        status="Waiting",
+        start_date=now,
+        parameters={**parameters, "organisation": actor.org_name, "user": actor.login},
+        report={},
+        operations=[],
+        tlp=tlp,
+        pap=target.pap,
+        created_by=actor.login,
+        created_at=now,
+    )
+    session.add(action)
+    session.flush()
+    if worker is not None:
+        action.cortex_job_id = action.eid
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "create",
+        "ResponderAction",
+        action.id,
+        {"responder": action.responder_name, "objectType": object_type, "queued": True},
+        root_id=target.root_id,
+    )
+    return action
+
+
+def visible_actions(actor: Actor):  # noqa: ANN201
+    return select(ResponderAction).where(ResponderAction.org_id == actor.org_id)
+
+
+def get_action(session: Session, actor: Actor, ref: str) -> ResponderAction:
+    action_id = parse_id(ref)
+    action = None
+    if action_id is not None:
+        action = session.scalar(visible_actions(actor).where(ResponderAction.id == action_id))
+    if action is None:
+        raise missing("Action", ref)
+    return action
+
+
+def actions_of(session: Session, actor: Actor, object_type: str, ref: str) -> list[ResponderAction]:
+    target = find_target(session, actor, object_type, ref)
+    return list(
+        session.scalars(
+            visible_actions(actor)
+            .where(
+                ResponderAction.object_id == target.entity.id,
+                ResponderAction.object_type == object_type,
+            )
+            .order_by(ResponderAction.created_at.desc(), ResponderAction.id.desc())
+        )
+    )
+
+
+def responders_for(
+    session: Session, actor: Actor, object_type: str, ref: str
+) -> list[AnalysisWorker]:
+    """Enabled responders that act on this kind of object and accept its TLP/PAP (§5.1)."""
+    target = find_target(session, actor, object_type, ref)
+    found = []
+    for worker in workers.list_workers(session, actor, RESPONDER, f"thehive:{object_type}"):
+        max_tlp, max_pap = max_levels(worker)
+        if cortex_tlp(target.tlp) <= max_tlp and target.pap <= max_pap:
+            found.append(worker)
+    return found
+
+
+def max_levels(worker: AnalysisWorker) -> tuple[int, int]:
+    """``maxTlp``/``maxPap`` of a worker: its limits when checked, else 3 (TheHive's default)."""
+    conf = worker.configuration or {}
+    definition_config = (worker.definition or {}).get("config") or {}
+
+    def level(check: str, limit: str) -> int:
+        checked = conf.get(check, definition_config.get(check))
+        value = conf.get(limit, definition_config.get(limit))
+        if checked is True and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return int(value)
+        return 3
+
+    return level("check_tlp", "max_tlp"), level("check_pap", "max_pap")
+
+
+def cortex_tlp(tlp: int) -> int:
+    """TheHive 5 has five TLP levels, Cortex four: AMBER+STRICT (3) and RED (4) are both
+    treated as Cortex's RED (3), the most restrictive, so a ``max_tlp`` of 2 refuses them."""
+    return min(int(tlp), 3)

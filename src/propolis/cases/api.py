@@ -1,0 +1,386 @@
+"""Case routes (spec §5), timeline and custom events (§15), shares (§17) and case archives
+(§23). Thin: parse, call the service, render.
+
+Routes with a fixed second segment (``/case/_bulk``, ``/case/link/types``...) are declared
+before ``/case/{ref}`` so that they are matched first.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from propolis.cases import archive, links, merge, service, shares, timeline
+from propolis.cases.render import render_case, render_cases, render_custom_event, render_shares
+from propolis.core.errors import BadRequest
+from propolis.core.web import (
+    JSON,
+    Ctx,
+    Multipart,
+    UnitOfWorkRoute,
+    body,
+    context,
+    created,
+    is_multipart,
+    multipart_body,
+    no_content,
+    ok,
+    required_body,
+)
+
+router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
+
+
+def _case(ctx: Ctx, ref: str):  # noqa: ANN202
+    return service.get_case(ctx.session, ctx.actor, ref)
+
+
+def _rendered(ctx: Ctx, case) -> dict:  # noqa: ANN001
+    ctx.session.flush()
+    return render_case(ctx.session, ctx.actor, case)
+
+
+async def multipart_only(request: Request) -> Multipart:
+    if not is_multipart(request):
+        raise BadRequest("A multipart body with _json and file parts is required")
+    return await multipart_body(request)
+
+
+def uploaded_file(upload: Multipart, name: str = "file") -> bytes:
+    files = upload.files.get(name) or []
+    if not files:
+        raise BadRequest(f"The multipart part {name!r} (a file) is missing")
+    return files[0].file.read()
+
+
+# --------------------------------------------------------------------------- fixed paths
+
+
+@router.post("/case")
+def create_case(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> JSON:
+    case = service.create_case(ctx.session, ctx.actor, data)
+    return created(_rendered(ctx, case))
+
+
+@router.patch("/case/_bulk")
+def bulk_update(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> Response:
+    service.bulk_update(ctx.session, ctx.actor, data)
+    return no_content()
+
+
+@router.post("/case/_bulk/caseTemplate")
+def apply_case_template(
+    data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+) -> Response:
+    merge.apply_case_template(ctx.session, ctx.actor, data)
+    return no_content()
+
+
+@router.post("/case/_bulk/access")
+def bulk_access(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> Response:
+    service.bulk_set_access(ctx.session, ctx.actor, data)
+    return no_content()
+
+
+@router.post("/case/_merge/{refs}")
+def merge_cases(refs: str, ctx: Ctx = Depends(context)) -> JSON:
+    case = merge.merge_cases(ctx.session, ctx.actor, refs.split(","))
+    return created(_rendered(ctx, case))
+
+
+@router.get("/case/link/types")
+def link_types(ctx: Ctx = Depends(context)) -> JSON:
+    return ok(links.link_types(ctx.session, ctx.actor))
+
+
+@router.post("/case/import")
+def import_case(upload: Multipart = Depends(multipart_only), ctx: Ctx = Depends(context)) -> JSON:
+    case, observables, procedures, errors = archive.import_case(
+        ctx.session, ctx.actor, uploaded_file(upload), upload.json
+    )
+    from propolis.observables.render import render_observables
+    from propolis.procedures.render import render_procedures
+
+    ctx.session.flush()
+    result = {
+        "case": render_case(ctx.session, ctx.actor, case),
+        "observables": render_observables(ctx.session, ctx.actor, observables, []),
+        "procedures": render_procedures(ctx.session, ctx.actor, procedures),
+        "errors": errors,
+    }
+    return ok(result)
+
+
+@router.delete("/case/customField/{ref}")
+def delete_custom_field_value(ref: str, ctx: Ctx = Depends(context)) -> Response:
+    from propolis.fields.service import delete_case_value
+
+    delete_case_value(ctx.session, ctx.actor, ref)
+    return no_content()
+
+
+@router.delete("/case/shares")
+def delete_shares(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> Response:
+    from propolis.core.validate import id_list
+
+    for ref in id_list(data, "ids"):
+        shares.remove_share(ctx.session, ctx.actor, ref)
+    return no_content()
+
+
+@router.delete("/case/share/{ref}")
+def delete_share(ref: str, ctx: Ctx = Depends(context)) -> Response:
+    shares.remove_share(ctx.session, ctx.actor, ref)
+    return no_content()
+
+
+@router.patch("/case/share/{ref}")
+def update_share(
+    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+) -> Response:
+    shares.set_share_profile(ctx.session, ctx.actor, ref, data)
+    return no_content()
+
+
+# --------------------------------------------------------------------------- one case
+
+
+@router.get("/case/{ref}")
+def get_case(ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    return ok(render_case(ctx.session, ctx.actor, _case(ctx, ref)))
+
+
+@router.patch("/case/{ref}")
+def update_case(ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)) -> Response:
+    service.update_case(ctx.session, ctx.actor, _case(ctx, ref), data)
+    return no_content()
+
+
+@router.delete("/case/{ref}")
+def delete_case(ref: str, ctx: Ctx = Depends(context)) -> Response:
+    service.delete_case(ctx.session, ctx.actor, _case(ctx, ref))
+    return no_content()
+
+
+@router.delete("/case/{ref}/alert/{alert_ref}")
+def unlink_alert(ref: str, alert_ref: str, ctx: Ctx = Depends(context)) -> Response:
+    merge.unlink_alert(ctx.session, ctx.actor, _case(ctx, ref), alert_ref)
+    return no_content()
+
+
+@router.post("/case/{ref}/observable/_merge")
+def merge_similar_observables(ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    return ok(merge.merge_similar_observables(ctx.session, ctx.actor, _case(ctx, ref)))
+
+
+@router.get("/case/{ref}/links")
+def linked_cases(ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    from propolis.observables.render import render_observables
+
+    found = links.linked_cases(ctx.session, ctx.actor, _case(ctx, ref))
+    rendered = render_cases(ctx.session, ctx.actor, [case for case, _ in found], [])
+    observables = render_observables(
+        ctx.session, ctx.actor, [o for _, matched in found for o in matched], []
+    )
+    out, start = [], 0
+    for item, (_case_row, matched) in zip(rendered, found, strict=True):
+        item["linkedWith"] = observables[start : start + len(matched)]
+        item["linksCount"] = len(matched)
+        start += len(matched)
+        out.append(item)
+    return ok(out)
+
+
+@router.get("/case/{ref}/similar/{other_ref}/observables")
+def similar_observables(ref: str, other_ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    from propolis.observables.render import render_observables
+
+    found = links.similar_observables(ctx.session, ctx.actor, _case(ctx, ref), other_ref)
+    return ok(render_observables(ctx.session, ctx.actor, found, []))
+
+
+@router.get("/case/{ref}/export")
+def export_case(ref: str, password: str | None = None, ctx: Ctx = Depends(context)) -> Response:
+    case = _case(ctx, ref)
+    content = archive.export_case(ctx.session, ctx.actor, case, password)
+    return Response(
+        content,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="case-{case.number}.thar"'},
+    )
+
+
+@router.post("/case/{ref}/owner")
+def change_owner(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+    service.change_owner(ctx.session, ctx.actor, _case(ctx, ref), data)
+    return no_content()
+
+
+@router.post("/case/{ref}/access")
+def manage_access(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+    service.set_access(ctx.session, ctx.actor, _case(ctx, ref), data)
+    return no_content()
+
+
+@router.post("/case/{ref}/link/case/add")
+def link_case(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+    links.add_case_link(ctx.session, ctx.actor, _case(ctx, ref), data)
+    return no_content()
+
+
+@router.post("/case/{ref}/link/case/remove")
+def unlink_case(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+    links.remove_case_link(ctx.session, ctx.actor, _case(ctx, ref), data)
+    return no_content()
+
+
+@router.post("/case/{ref}/link/external/add")
+def link_url(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+    links.add_external_link(ctx.session, ctx.actor, _case(ctx, ref), data)
+    return no_content()
+
+
+@router.post("/case/{ref}/link/external/remove")
+def unlink_url(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+    links.remove_external_link(ctx.session, ctx.actor, _case(ctx, ref), data)
+    return no_content()
+
+
+# --------------------------------------------------------------------------- timeline
+
+
+@router.get("/case/{ref}/timeline")
+def get_timeline(ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    return ok(timeline.timeline(ctx.session, ctx.actor, _case(ctx, ref)))
+
+
+@router.post("/case/{ref}/customEvent")
+def create_custom_event(
+    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+) -> JSON:
+    event = timeline.create_custom_event(ctx.session, ctx.actor, _case(ctx, ref), data)
+    return created(render_custom_event(event))
+
+
+@router.get("/customEvent/{ref}")
+def get_custom_event(ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    event, _case_row = timeline.get_custom_event(ctx.session, ctx.actor, ref)
+    return ok(render_custom_event(event))
+
+
+@router.patch("/customEvent/{ref}")
+def update_custom_event(ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+    timeline.update_custom_event(ctx.session, ctx.actor, ref, data)
+    return no_content()
+
+
+@router.delete("/customEvent/{ref}")
+def delete_custom_event(ref: str, ctx: Ctx = Depends(context)) -> Response:
+    timeline.delete_custom_event(ctx.session, ctx.actor, ref)
+    return no_content()
+
+
+# --------------------------------------------------------------------------- case shares
+
+
+@router.get("/case/{ref}/shares")
+def list_case_shares(ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    # thehive4py's observable.list_shares calls this route with an observable id: anything
+    # that is not a visible case has no shares (200 []), not a 404.
+    case = service.find_case(ctx.session, ctx.actor, ref)
+    if case is None:
+        return ok([])
+    return ok(render_shares(ctx.session, shares.listed_shares(ctx.session, ctx.actor, case)))
+
+
+@router.post("/case/{ref}/shares")
+def share_case(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> JSON:
+    made = shares.share_case(ctx.session, ctx.actor, _case(ctx, ref), data.get("shares"))
+    return created(render_shares(ctx.session, made))
+
+
+@router.put("/case/{ref}/shares")
+def set_case_shares(
+    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+) -> JSON:
+    case = _case(ctx, ref)
+    shares.share_case(ctx.session, ctx.actor, case, data.get("shares"), replace=True)
+    return ok(render_shares(ctx.session, shares.listed_shares(ctx.session, ctx.actor, case)))
+
+
+@router.delete("/case/{ref}/shares")
+def unshare_case(
+    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+) -> Response:
+    orgs = shares.org_list(data)
+    shares.unshare_organisations(ctx.session, ctx.actor, _case(ctx, ref), orgs)
+    return no_content()
+
+
+# --------------------------------------------------------------------------- task shares
+
+
+@router.get("/task/{ref}/shares")
+def list_task_shares(ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    task, _case_row = shares.get_task(ctx.session, ctx.actor, ref)
+    return ok(render_shares(ctx.session, shares.task_shares(ctx.session, ctx.actor, task)))
+
+
+@router.post("/task/{ref}/shares")
+def share_task(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+    task, case = shares.get_task(ctx.session, ctx.actor, ref)
+    shares.share_task(ctx.session, ctx.actor, task, case, shares.org_list(data))
+    return no_content()
+
+
+@router.delete("/task/{ref}/shares")
+def unshare_task(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+    task, case = shares.get_task(ctx.session, ctx.actor, ref)
+    shares.unshare_task(ctx.session, ctx.actor, task, case, shares.org_list(data))
+    return no_content()
+
+
+@router.get("/task/{ref}/actionRequired")
+def required_actions(ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    task, _case_row = shares.get_task(ctx.session, ctx.actor, ref)
+    return ok(shares.required_actions(ctx.session, task))
+
+
+@router.put("/task/{ref}/actionRequired/{org}")
+def set_action_required(ref: str, org: str, ctx: Ctx = Depends(context)) -> Response:
+    task, case = shares.get_task(ctx.session, ctx.actor, ref)
+    shares.set_action_required(ctx.session, ctx.actor, task, case, org, True)
+    return no_content()
+
+
+@router.put("/task/{ref}/actionDone/{org}")
+def set_action_done(ref: str, org: str, ctx: Ctx = Depends(context)) -> Response:
+    task, case = shares.get_task(ctx.session, ctx.actor, ref)
+    shares.set_action_required(ctx.session, ctx.actor, task, case, org, False)
+    return no_content()
+
+
+# --------------------------------------------------------------------------- observable shares
+
+
+@router.get("/observable/{ref}/shares")
+def list_observable_shares(ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    observable, _case_row = shares.get_case_observable(ctx.session, ctx.actor, ref)
+    found = shares.observable_shares(ctx.session, ctx.actor, observable)
+    return ok(render_shares(ctx.session, found))
+
+
+@router.post("/observable/{ref}/shares")
+def share_observable(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+    observable, case = shares.get_case_observable(ctx.session, ctx.actor, ref)
+    shares.share_observable(ctx.session, ctx.actor, observable, case, shares.org_list(data))
+    return no_content()
+
+
+@router.delete("/observable/{ref}/shares")
+def unshare_observable(
+    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+) -> Response:
+    observable, case = shares.get_case_observable(ctx.session, ctx.actor, ref)
+    shares.unshare_observable(ctx.session, ctx.actor, observable, case, shares.org_list(data))
+    return no_content()

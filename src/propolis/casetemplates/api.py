@@ -1,0 +1,61 @@
+"""Case template routes (spec §12); ``idOrName`` is an id or the template's name."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+
+from propolis.casetemplates import service
+from propolis.casetemplates.render import render_template
+from propolis.core.web import (
+    JSON,
+    Ctx,
+    UnitOfWorkRoute,
+    body,
+    context,
+    created,
+    no_content,
+    ok,
+    required_body,
+)
+
+router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
+
+
+@router.post("/caseTemplate")
+def create_case_template(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> JSON:
+    template = service.create_template(ctx.session, ctx.actor, data)
+    ctx.session.flush()
+    return created(render_template(ctx.session, ctx.actor, template))
+
+
+@router.get("/caseTemplate/{ref}")
+def get_case_template(ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    template = service.get_template(ctx.session, ctx.actor, ref)
+    return ok(render_template(ctx.session, ctx.actor, template))
+
+
+@router.patch("/caseTemplate/{ref}")
+def update_case_template(
+    ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
+) -> Response:
+    template = service.get_template(ctx.session, ctx.actor, ref)
+    service.update_template(ctx.session, ctx.actor, template, data)
+    return no_content()
+
+
+@router.delete("/caseTemplate/{ref}")
+def delete_case_template(ref: str, ctx: Ctx = Depends(context)) -> Response:
+    service.delete_template(
+        ctx.session, ctx.actor, service.get_template(ctx.session, ctx.actor, ref)
+    )
+    return no_content()
+
+
+@router.put("/caseTemplate/{ref}/pageTemplate/link")
+def link_page_templates(
+    ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
+) -> Response:
+    template = service.get_template(ctx.session, ctx.actor, ref)
+    service.link_page_templates(ctx.session, ctx.actor, template, data)
+    return no_content()

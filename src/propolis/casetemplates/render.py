@@ -1,0 +1,89 @@
+"""The one rendering of case templates (``OutputCaseTemplate``), batched: tasks and custom
+field values of a whole list are loaded with one query each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from propolis.casetemplates.models import CaseTemplate, CaseTemplatePageTemplate
+from propolis.core.render import labels, meta, put
+from propolis.core.security import Actor
+from propolis.fields.service import values_for
+from propolis.pages.models import PageTemplate
+from propolis.tasks.models import Task
+from propolis.tasks.render import render_tasks
+
+
+def render_templates(
+    session: Session,
+    actor: Actor,
+    templates: list[CaseTemplate],
+    extra: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    ids = [t.id for t in templates]
+    tasks = _tasks(session, actor, ids)
+    custom_fields = values_for(session, "case_template", ids)
+    out = [_render(t, tasks[t.id], custom_fields[t.id]) for t in templates]
+    if extra and "pageTemplateHeaders" in extra:
+        headers = _page_template_headers(session, ids)
+        for item, template in zip(out, templates, strict=True):
+            item["extraData"]["pageTemplateHeaders"] = headers[template.id]
+    return out
+
+
+def render_template(session: Session, actor: Actor, template: CaseTemplate) -> dict[str, Any]:
+    return render_templates(session, actor, [template])[0]
+
+
+def _render(
+    template: CaseTemplate, tasks: list[dict[str, Any]], custom_fields: list[dict[str, Any]]
+) -> dict[str, Any]:
+    out = meta(template, "CaseTemplate")
+    out["name"] = template.name
+    out["displayName"] = template.display_name
+    put(out, "titlePrefix", template.title_prefix)
+    put(out, "description", template.description)
+    labels(out, template.severity, template.tlp, template.pap)
+    out["tags"] = list(template.tags or [])
+    out["flag"] = template.flag
+    put(out, "summary", template.summary)
+    out["customFields"] = custom_fields
+    out["tasks"] = tasks
+    out["extraData"] = {}
+    return out
+
+
+def _tasks(session: Session, actor: Actor, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    rows = list(
+        session.scalars(
+            select(Task)
+            .where(Task.case_template_id.in_(ids))
+            .order_by(Task.order, Task.created_at, Task.id)
+        )
+    )
+    for task, rendered in zip(rows, render_tasks(session, actor, rows), strict=True):
+        out[task.case_template_id].append(rendered)
+    return out
+
+
+def _page_template_headers(session: Session, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    rows = session.execute(
+        select(CaseTemplatePageTemplate.case_template_id, PageTemplate)
+        .join(PageTemplate, PageTemplate.id == CaseTemplatePageTemplate.page_template_id)
+        .where(CaseTemplatePageTemplate.case_template_id.in_(ids))
+        .order_by(PageTemplate.order, PageTemplate.id)
+    )
+    for template_id, page in rows:
+        out[template_id].append(
+            {"_id": page.eid, "title": page.title, "category": page.category, "order": page.order}
+        )
+    return out

@@ -1,0 +1,157 @@
+"""Observable and observable-type routes (spec §6, §7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from propolis.attachments import service as attachments
+from propolis.core.errors import CreateError
+from propolis.core.web import (
+    JSON,
+    Ctx,
+    Multipart,
+    UnitOfWorkRoute,
+    body,
+    context,
+    created,
+    json_or_multipart,
+    no_content,
+    ok,
+    parse_bool,
+    required_body,
+)
+from propolis.observables import service
+from propolis.observables.render import (
+    render_observable,
+    render_observable_type,
+    render_observables,
+)
+
+router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
+
+
+# --------------------------------------------------------------------------- observable types
+
+
+@router.post("/observable/type")
+def create_observable_type(
+    data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+) -> JSON:
+    return created(render_observable_type(service.create_type(ctx.session, ctx.actor, data)))
+
+
+@router.get("/observable/type/{ref}")
+def get_observable_type(ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    return ok(render_observable_type(service.get_type(ctx.session, ref)))
+
+
+@router.delete("/observable/type/{ref}")
+def delete_observable_type(ref: str, ctx: Ctx = Depends(context)) -> Response:
+    service.delete_type(ctx.session, ctx.actor, service.get_type(ctx.session, ref))
+    return no_content()
+
+
+# --------------------------------------------------------------------------- creation
+
+
+def _input(form: Multipart, data_type: str | None) -> dict[str, Any]:
+    """The ``InputObservable``: ``_json`` or the JSON body; ``?dataType=`` fills a missing
+    type, and a bare file upload is a ``file`` observable."""
+    data = dict(form.json)
+    if not data.get("dataType"):
+        if data_type:
+            data["dataType"] = data_type
+        elif form.files.get("attachment"):
+            data["dataType"] = "file"
+    return data
+
+
+def _creation_response(ctx: Ctx, result: tuple[list, list[dict[str, Any]]]) -> JSON:
+    """201 with the list; 207 ``{success, failure}`` when some already existed; 400 when all."""
+    observables, failures = result
+    rendered = render_observables(ctx.session, ctx.actor, observables)
+    if not failures:
+        return created(rendered)
+    if not observables:
+        raise CreateError("Observable already exists", object=failures[0]["object"])
+    return JSON({"success": rendered, "failure": failures}, status_code=207)
+
+
+@router.post("/case/{case_id}/observable")
+def create_in_case(
+    case_id: str,
+    data_type: str | None = Query(None, alias="dataType"),
+    ctx: Ctx = Depends(context),
+    form: Multipart = Depends(json_or_multipart),
+) -> JSON:
+    from propolis.cases.service import get_case
+
+    case = get_case(ctx.session, ctx.actor, case_id)
+    result = service.create_observables(
+        ctx.session, ctx.actor, case=case, data=_input(form, data_type), files=form.files
+    )
+    return _creation_response(ctx, result)
+
+
+@router.post("/alert/{alert_id}/observable")
+def create_in_alert(
+    alert_id: str,
+    data_type: str | None = Query(None, alias="dataType"),
+    ctx: Ctx = Depends(context),
+    form: Multipart = Depends(json_or_multipart),
+) -> JSON:
+    from propolis.alerts.service import get_alert
+
+    alert = get_alert(ctx.session, ctx.actor, alert_id)
+    result = service.create_observables(
+        ctx.session, ctx.actor, alert=alert, data=_input(form, data_type), files=form.files
+    )
+    return _creation_response(ctx, result)
+
+
+# --------------------------------------------------------------------------- one observable
+
+
+@router.patch("/observable/_bulk")
+def bulk_update(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> Response:
+    service.bulk_update(ctx.session, ctx.actor, data)
+    return no_content()
+
+
+@router.get("/observable/{ref}")
+def get_observable(ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    observable = service.get_observable(ctx.session, ctx.actor, ref)
+    return ok(render_observable(ctx.session, ctx.actor, observable))
+
+
+@router.patch("/observable/{ref}")
+def update_observable(
+    ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
+) -> Response:
+    observable = service.get_observable(ctx.session, ctx.actor, ref)
+    service.update_observable(ctx.session, ctx.actor, observable, data)
+    return no_content()
+
+
+@router.delete("/observable/{ref}")
+def delete_observable(ref: str, ctx: Ctx = Depends(context)) -> Response:
+    observable = service.get_observable(ctx.session, ctx.actor, ref)
+    service.delete_observable(ctx.session, ctx.actor, observable)
+    return no_content()
+
+
+@router.get("/observable/{ref}/attachment/{attachment_ref}/download")
+def download_observable_file(
+    ref: str,
+    attachment_ref: str,
+    as_zip: str | None = Query(None, alias="asZip"),
+    ctx: Ctx = Depends(context),
+) -> Response:
+    observable = service.get_observable(ctx.session, ctx.actor, ref)
+    attachment = attachments.get_in_container(
+        ctx.session, attachment_ref, attachment_id=observable.attachment_id or -1
+    )
+    return attachments.download_response(ctx.request, attachment, as_zip=parse_bool(as_zip))

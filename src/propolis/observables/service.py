@@ -1,0 +1,569 @@
+"""Observables (spec §6) and observable types (spec §7): every rule and every write.
+
+An observable is a piece of evidence in exactly one case or one alert: a textual value of a
+non-attachment type, or a file of an attachment type. Its ``fingerprint`` (sha256 of
+``dataType + "\\0" + data``, or the file's sha256) is what "the same observable" means:
+duplicates in one container, similarity between cases and alerts, and "seen elsewhere" are
+all one indexed lookup on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, cast, exists, false, func, select
+from sqlalchemy.orm import Session, aliased
+from starlette.datastructures import UploadFile
+
+from propolis.attachments import service as attachments
+from propolis.core import events, validate
+from propolis.core.db import now_ms, parse_id
+from propolis.core.errors import (
+    AuthorizationError,
+    BadRequest,
+    CreateError,
+    NotFound,
+    invalid,
+    missing,
+)
+from propolis.core.security import Actor
+from propolis.observables import checks
+from propolis.observables import files as observable_files
+from propolis.observables.models import Observable, ObservableType
+
+MAX_TYPE_NAME = 64
+
+
+# =========================================================================== observable types
+
+
+def find_type(session: Session, ref: str) -> ObservableType | None:
+    """By ``~id`` or by name."""
+    type_id = parse_id(ref)
+    if type_id is not None:
+        return session.get(ObservableType, type_id)
+    return session.scalar(select(ObservableType).where(ObservableType.name == ref))
+
+
+def get_type(session: Session, ref: str) -> ObservableType:
+    found = find_type(session, ref)
+    if found is None:
+        raise missing("ObservableType", ref)
+    return found
+
+
+def create_type(session: Session, actor: Actor, data: dict[str, Any]) -> ObservableType:
+    _require_type_admin(actor)
+    name = validate.nonempty(data, "name", max_len=MAX_TYPE_NAME)
+    is_attachment = bool(validate.boolean(data, "isAttachment", False))
+    if find_type(session, name) is not None:
+        raise CreateError(f"Observable type {name} already exists")
+    observable_type = ObservableType(
+        name=name, is_attachment=is_attachment, created_by=actor.login, created_at=now_ms()
+    )
+    session.add(observable_type)
+    session.flush()
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "create",
+        "ObservableType",
+        observable_type.id,
+        {"name": name, "isAttachment": is_attachment},
+    )
+    return observable_type
+
+
+def delete_type(session: Session, actor: Actor, observable_type: ObservableType) -> None:
+    _require_type_admin(actor)
+    in_use = session.scalar(
+        select(Observable.id).where(Observable.data_type == observable_type.name).limit(1)
+    )
+    if in_use is not None:
+        raise BadRequest(
+            f"Observable type {observable_type.name} is used by observables and cannot be deleted"
+        )
+    session.delete(observable_type)
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "delete",
+        "ObservableType",
+        observable_type.id,
+        {"name": observable_type.name},
+    )
+
+
+def _require_type_admin(actor: Actor) -> None:
+    if not actor.in_admin_org:
+        raise AuthorizationError("Observable types are managed in the admin organisation")
+    actor.require("manageObservableTemplate")
+
+
+# =========================================================================== visibility
+
+
+def visible_observable_condition(actor: Actor, model: Any = Observable) -> ColumnElement[bool]:
+    """SQL condition: the observable is visible from the caller's organisation (observables
+    of the organisation's alerts, and of the cases it sees, per the sharing rules)."""
+    from propolis.cases.service import visible_observable_filter
+
+    return visible_observable_filter(actor, model)
+
+
+def require_write(
+    session: Session, actor: Actor, *, case: Any = None, observable: Observable | None = None
+) -> None:
+    """``manageObservable``; in a case, as granted by the profile of the organisation's share
+    (a read-only share of another organisation's case does not allow it)."""
+    from propolis.cases import service as cases
+
+    if case is None and observable is not None and observable.case_id is not None:
+        from propolis.cases.models import Case
+
+        case = session.get(Case, observable.case_id)
+    if case is None:
+        actor.require("manageObservable")
+    else:
+        cases.require_case_permission(session, actor, case, "manageObservable")
+
+
+def get_observable(session: Session, actor: Actor, ref: str) -> Observable:
+    observable_id = parse_id(ref)
+    found = None
+    if observable_id is not None:
+        found = session.scalar(
+            select(Observable).where(
+                Observable.id == observable_id, visible_observable_condition(actor)
+            )
+        )
+    if found is None:
+        raise missing("Observable", ref)
+    return found
+
+
+# =========================================================================== creation
+
+
+def fingerprint_of(data_type: str, data: str) -> str:
+    return hashlib.sha256(f"{data_type}\0{data}".encode()).hexdigest()
+
+
+def create_observables(
+    session: Session,
+    actor: Actor,
+    *,
+    case: Any = None,
+    alert: Any = None,
+    data: dict[str, Any],
+    files: dict[str, list[UploadFile]] | None = None,
+) -> tuple[list[Observable], list[dict[str, Any]]]:
+    """Create one observable per value (or per file) of ``data`` in a case or an alert.
+
+    Returns ``(created, failures)``; a value already present in the container is a failure
+    (``CreateError "Observable already exists"``), not an error, so the others still get
+    created. Invalid input raises (400) and creates nothing."""
+    require_write(session, actor, case=case)
+    if (case is None) == (alert is None):
+        raise ValueError("an observable belongs to exactly one case or one alert")
+    if not isinstance(data, dict):
+        raise BadRequest("An observable must be a JSON object")
+    observable_type = _input_type(session, data)
+    fields = _common_fields(data)
+    candidates = (
+        _file_candidates(session, actor, observable_type, data, files)
+        if observable_type.is_attachment
+        else _data_candidates(observable_type, data, files)
+    )
+    container = {"case_id": case.id if case else None, "alert_id": alert.id if alert else None}
+    created, failures = _insert_new(session, actor, container, observable_type, fields, candidates)
+    if alert is not None and created:
+        _alert_observables_changed(session, actor, alert, len(created))
+    return created, failures
+
+
+def _input_type(session: Session, data: dict[str, Any]) -> ObservableType:
+    name = data.get("dataType")
+    if not isinstance(name, str) or not name:
+        raise invalid("dataType", "an existing observable type is required", name)
+    found = session.scalar(select(ObservableType).where(ObservableType.name == name))
+    if found is None:
+        raise NotFound(f"ObservableType {name} not found")
+    return found
+
+
+def _common_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The fields shared by every observable created from one ``InputObservable``."""
+    return {
+        "message": validate.string(data, "message"),
+        "start_date": validate.date(data, "startDate"),
+        "tlp": validate.tlp(data, 2),
+        "pap": validate.pap(data, 2),
+        "tags": validate.tags(data) or [],
+        "ioc": bool(validate.boolean(data, "ioc", False)),
+        "sighted": bool(validate.boolean(data, "sighted", False)),
+        "sighted_at": validate.date(data, "sightedAt"),
+        "ignore_similarity": bool(validate.boolean(data, "ignoreSimilarity", False)),
+    }
+
+
+def _data_candidates(
+    observable_type: ObservableType,
+    data: dict[str, Any],
+    files: dict[str, list[UploadFile]] | None,
+) -> list[tuple[str, str, Any]]:
+    """``(fingerprint, data, None)`` per non-blank value; each value is checked first."""
+    name = observable_type.name
+    if data.get("attachment") or (files and "attachment" in files and "attachment" not in data):
+        raise BadRequest(f"Observables of type {name} take a data value, not a file")
+    raw = data.get("data")
+    values = raw if isinstance(raw, list) else [raw]
+    if not all(isinstance(v, str) or v is None for v in values):
+        raise invalid("data", "must be a string or a list of strings", raw)
+    values = [v for v in values if v is not None and v.strip()]
+    if not values:
+        raise invalid("data", f"a value is required for observables of type {name}", raw)
+    for value in values:
+        checks.check_value(name, value)
+    return [(fingerprint_of(name, v), v, None) for v in values]
+
+
+def _file_candidates(
+    session: Session,
+    actor: Actor,
+    observable_type: ObservableType,
+    data: dict[str, Any],
+    uploads: dict[str, list[UploadFile]] | None,
+) -> list[tuple[str, None, Any]]:
+    """``(sha256, None, attachment)`` per file (one per uploaded file or zip member)."""
+    raw = data.get("data")
+    if raw not in (None, "", []):
+        raise BadRequest(
+            f"Observables of type {observable_type.name} are files: data is not allowed"
+        )
+    stored = observable_files.resolve_files(session, actor, data, uploads)
+    return [(attachment.sha256, None, attachment) for attachment in stored]
+
+
+def _insert_new(
+    session: Session,
+    actor: Actor,
+    container: dict[str, int | None],
+    observable_type: ObservableType,
+    fields: dict[str, Any],
+    candidates: list[tuple[str, str | None, Any]],
+) -> tuple[list[Observable], list[dict[str, Any]]]:
+    taken = _existing_fingerprints(session, container, [fp for fp, _v, _a in candidates])
+    now = now_ms()
+    created: list[Observable] = []
+    failures: list[dict[str, Any]] = []
+    for fingerprint, value, attachment in candidates:
+        if fingerprint in taken:
+            failures.append(_duplicate_failure(observable_type.name, value, attachment))
+            if attachment is not None:
+                attachments.delete_observable_file(session, attachment.id)
+            continue
+        taken.add(fingerprint)
+        observable = Observable(
+            org_id=actor.org_id,
+            data_type=observable_type.name,
+            data=value,
+            fingerprint=fingerprint,
+            attachment_id=attachment.id if attachment is not None else None,
+            reports={},
+            created_by=actor.login,
+            created_at=now,
+            **container,
+            **{**fields, "start_date": fields["start_date"] or now},
+        )
+        session.add(observable)
+        session.flush()  # ids in input order (the response lists them in that order)
+        created.append(observable)
+        _record(session, actor, "create", observable, _summary(observable, attachment))
+    return created, failures
+
+
+def _existing_fingerprints(
+    session: Session, container: dict[str, int | None], fingerprints: list[str]
+) -> set[str]:
+    if not fingerprints:
+        return set()
+    where = (
+        Observable.case_id == container["case_id"]
+        if container["case_id"] is not None
+        else Observable.alert_id == container["alert_id"]
+    )
+    return set(
+        session.scalars(
+            select(Observable.fingerprint).where(
+                Observable.fingerprint.in_(set(fingerprints)), where
+            )
+        )
+    )
+
+
+def _duplicate_failure(data_type: str, value: str | None, attachment: Any) -> dict[str, Any]:
+    obj: dict[str, Any] = {"dataType": data_type}
+    if value is not None:
+        obj["data"] = value
+    else:
+        obj["attachment"] = {"name": attachment.name, "id": attachment.sha256}
+    return {"type": "CreateError", "message": "Observable already exists", "object": obj}
+
+
+def _summary(observable: Observable, attachment: Any = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"dataType": observable.data_type}
+    if observable.data is not None:
+        out["data"] = observable.data
+    if attachment is not None:
+        out["attachment"] = {"name": attachment.name, "sha256": attachment.sha256}
+    return out
+
+
+def _record(
+    session: Session, actor: Actor, action: str, observable: Observable, details: dict[str, Any]
+) -> None:
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        action,
+        "Observable",
+        observable.id,
+        details,
+        root_id=observable.case_id or observable.alert_id,
+    )
+
+
+def _alert_observables_changed(session: Session, actor: Actor, alert: Any, delta: int) -> None:
+    """The alert keeps its observable count (and its _updatedAt) through its own service."""
+    from propolis.alerts import service as alerts
+
+    hook = getattr(alerts, "observables_changed", None)
+    if hook is not None:
+        hook(session, actor, alert, delta)
+        return
+    alert.observable_count = max(0, (alert.observable_count or 0) + delta)
+    alert.touch(actor.login)
+
+
+# =========================================================================== update / delete
+
+
+def update_observable(
+    session: Session, actor: Actor, observable: Observable, data: dict[str, Any]
+) -> None:
+    """``InputUpdateObservable``; ``data`` and ``attachment`` are immutable (ignored)."""
+    require_write(session, actor, observable=observable)
+    changes: dict[str, Any] = {}
+    if data.get("dataType") is not None and data["dataType"] != observable.data_type:
+        _change_type(session, observable, data)
+        changes["dataType"] = observable.data_type
+    if "message" in data:
+        observable.message = changes["message"] = validate.string(data, "message")
+    for key, column, check in (
+        ("tlp", "tlp", validate.tlp),
+        ("pap", "pap", validate.pap),
+    ):
+        if data.get(key) is not None:
+            setattr(observable, column, check(data))
+            changes[key] = getattr(observable, column)
+    tags = validate.apply_tag_changes(list(observable.tags or []), data)
+    if tags is not None:
+        observable.tags = changes["tags"] = tags
+    for key, column in (("ioc", "ioc"), ("sighted", "sighted"), ("ignoreSimilarity", None)):
+        value = validate.boolean(data, key)
+        if value is not None:
+            setattr(observable, column or "ignore_similarity", value)
+            changes[key] = value
+    if "sightedAt" in data:
+        observable.sighted_at = changes["sightedAt"] = validate.date(data, "sightedAt")
+    if changes:
+        observable.touch(actor.login)
+        _record(session, actor, "update", observable, changes)
+
+
+def _change_type(session: Session, observable: Observable, data: dict[str, Any]) -> None:
+    """A new dataType must exist and be a file type exactly when the old one is."""
+    new_type = _input_type(session, data)
+    old_type = session.scalar(
+        select(ObservableType).where(ObservableType.name == observable.data_type)
+    )
+    if old_type is not None and old_type.is_attachment != new_type.is_attachment:
+        raise BadRequest("Can not update dataType: isAttachment does not match")
+    if observable.data is not None:
+        checks.check_value(new_type.name, observable.data)
+        fingerprint = fingerprint_of(new_type.name, observable.data)
+        container = {"case_id": observable.case_id, "alert_id": observable.alert_id}
+        if fingerprint in _existing_fingerprints(session, container, [fingerprint]):
+            raise CreateError(
+                f"Observable {new_type.name} {observable.data} already exists in this "
+                f"{'case' if observable.case_id else 'alert'}"
+            )
+        observable.fingerprint = fingerprint
+    observable.data_type = new_type.name
+
+
+def bulk_update(session: Session, actor: Actor, data: dict[str, Any]) -> list[Observable]:
+    """``InputUpdateObservable`` + ``ids``: all of them, or none when one is not found."""
+    refs = validate.id_list(data, "ids")
+    observables = [get_observable(session, actor, ref) for ref in refs]
+    fields = {k: v for k, v in data.items() if k != "ids"}
+    for observable in observables:
+        update_observable(session, actor, observable, fields)
+    return observables
+
+
+def delete_observable(session: Session, actor: Actor, observable: Observable) -> None:
+    require_write(session, actor, observable=observable)
+    alert = None
+    if observable.alert_id is not None:
+        from propolis.alerts.models import Alert
+
+        alert = session.get(Alert, observable.alert_id)
+    _record(session, actor, "delete", observable, _summary(observable))
+    attachment_id = observable.attachment_id
+    session.delete(observable)
+    session.flush()
+    attachments.delete_observable_file(session, attachment_id)
+    if alert is not None:
+        _alert_observables_changed(session, actor, alert, -1)
+
+
+# =========================================================================== similarity / copy
+
+
+def _container_column(model: Any, kind: str) -> Any:
+    kind = kind.lower()
+    if kind == "case":
+        return model.case_id
+    if kind == "alert":
+        return model.alert_id
+    raise ValueError(f"unknown container kind {kind}")
+
+
+def similar_in(
+    session: Session,
+    actor: Actor,
+    base_kind: str,
+    base_id: int,
+    other_kind: str,
+    other_id: int,
+) -> list[Observable]:
+    """Observables of one case/alert that have a similar observable (same fingerprint) in
+    another; observables marked ``ignoreSimilarity`` on either side do not count. The caller
+    has already resolved both containers through their visibility rules."""
+    other = aliased(Observable)
+    similar_exists = exists(
+        select(other.id).where(
+            _container_column(other, other_kind) == other_id,
+            other.fingerprint == Observable.fingerprint,
+            other.ignore_similarity == false(),
+            other.id != Observable.id,
+        )
+    )
+    stmt = (
+        select(Observable)
+        .where(
+            _container_column(Observable, base_kind) == base_id,
+            Observable.ignore_similarity == false(),
+            similar_exists,
+        )
+        .order_by(Observable.created_at, Observable.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def copy_to_case(session: Session, actor: Actor, observable: Observable, case: Any) -> Observable:
+    """Put an observable (usually an alert's) into a case. When the case already has the
+    same observable, its tags are merged into that one instead of creating a duplicate.
+    Called by alert promotion/merge, whose own permission check covers it."""
+    existing = session.scalar(
+        select(Observable)
+        .where(Observable.case_id == case.id, Observable.fingerprint == observable.fingerprint)
+        .limit(1)
+    )
+    if existing is not None:
+        merged = list(existing.tags or [])
+        merged += [t for t in observable.tags or [] if t not in merged]
+        if merged != list(existing.tags or []):
+            existing.tags = merged
+            existing.touch(actor.login)
+            _record(session, actor, "update", existing, {"tags": merged})
+        return existing
+    copy = Observable(
+        org_id=actor.org_id,
+        case_id=case.id,
+        alert_id=None,
+        data_type=observable.data_type,
+        data=observable.data,
+        fingerprint=observable.fingerprint,
+        message=observable.message,
+        start_date=observable.start_date,
+        tlp=observable.tlp,
+        pap=observable.pap,
+        tags=list(observable.tags or []),
+        ioc=observable.ioc,
+        sighted=observable.sighted,
+        sighted_at=observable.sighted_at,
+        ignore_similarity=observable.ignore_similarity,
+        reports=dict(observable.reports or {}),
+        created_by=actor.login,
+        created_at=now_ms(),
+    )
+    attachment = None
+    if observable.attachment_id is not None:
+        from propolis.attachments.models import Attachment
+
+        source = session.get(Attachment, observable.attachment_id)
+        if source is not None:
+            attachment = attachments.copy_attachment(session, actor, source, for_observable=True)
+            copy.attachment_id = attachment.id
+    session.add(copy)
+    session.flush()
+    _record(session, actor, "create", copy, {**_summary(copy, attachment), "from": observable.eid})
+    return copy
+
+
+# =========================================================================== extra data
+
+
+def seen_summaries(
+    session: Session, actor: Actor, observables: list[Observable]
+) -> dict[int, dict[str, Any]]:
+    """How often each observable was seen elsewhere in what the organisation can see: one
+    aggregate query over the fingerprint index for the whole list."""
+    fingerprints = {o.fingerprint for o in observables}
+    if not fingerprints:
+        return {}
+    rows = session.execute(
+        select(
+            Observable.fingerprint,
+            func.count(Observable.id),
+            func.sum(cast(Observable.ioc, Integer)),
+            func.min(Observable.created_at),
+            func.max(Observable.created_at),
+        )
+        .where(
+            Observable.fingerprint.in_(fingerprints),
+            Observable.ignore_similarity == false(),
+            visible_observable_condition(actor),
+        )
+        .group_by(Observable.fingerprint)
+    ).all()
+    stats = {fp: (count, int(iocs or 0), first, last) for fp, count, iocs, first, last in rows}
+    out: dict[int, dict[str, Any]] = {}
+    for observable in observables:
+        count, iocs, first, last = stats.get(observable.fingerprint, (0, 0, None, None))
+        counted_self = 0 if observable.ignore_similarity else 1
+        others = max(0, count - counted_self)
+        other_iocs = max(0, iocs - (1 if observable.ioc and counted_self else 0))
+        summary: dict[str, Any] = {"ioc": other_iocs > 0, "count": others}
+        if others:
+            summary["firstSeen"] = first
+            summary["lastSeen"] = last
+        out[observable.id] = summary
+    return out

@@ -1,0 +1,87 @@
+"""Case page routes (``/case/{caseId}/page``) and page template routes (spec §11)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import Response
+
+from propolis.core.web import (
+    JSON,
+    Ctx,
+    UnitOfWorkRoute,
+    body,
+    context,
+    created,
+    no_content,
+    ok,
+    required_body,
+)
+from propolis.pages import service
+from propolis.pages.render import render_page, render_page_template
+
+router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
+
+
+def _case(ctx: Ctx, case_ref: str):  # noqa: ANN202
+    from propolis.cases.service import get_case
+
+    return get_case(ctx.session, ctx.actor, case_ref)
+
+
+@router.post("/case/{case_ref}/page")
+def create_case_page(
+    case_ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+) -> JSON:
+    page = service.create_page(ctx.session, ctx.actor, _case(ctx, case_ref), data)
+    return created(render_page(page))
+
+
+@router.get("/case/{case_ref}/page/{page_ref}")
+def get_case_page(case_ref: str, page_ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    return ok(render_page(service.get_case_page(ctx.session, _case(ctx, case_ref), page_ref)))
+
+
+@router.patch("/case/{case_ref}/page/{page_ref}")
+def update_case_page(
+    case_ref: str, page_ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
+) -> Response:
+    case = _case(ctx, case_ref)
+    page = service.get_case_page(ctx.session, case, page_ref)
+    service.update_page(ctx.session, ctx.actor, case, page, data)
+    return no_content()
+
+
+@router.delete("/case/{case_ref}/page/{page_ref}")
+def delete_case_page(case_ref: str, page_ref: str, ctx: Ctx = Depends(context)) -> Response:
+    case = _case(ctx, case_ref)
+    page = service.get_case_page(ctx.session, case, page_ref)
+    service.delete_page(ctx.session, ctx.actor, case, page)
+    return no_content()
+
+
+@router.post("/pageTemplate")
+def create_page_template(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> JSON:
+    template = service.create_page_template(ctx.session, ctx.actor, data)
+    return created(render_page_template(ctx.session, template))
+
+
+@router.get("/pageTemplate/{ref}")
+def get_page_template(ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    template = service.get_page_template(ctx.session, ctx.actor, ref)
+    return ok(render_page_template(ctx.session, template))
+
+
+@router.patch("/pageTemplate/{ref}")
+def update_page_template(
+    ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
+) -> Response:
+    template = service.get_page_template(ctx.session, ctx.actor, ref)
+    service.update_page_template(ctx.session, ctx.actor, template, data)
+    return no_content()
+
+
+@router.delete("/pageTemplate/{ref}")
+def delete_page_template(ref: str, ctx: Ctx = Depends(context)) -> Response:
+    template = service.get_page_template(ctx.session, ctx.actor, ref)
+    service.delete_page_template(ctx.session, ctx.actor, template)
+    return no_content()

@@ -1,0 +1,121 @@
+"""Task and task-log routes (spec §8, §9). Task shares and required actions are served by
+the cases package, which owns sharing."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from propolis.core.web import (
+    JSON,
+    Ctx,
+    Multipart,
+    UnitOfWorkRoute,
+    body,
+    context,
+    created,
+    is_multipart,
+    json_or_multipart,
+    multipart_body,
+    no_content,
+    ok,
+    parse_bool,
+    required_body,
+)
+from propolis.tasks import service
+from propolis.tasks.render import render_log, render_task
+
+router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
+
+
+@router.post("/case/{case_ref}/task")
+def create_task(
+    case_ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+) -> JSON:
+    from propolis.cases.service import get_case
+
+    case = get_case(ctx.session, ctx.actor, case_ref)
+    task = service.create_task(ctx.session, ctx.actor, case=case, data=data)
+    return created(render_task(ctx.session, ctx.actor, task))
+
+
+@router.patch("/task/_bulk")
+def bulk_update_tasks(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> Response:
+    service.bulk_update(ctx.session, ctx.actor, data)
+    return no_content()
+
+
+@router.get("/task/{ref}")
+def get_task(ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    return ok(render_task(ctx.session, ctx.actor, service.get_task(ctx.session, ctx.actor, ref)))
+
+
+@router.patch("/task/{ref}")
+def update_task(ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)) -> Response:
+    service.update_task(ctx.session, ctx.actor, service.get_task(ctx.session, ctx.actor, ref), data)
+    return no_content()
+
+
+@router.delete("/task/{ref}")
+def delete_task(ref: str, ctx: Ctx = Depends(context)) -> Response:
+    service.delete_task(ctx.session, ctx.actor, service.get_task(ctx.session, ctx.actor, ref))
+    return no_content()
+
+
+@router.post("/task/{ref}/log")
+def create_log(
+    ref: str, upload: Multipart = Depends(json_or_multipart), ctx: Ctx = Depends(context)
+) -> JSON:
+    task = service.get_task(ctx.session, ctx.actor, ref)
+    files = upload.files.get("attachments", [])
+    log = service.create_log(ctx.session, ctx.actor, task, upload.json, files)
+    return created(render_log(ctx.session, ctx.actor, log))
+
+
+@router.patch("/log/{ref}")
+def update_log(ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)) -> Response:
+    service.update_log(ctx.session, ctx.actor, service.get_log(ctx.session, ctx.actor, ref), data)
+    return no_content()
+
+
+@router.delete("/log/{ref}")
+def delete_log(ref: str, ctx: Ctx = Depends(context)) -> Response:
+    service.delete_log(ctx.session, ctx.actor, service.get_log(ctx.session, ctx.actor, ref))
+    return no_content()
+
+
+async def _log_files(request: Request) -> list:
+    """The ``attachments`` file parts of a multipart upload (none for any other body)."""
+    if not is_multipart(request):
+        return []
+    return (await multipart_body(request)).files.get("attachments", [])
+
+
+@router.post("/log/{ref}/attachments")
+def add_log_attachments(
+    ref: str, files: list = Depends(_log_files), ctx: Ctx = Depends(context)
+) -> Response:
+    log = service.get_log(ctx.session, ctx.actor, ref)
+    service.add_log_attachments(ctx.session, ctx.actor, log, files)
+    return no_content()
+
+
+@router.delete("/log/{ref}/attachments/{attachment_ref}")
+def delete_log_attachment(ref: str, attachment_ref: str, ctx: Ctx = Depends(context)) -> Response:
+    log = service.get_log(ctx.session, ctx.actor, ref)
+    service.delete_log_attachment(ctx.session, ctx.actor, log, attachment_ref)
+    return no_content()
+
+
+@router.get("/log/{ref}/attachment/{attachment_ref}/download")
+def download_log_attachment(
+    ref: str,
+    attachment_ref: str,
+    asZip: str | None = None,
+    ctx: Ctx = Depends(context),  # noqa: N803
+) -> Response:
+    from propolis.attachments.service import download_response
+
+    log = service.get_log(ctx.session, ctx.actor, ref)
+    attachment = service.get_log_attachment(ctx.session, log, attachment_ref)
+    return download_response(ctx.request, attachment, as_zip=parse_bool(asZip))

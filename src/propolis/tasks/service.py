@@ -1,0 +1,375 @@
+"""Tasks of cases and of case templates, and task logs (spec §8, §9).
+
+A task belongs to exactly one case or one case template (same table). Case tasks are
+visible to the organisations that see the case (subject to the case's task sharing, which
+the cases package decides); template tasks to the template's organisation. Case-task writes
+need ``manageTask``, template-task writes ``manageCaseTemplate``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from propolis.core import events, validate
+from propolis.core.db import now_ms, parse_id
+from propolis.core.errors import invalid, missing
+from propolis.core.security import Actor
+from propolis.tasks.models import Task, TaskLog
+
+TASK_STATUSES = ("Waiting", "InProgress", "Completed", "Cancel")
+ENDED = ("Completed", "Cancel")
+
+
+# --------------------------------------------------------------------------- visibility
+
+
+def visible_case_tasks(actor: Actor) -> ColumnElement[bool]:
+    """Filter on ``task``: case tasks the caller's organisation may see."""
+    from propolis.cases import service as cases
+
+    task_filter = getattr(cases, "visible_task_filter", None)
+    if task_filter is not None:
+        return task_filter(actor)
+    return Task.case_id.in_(cases.visible_case_ids(actor))
+
+
+def org_template_ids(actor: Actor):  # noqa: ANN201
+    from propolis.casetemplates.models import CaseTemplate
+
+    return select(CaseTemplate.id).where(CaseTemplate.org_id == actor.org_id)
+
+
+def visible_tasks(actor: Actor) -> ColumnElement[bool]:
+    """Case tasks of visible cases and tasks of the organisation's case templates."""
+    return or_(visible_case_tasks(actor), Task.case_template_id.in_(org_template_ids(actor)))
+
+
+def get_task(session: Session, actor: Actor, ref: str) -> Task:
+    task_id = parse_id(ref)
+    task = None
+    if task_id is not None:
+        task = session.scalar(select(Task).where(Task.id == task_id, visible_tasks(actor)))
+    if task is None:
+        raise missing("Task", ref)
+    return task
+
+
+def _require_write(session: Session, actor: Actor, task: Task) -> None:
+    """Template tasks need ``manageCaseTemplate``; case tasks ``manageTask``, also granted by
+    the organisation's share of the case (a read-only share cannot change tasks)."""
+    if task.case_id is None:
+        actor.require("manageCaseTemplate")
+        return
+    from propolis.cases import service as cases
+    from propolis.cases.models import Case
+
+    case = session.get(Case, task.case_id)
+    cases.require_case_permission(session, actor, case, "manageTask")
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def create_task(
+    session: Session,
+    actor: Actor,
+    *,
+    case: Any = None,
+    case_template: Any = None,
+    data: dict[str, Any],
+) -> Task:
+    if (case is None) == (case_template is None):
+        raise ValueError("a task belongs to exactly one case or case template")
+    if not isinstance(data, dict):
+        raise invalid("tasks", "each task must be an object", data)
+    task = Task(
+        case_id=case.id if case is not None else None,
+        case_template_id=case_template.id if case_template is not None else None,
+        status="Waiting",
+        group="default",
+        flag=False,
+        mandatory=False,
+        order=0,
+        created_by=actor.login,
+        created_at=now_ms(),
+    )
+    _require_write(session, actor, task)
+    task.title = validate.nonempty(data, "title", max_len=128)
+    _apply_fields(session, actor, task, data)
+    session.add(task)
+    session.flush()
+    root = task.case_id if task.case_id is not None else task.case_template_id
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "create",
+        "Task",
+        task.id,
+        {"title": task.title},
+        root_id=root,
+    )
+    return task
+
+
+def update_task(session: Session, actor: Actor, task: Task, data: dict[str, Any]) -> None:
+    _require_write(session, actor, task)
+    changes = _apply_fields(session, actor, task, data, updating=True)
+    if changes:
+        task.touch(actor.login)
+        events.record(
+            session,
+            actor.login,
+            actor.org_id,
+            "update",
+            "Task",
+            task.id,
+            changes,
+            root_id=task.case_id or task.case_template_id,
+        )
+
+
+def bulk_update(session: Session, actor: Actor, data: dict[str, Any]) -> list[Task]:
+    """``PATCH /task/_bulk``: the same change on every listed task (all or nothing)."""
+    refs = validate.id_list(data, "ids")
+    tasks = [get_task(session, actor, ref) for ref in refs]
+    fields = {k: v for k, v in data.items() if k != "ids"}
+    for task in tasks:
+        update_task(session, actor, task, fields)
+    return tasks
+
+
+def delete_task(session: Session, actor: Actor, task: Task) -> None:
+    """The task's logs (and their attachments) go with it (database cascade)."""
+    _require_write(session, actor, task)
+    session.delete(task)
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "delete",
+        "Task",
+        task.id,
+        {"title": task.title},
+        root_id=task.case_id or task.case_template_id,
+    )
+
+
+def _apply_fields(
+    session: Session, actor: Actor, task: Task, data: dict[str, Any], updating: bool = False
+) -> dict[str, Any]:
+    """Validate and set the ``InputTask`` fields present in ``data``; return the changes.
+    Status changes fill in startDate (InProgress) and endDate (Completed, Cancel)."""
+    values: dict[str, Any] = {}
+    if updating and "title" in data:
+        values["title"] = validate.nonempty(data, "title", max_len=128)
+    if "group" in data:
+        values["group"] = validate.nonempty(data, "group", max_len=128, req=False) or "default"
+    if "description" in data:
+        values["description"] = validate.string(data, "description")
+    if "status" in data:
+        values["status"] = validate.one_of(data, "status", TASK_STATUSES) or "Waiting"
+    for key in ("flag", "mandatory"):
+        if key in data:
+            values[key] = bool(validate.boolean(data, key, False))
+    for key, column in (
+        ("startDate", "start_date"),
+        ("endDate", "end_date"),
+        ("dueDate", "due_date"),
+    ):
+        if key in data:
+            values[column] = validate.date(data, key)
+    if "order" in data:
+        values["order"] = validate.integer(data, "order", default=0) or 0
+    if "assignee" in data:
+        values["assignee"] = _assignee(session, actor, data["assignee"])
+    changes = {}
+    for key, value in values.items():
+        if getattr(task, key) != value:
+            setattr(task, key, value)
+            changes[key] = value
+    if task.case_id is not None and ("status" in changes or not updating):
+        changes.update(_status_dates(task))
+    return changes
+
+
+def _status_dates(task: Task) -> dict[str, Any]:
+    now = now_ms()
+    changes: dict[str, Any] = {}
+    if task.status in ("InProgress", *ENDED) and task.start_date is None:
+        task.start_date = changes["start_date"] = now
+    if task.status in ENDED and task.end_date is None:
+        task.end_date = changes["end_date"] = now
+    return changes
+
+
+def _assignee(session: Session, actor: Actor, login: Any) -> str | None:
+    """``null`` unassigns; otherwise a member of the caller's organisation (else 404)."""
+    if login is None:
+        return None
+    if not isinstance(login, str) or not login:
+        raise invalid("assignee", "must be a user login", login)
+    from propolis.users.models import Membership, User
+
+    user = session.scalar(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(User.login == login.lower(), Membership.org_id == actor.org_id)
+    )
+    if user is None:
+        raise missing("User", login)
+    return user.login
+
+
+def replace_template_tasks(
+    session: Session, actor: Actor, case_template: Any, items: Any
+) -> list[Task]:
+    """A case template's ``tasks`` replace its previous ones."""
+    if not isinstance(items, list):
+        raise invalid("tasks", "must be a list of tasks", items)
+    for old in session.scalars(select(Task).where(Task.case_template_id == case_template.id)):
+        session.delete(old)
+    return [create_task(session, actor, case_template=case_template, data=item) for item in items]
+
+
+# --------------------------------------------------------------------------- task logs
+
+
+def get_log(session: Session, actor: Actor, ref: str) -> TaskLog:
+    log_id = parse_id(ref)
+    log = None
+    if log_id is not None:
+        log = session.scalar(
+            select(TaskLog)
+            .join(Task, Task.id == TaskLog.task_id)
+            .where(TaskLog.id == log_id, visible_case_tasks(actor))
+        )
+    if log is None:
+        raise missing("Log", ref)
+    return log
+
+
+def create_log(
+    session: Session,
+    actor: Actor,
+    task: Task,
+    data: dict[str, Any],
+    files: list[Any] | None = None,
+) -> TaskLog:
+    """A log entry on a case task. ``files`` are the multipart ``attachments`` parts; the
+    ``attachments`` member of the JSON (local paths sent by thehive4py) is ignored."""
+    if task.case_id is None:
+        raise invalid("task", "logs can only be added to tasks of a case", task.eid)
+    _require_write(session, actor, task)
+    now = now_ms()
+    log = TaskLog(
+        task_id=task.id,
+        message=validate.string(data, "message", req=True),
+        date=validate.date(data, "startDate") or now,
+        include_in_timeline=validate.date(data, "includeInTimeline"),
+        owner=actor.login,
+        created_by=actor.login,
+        created_at=now,
+    )
+    session.add(log)
+    session.flush()
+    names = _store_attachments(session, actor, task, log, files or [])
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "create",
+        "Log",
+        log.id,
+        {"task": task.eid, "attachments": names},
+        root_id=task.case_id,
+    )
+    return log
+
+
+def update_log(session: Session, actor: Actor, log: TaskLog, data: dict[str, Any]) -> None:
+    _require_log_write(session, actor, log)
+    changes: dict[str, Any] = {}
+    if "message" in data:
+        message = validate.string(data, "message", req=True)
+        if message != log.message:
+            log.message = changes["message"] = message
+    if "includeInTimeline" in data:
+        at = validate.date(data, "includeInTimeline")
+        if at != log.include_in_timeline:
+            log.include_in_timeline = changes["includeInTimeline"] = at
+    if changes:
+        log.touch(actor.login)
+        _record_log_update(session, actor, log, changes)
+
+
+def delete_log(session: Session, actor: Actor, log: TaskLog) -> None:
+    _require_log_write(session, actor, log)
+    case_id = _case_of(session, log)
+    session.delete(log)
+    events.record(session, actor.login, actor.org_id, "delete", "Log", log.id, {}, root_id=case_id)
+
+
+def add_log_attachments(session: Session, actor: Actor, log: TaskLog, files: list[Any]) -> list:
+    task = _require_log_write(session, actor, log)
+    if not files:
+        raise invalid("attachments", "at least one file part named attachments is needed")
+    names = _store_attachments(session, actor, task, log, files)
+    log.touch(actor.login)
+    _record_log_update(session, actor, log, {"addAttachments": names})
+    return names
+
+
+def delete_log_attachment(session: Session, actor: Actor, log: TaskLog, ref: str) -> None:
+    """The attachments package removes it and records the event; the log shows the update."""
+    from propolis.attachments import service as attachments
+
+    _require_log_write(session, actor, log)
+    attachments.delete_attachment(session, actor, get_log_attachment(session, log, ref))
+    log.touch(actor.login)
+
+
+def get_log_attachment(session: Session, log: TaskLog, ref: str) -> Any:
+    """An attachment of the log, by ``~id`` (or storage id); 404 for any other."""
+    from propolis.attachments import service as attachments
+
+    return attachments.get_in_container(session, ref, log_id=log.id)
+
+
+def _require_log_write(session: Session, actor: Actor, log: TaskLog) -> Task:
+    task = session.get(Task, log.task_id)
+    _require_write(session, actor, task)
+    return task
+
+
+def _store_attachments(
+    session: Session, actor: Actor, task: Task, log: TaskLog, files: list[Any]
+) -> list[str]:
+    if not files:
+        return []
+    from propolis.attachments.service import store_upload
+
+    stored = [store_upload(session, actor, upload, log_id=log.id) for upload in files]
+    return [attachment.name for attachment in stored]
+
+
+def _record_log_update(
+    session: Session, actor: Actor, log: TaskLog, changes: dict[str, Any]
+) -> None:
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "update",
+        "Log",
+        log.id,
+        changes,
+        root_id=_case_of(session, log),
+    )
+
+
+def _case_of(session: Session, log: TaskLog) -> int | None:
+    return session.scalar(select(Task.case_id).where(Task.id == log.task_id))
