@@ -217,6 +217,13 @@ def org_list() -> None:
     _console().print(table)
 
 
+# Analysis engine: `propolis worker` and `propolis analyzers ...` (propolis.analysis.cli).
+from propolis.analysis import cli as _analysis_cli  # noqa: E402
+
+app.command("worker")(_analysis_cli.worker)
+app.add_typer(_analysis_cli.analyzers_app, name="analyzers")
+
+
 def main() -> None:
     app()
 

@@ -305,3 +305,26 @@ def test_routes_without_body_and_no_500_on_garbage(server):
     assert response.status_code == 400
     response = http.patch(server.url + "/api/v1/alert/~1/", json={})
     assert response.status_code == 404
+
+
+def test_a_read_only_member_reads_alerts_but_cannot_change_them(thehive, server):
+    alert = thehive.alert.create(alert_input())
+    login = unique("reader") + "@example.com"
+    thehive.user.create(
+        user={"login": login, "name": "Reader", "profile": "read-only", "organisation": "main-org"}
+    )
+    thehive.user.set_password(login, "reader-password")
+    reader = server.client(organisation="main-org", username=login, password="reader-password")
+    assert reader.alert.get(alert["_id"]) == alert
+    for call, args in (
+        (reader.alert.create, (alert_input(),)),
+        (reader.alert.update, (alert["_id"], {"title": "no"})),
+        (reader.alert.delete, (alert["_id"],)),
+        (reader.alert.follow, (alert["_id"],)),
+        (reader.alert.promote_to_case, (alert["_id"],)),
+        (reader.comment.create_in_alert, (alert["_id"], {"message": "no"})),
+        (reader.procedure.create_in_alert, (alert["_id"], {"patternId": "T1566", "occurDate": 1})),
+    ):
+        assert error_of(call, *args)["type"] == "AuthorizationError"
+    assert thehive.alert.get(alert["_id"]) == alert
+    assert thehive.alert.find_comments(alert["_id"]) == []

@@ -44,6 +44,4 @@ def error_of(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
 
 
 def query(client: Any, *operations: dict[str, Any]) -> Any:
-    return client.session.make_request(
-        "POST", "/api/v1/query", json={"query": list(operations)}
-    )
+    return client.session.make_request("POST", "/api/v1/query", json={"query": list(operations)})

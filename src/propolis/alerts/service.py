@@ -111,7 +111,8 @@ def get_alert(session: Session, actor: Actor, ref: str) -> Alert:
 
 
 def get_alerts(session: Session, actor: Actor, refs: list[str]) -> list[Alert]:
-    """All the listed alerts (ids), or 404 naming the first one that is not visible."""
+    """All the listed alerts (once each), or 404 naming the first one that is not visible."""
+    refs = list(dict.fromkeys(refs))
     ids = [parse_id(ref) for ref in refs]
     wanted = [i for i in ids if i is not None]
     found = {a.id: a for a in session.scalars(visible_alerts(actor).where(Alert.id.in_(wanted)))}
@@ -120,7 +121,8 @@ def get_alerts(session: Session, actor: Actor, refs: list[str]) -> list[Alert]:
         alert = found.get(alert_id) if alert_id is not None else find_alert(session, actor, ref)
         if alert is None:
             raise missing("Alert", ref)
-        out.append(alert)
+        if alert not in out:
+            out.append(alert)
     return out
 
 
@@ -163,18 +165,19 @@ def _objects(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return value
 
 
+IDENTITY = (("type", "type", 32), ("source", "source", 32), ("sourceRef", "source_ref", 128))
+
+
 def _identity(data: dict[str, Any], alert: Alert | None = None) -> tuple[str, str, str]:
-    """(type, source, sourceRef), from the input or, for an update, the alert's own values."""
-    current = (alert.type, alert.source, alert.source_ref) if alert else (None, None, None)
-    return (
-        validate.nonempty(data, "type", max_len=32) if "type" in data or not alert else current[0],
-        validate.nonempty(data, "source", max_len=32)
-        if "source" in data or not alert
-        else current[1],
-        validate.nonempty(data, "sourceRef", max_len=128)
-        if "sourceRef" in data or not alert
-        else current[2],
-    )
+    """(type, source, sourceRef): from the input; for an update, the alert's own value for
+    each one the input does not change."""
+    values = [
+        getattr(alert, attr)
+        if alert is not None and key not in data
+        else validate.nonempty(data, key, max_len=max_len)
+        for key, attr, max_len in IDENTITY
+    ]
+    return values[0], values[1], values[2]
 
 
 def _ensure_unique(

@@ -88,11 +88,11 @@ class Runtime:
 
     # ------------------------------------------------------------------ consumers
 
-    def start_consumers(self, embedded: bool = True) -> None:
+    def start_consumers(self, embedded: bool = True, workers: int | None = None) -> None:
         from propolis.analysis import engine
 
         engine.requeue_waiting(self)
-        workers = pool_size(self.settings)
+        workers = workers or pool_size(self.settings)
         consumer_class = _EmbeddedConsumer if embedded else Consumer
         self.consumer = consumer_class(
             self.huey,

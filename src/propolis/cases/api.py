@@ -113,9 +113,7 @@ def import_case(upload: Multipart = Depends(multipart_only), ctx: Ctx = Depends(
 
 @router.delete("/case/customField/{ref}")
 def delete_custom_field_value(ref: str, ctx: Ctx = Depends(context)) -> Response:
-    from propolis.fields.service import delete_case_value
-
-    delete_case_value(ctx.session, ctx.actor, ref)
+    merge.delete_custom_field_value(ctx.session, ctx.actor, ref)
     return no_content()
 
 

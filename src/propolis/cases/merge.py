@@ -90,17 +90,13 @@ def _move_children(session: Session, source_ids: list[int], target_id: int) -> N
 
     for model in (Task, Page, Procedure, Comment, CustomEvent, ExternalLink, Alert):
         session.execute(
-            update(model)
-            .where(model.case_id.in_(source_ids))
-            .values(case_id=target_id)
-            .execution_options(synchronize_session=False)
+            update(model).where(model.case_id.in_(source_ids)).values(case_id=target_id)
         )
     # Case-level attachments move; observable files follow their observable's copy.
     session.execute(
         update(Attachment)
         .where(Attachment.case_id.in_(source_ids), Attachment.for_observable == 0)
         .values(case_id=target_id)
-        .execution_options(synchronize_session=False)
     )
     # Links between the merged cases disappear; links to other cases now start from the new one.
     session.execute(
@@ -110,14 +106,8 @@ def _move_children(session: Session, source_ids: list[int], target_id: int) -> N
     )
     for column in (CaseLink.case_id, CaseLink.linked_case_id):
         session.execute(
-            update(CaseLink)
-            .where(column.in_(source_ids))
-            .values({column.key: target_id})
-            .execution_options(synchronize_session=False)
+            update(CaseLink).where(column.in_(source_ids)).values({column.key: target_id})
         )
-    # The UPDATEs bypassed the identity map: reload whatever was loaded before them.
-    session.flush()
-    session.expire_all()
 
 
 def _copy_observables(session: Session, actor: Actor, cases: list[Case], merged: Case) -> None:

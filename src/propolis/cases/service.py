@@ -692,8 +692,8 @@ def change_owner(session: Session, actor: Actor, case: Case, data: dict[str, Any
         old.touch(actor.login)
     session.flush()
     # Numbers count per owner organisation: the case takes the next one of its new owner.
-    case.org_id = target.id
-    case.number = _next_number(session, target.id)
+    number = _next_number(session, target.id)
+    case.org_id, case.number = target.id, number
     case.touch(actor.login)
     events.record(
         session,

@@ -468,10 +468,9 @@ def _json_contains_sqlite(element: _JsonContains, compiler: Any, **kw: Any) -> s
 
 @compiles(_JsonContains, "postgresql")
 def _json_contains_pg(element: _JsonContains, compiler: Any, **kw: Any) -> str:
-    import json
-
     col = compiler.process(element.column, **kw)
-    val = compiler.process(literal(json.dumps([element.value]), JsonType), **kw)
+    # The JSON type serialises the bound list itself (pre-serialising would bind a string).
+    val = compiler.process(literal([element.value], JsonType), **kw)
     return f"({col} @> CAST({val} AS JSONB))"
 
 

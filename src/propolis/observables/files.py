@@ -20,6 +20,8 @@ from propolis.core.errors import BadRequest
 from propolis.core.security import Actor
 
 MAX_ZIP_MEMBERS = 10_000
+# pyzipper has its own copy of zipfile (and of its exceptions).
+BAD_ZIP = (zipfile.BadZipFile, pyzipper.BadZipFile)
 
 
 def resolve_files(
@@ -78,7 +80,7 @@ def _expand_zip(
     upload.file.seek(0)
     try:
         archive = pyzipper.AESZipFile(upload.file)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (*BAD_ZIP, OSError, ValueError) as exc:
         raise BadRequest(f"{upload.filename} is not a valid zip archive") from exc
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
@@ -112,7 +114,7 @@ def _store_member(
         raise BadRequest(f"Cannot open {name} in the zip archive: wrong or missing password") from (
             exc
         )
-    except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError) as exc:
+    except (*BAD_ZIP, NotImplementedError, EOFError, ValueError) as exc:
         raise BadRequest(f"Cannot extract {name} from the zip archive: {exc}") from exc
 
 

@@ -90,8 +90,9 @@ def get_procedure(session: Session, actor: Actor, ref: str) -> Procedure:
 
 
 def get_procedures(session: Session, actor: Actor, refs: list[str]) -> list[Procedure]:
-    """All the listed procedures, or 404 naming the first one that is not visible."""
-    ids = {ref: parse_id(ref) for ref in refs}
+    """All the listed procedures (once each), or 404 naming the first one that is not
+    visible."""
+    ids = {ref: parse_id(ref) for ref in dict.fromkeys(refs)}
     wanted = [i for i in ids.values() if i is not None]
     found = {
         p.id: p for p in session.scalars(visible_procedures(actor).where(Procedure.id.in_(wanted)))
@@ -99,7 +100,7 @@ def get_procedures(session: Session, actor: Actor, refs: list[str]) -> list[Proc
     for ref, procedure_id in ids.items():
         if procedure_id not in found:
             raise missing("Procedure", ref)
-    return [found[ids[ref]] for ref in refs]
+    return list({i: found[i] for i in ids.values()}.values())
 
 
 # --------------------------------------------------------------------------- writes
