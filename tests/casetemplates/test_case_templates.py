@@ -278,9 +278,7 @@ def test_bad_update_changes_nothing(server, thehive):
 def test_renaming_onto_an_existing_name_fails(thehive):
     first, second = new_template(thehive), new_template(thehive)
     with pytest.raises(TheHiveError) as error:
-        thehive.case_template.update(
-            case_template_id=second["_id"], fields={"name": first["name"]}
-        )
+        thehive.case_template.update(case_template_id=second["_id"], fields={"name": first["name"]})
     assert error.value.response.json()["type"] == "CreateError"
     assert thehive.case_template.get(case_template_id=second["_id"]) == second
 

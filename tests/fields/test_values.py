@@ -140,8 +140,12 @@ def test_malformed_custom_fields_are_rejected(server, value):
 def test_update_replaces_values(thehive, fields):
     text, count = fields["text"]["name"], fields["count"]["name"]
     case = new_case(thehive, customFields={text: "a", count: 1})
-    thehive.case.update(case_id=case["_id"], fields={"customFields": [{"name": text, "value": "b"}]})
-    assert [(n, v) for n, v, _t in values_of(thehive.case.get(case_id=case["_id"]))] == [(text, "b")]
+    thehive.case.update(
+        case_id=case["_id"], fields={"customFields": [{"name": text, "value": "b"}]}
+    )
+    assert [(n, v) for n, v, _t in values_of(thehive.case.get(case_id=case["_id"]))] == [
+        (text, "b")
+    ]
 
 
 def test_bad_update_changes_nothing(server, thehive, fields):
@@ -172,9 +176,9 @@ def test_filters_and_sorts_on_case_custom_fields(fresh_org, fields):
 
     assert where({"_eq": {"_field": f"customFields.{count}", "_value": 2}}) == [small["title"]]
     assert where({"_gte": {"_field": f"customFields.{count}", "_value": 10}}) == [large["title"]]
-    assert where(
-        {"_between": {"_field": f"customFields.{when}", "_from": 0, "_to": 2000}}
-    ) == [small["title"]]
+    assert where({"_between": {"_field": f"customFields.{when}", "_from": 0, "_to": 2000}}) == [
+        small["title"]
+    ]
     assert where({"_eq": {"_field": f"customFields.{text}", "_value": "beta"}}) == [large["title"]]
     assert where({"_startsWith": {"_field": f"customFields.{text}", "_value": "AL"}}) == [
         small["title"]
@@ -183,7 +187,9 @@ def test_filters_and_sorts_on_case_custom_fields(fresh_org, fields):
     assert len(where({"_not": {"_has": f"customFields.{count}"}})) == 1
     assert len(where({"_ne": {"_field": f"customFields.{count}", "_value": 2}})) == 2
     field = f"customFields.{count}"
-    assert titles({"_name": "filter", "_has": field}, {"_name": "sort", "_fields": [{field: "desc"}]}) == [
+    assert titles(
+        {"_name": "filter", "_has": field}, {"_name": "sort", "_fields": [{field: "desc"}]}
+    ) == [
         large["title"],
         small["title"],
     ]

@@ -481,3 +481,33 @@ def test_multipart_without_json_defaults_to_a_file(server, thehive):
     )
     assert typed.status_code == 201, typed.text
     assert typed.json()[0]["dataType"] == "other"
+
+
+# --------------------------------------------------------------------------- copies into cases
+
+
+def test_promoting_an_alert_copies_its_observables_and_files(thehive, tmp_path):
+    alert = new_alert(thehive)
+    thehive.observable.create_in_alert(
+        alert["_id"], {"dataType": "ip", "data": "10.7.7.7", "tags": ["from-alert"]}
+    )
+    (file_observable,) = thehive.observable.create_in_alert(
+        alert["_id"], {"dataType": "file"}, observable_path=_file(tmp_path, "p.bin", b"payload")
+    )
+    case = thehive.alert.promote_to_case(alert["_id"])
+    copies = thehive.case.find_observables(case["_id"], sortby=Asc("_createdAt"))
+    assert [(o["dataType"], o.get("data")) for o in copies] == [("ip", "10.7.7.7"), ("file", None)]
+    copied_file = copies[1]["attachment"]
+    assert copied_file["_id"] != file_observable["attachment"]["_id"]
+    assert copied_file["hashes"] == file_observable["attachment"]["hashes"]
+    target = tmp_path / "copy.bin"
+    thehive.observable.download_attachment(copies[1]["_id"], copied_file["_id"], str(target))
+    assert target.read_bytes() == b"payload"
+    # merging a second alert with the same IP merges its tags instead of duplicating it
+    second = new_alert(thehive)
+    thehive.observable.create_in_alert(
+        second["_id"], {"dataType": "ip", "data": "10.7.7.7", "tags": ["second"]}
+    )
+    thehive.alert.merge_into_case(second["_id"], case["_id"])
+    ips = thehive.case.find_observables(case["_id"], filters=Eq("dataType", "ip"))
+    assert len(ips) == 1 and ips[0]["tags"] == ["from-alert", "second"]

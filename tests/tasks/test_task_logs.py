@@ -36,7 +36,8 @@ def files(tmp_path) -> list[str]:
 
 def test_create_equals_get_log(thehive, task):
     log = thehive.task_log.create(
-        task_id=task["_id"], task_log={"message": "found it", "includeInTimeline": 1_700_000_000_000}
+        task_id=task["_id"],
+        task_log={"message": "found it", "includeInTimeline": 1_700_000_000_000},
     )
     assert log["_type"] == "Log"
     assert log["message"] == "found it" and log["owner"] == "admin@thehive.local"
@@ -126,9 +127,7 @@ def test_bad_create_is_rejected(server, thehive, task, body):
 
 def test_bad_update_changes_nothing(server, thehive, task):
     log = thehive.task_log.create(task_id=task["_id"], task_log={"message": "keep"})
-    response = server.http().patch(
-        server.url + f"/api/v1/log/{log['_id']}", json={"message": None}
-    )
+    response = server.http().patch(server.url + f"/api/v1/log/{log['_id']}", json={"message": None})
     assert response.status_code == 400
     assert thehive.task_log.get(task_log_id=log["_id"]) == log
 

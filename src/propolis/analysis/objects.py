@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from propolis.core.security import Actor
@@ -72,7 +73,24 @@ def case_data(session: Session, actor: Actor, case: Any) -> dict[str, Any]:
     )
     out.setdefault("number", case.number)
     out.setdefault("stage", case.stage)
+    out["observables"] = _case_observables(session, actor, case)
     return out
+
+
+MAX_OBSERVABLES = 500  # a responder gets the case's observables, within reason
+
+
+def _case_observables(session: Session, actor: Actor, case: Any) -> list[dict[str, Any]]:
+    from propolis.observables.models import Observable
+    from propolis.observables.render import render_observables
+
+    rows = session.scalars(
+        select(Observable)
+        .where(Observable.case_id == case.id)
+        .order_by(Observable.created_at)
+        .limit(MAX_OBSERVABLES)
+    ).all()
+    return render_observables(session, actor, list(rows), [])
 
 
 def alert_data(session: Session, actor: Actor, alert: Any) -> dict[str, Any]:
@@ -82,22 +100,28 @@ def alert_data(session: Session, actor: Actor, alert: Any) -> dict[str, Any]:
     out = dict(render_alerts(session, actor, [alert], [])[0])
     _v0_meta(out, "alert")
     v0, v5 = _v0_custom_fields(out.get("customFields"))
-    observables = session.query(Observable).filter(Observable.alert_id == alert.id).all()
+    observables = session.scalars(
+        select(Observable).where(Observable.alert_id == alert.id).limit(MAX_OBSERVABLES)
+    ).all()
     out.update(
         customFieldValues=v5,
         customFields=v0,
-        artifacts=[_observable_v0(session, actor, o) for o in observables],
+        artifacts=_observables_v0(session, actor, list(observables)),
         case=None if alert.case_id is None else f"~{alert.case_id}",
         extendedStatus=alert.status,
     )
     return out
 
 
-def _observable_v0(session: Session, actor: Actor, observable: Any) -> dict[str, Any]:
+def _observables_v0(session: Session, actor: Actor, observables: list) -> list[dict[str, Any]]:
     from propolis.observables.render import render_observables
 
-    out = dict(render_observables(session, actor, [observable], [])[0])
-    return _v0_meta(out, "case_artifact")
+    rendered = render_observables(session, actor, observables, []) if observables else []
+    return [_v0_meta(dict(item), "case_artifact") for item in rendered]
+
+
+def _observable_v0(session: Session, actor: Actor, observable: Any) -> dict[str, Any]:
+    return _observables_v0(session, actor, [observable])[0]
 
 
 def observable_data(session: Session, actor: Actor, observable: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select
@@ -34,16 +35,29 @@ MAX_NAME = 512
 
 
 def storage_of(session: Session) -> Storage:
-    """The file store of the running app (``core/web.py`` puts it on every request session)."""
+    """The file store of the running app (``core/web.py`` puts it on every request session).
+
+    Sessions opened outside a request (workers, CLI) get the store of the configured data
+    folder, the same one the app uses."""
     storage = session.info.get("storage")
     if storage is None:
-        raise RuntimeError("no file storage is attached to this database session")
+        storage = session.info["storage"] = Storage(
+            Path(_settings(session).data_dir) / "attachments"
+        )
     return storage
 
 
-def max_upload_bytes(session: Session) -> int | None:
+def _settings(session: Session) -> Any:
     settings = session.info.get("settings")
-    return getattr(settings, "max_upload_bytes", None)
+    if settings is None:
+        from propolis.settings import Settings
+
+        settings = session.info["settings"] = Settings()
+    return settings
+
+
+def max_upload_bytes(session: Session) -> int | None:
+    return getattr(_settings(session), "max_upload_bytes", None)
 
 
 def check_upload_sizes(session: Session, uploads: Iterable[UploadFile]) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
+import zlib
 from typing import Any
 
 import pyzipper
@@ -267,7 +267,15 @@ class _Archive:
             self.document = json.loads(self._zip.read(MANIFEST))
         except RuntimeError as exc:  # pyzipper: "Bad password for file ..."
             raise BadRequest("Invalid password for the case archive") from exc
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        except (
+            pyzipper.BadZipFile,
+            KeyError,
+            ValueError,
+            OSError,
+            EOFError,
+            NotImplementedError,
+            zlib.error,
+        ) as exc:
             raise BadRequest(f"The file is not a readable case archive: {exc}") from exc
         if not isinstance(self.document, dict) or not isinstance(self.document.get("case"), dict):
             raise BadRequest("The file is not a case archive")
@@ -282,7 +290,7 @@ class _Archive:
             return None
         try:
             content = self._zip.read(f"files/{ref['sha256']}")
-        except (KeyError, RuntimeError, zipfile.BadZipFile):
+        except (KeyError, RuntimeError, pyzipper.BadZipFile, OSError, EOFError, zlib.error):
             return None
         content_type = ref.get("contentType") or "application/octet-stream"
         return UploadFile(

@@ -346,12 +346,12 @@ def render_shares(session: Session, shares: list[Share]) -> list[dict[str, Any]]
             select(Organisation.id, Organisation.name).where(
                 Organisation.id.in_({s.org_id for s in shares})
             )
-        ).tuples()
+        ).all()
     )
     profiles = dict(
         session.execute(
             select(Profile.id, Profile.name).where(Profile.id.in_({s.profile_id for s in shares}))
-        ).tuples()
+        ).all()
     )
     return [
         _render_share(s, orgs.get(s.org_id, ""), profiles.get(s.profile_id, "")) for s in shares

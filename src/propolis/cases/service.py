@@ -96,7 +96,9 @@ def visible_task_filter(actor: Actor, model: Any = Task) -> ColumnElement[bool]:
     The owner sees every task; another organisation sees them all with an ``autoShare``
     task rule, else only those shared with it explicitly (``SharedTask``)."""
     shared_explicitly = exists(
-        select(SharedTask.id).where(SharedTask.share_id == Share.id, SharedTask.task_id == model.id)
+        select(SharedTask.id)
+        .where(SharedTask.share_id == Share.id, SharedTask.task_id == model.id)
+        .correlate_except(SharedTask)  # the task and the share come from the outer queries
     )
     return exists(
         _visible_share(actor, model.case_id).where(
@@ -111,9 +113,9 @@ def visible_observable_filter(actor: Actor, model: Any = Observable) -> ColumnEl
     Alert observables belong to the alert's organisation; case observables follow the
     share's ``observableRule`` like tasks (see :func:`visible_task_filter`)."""
     shared_explicitly = exists(
-        select(SharedObservable.id).where(
-            SharedObservable.share_id == Share.id, SharedObservable.observable_id == model.id
-        )
+        select(SharedObservable.id)
+        .where(SharedObservable.share_id == Share.id, SharedObservable.observable_id == model.id)
+        .correlate_except(SharedObservable)
     )
     in_case = exists(
         _visible_share(actor, model.case_id).where(

@@ -286,14 +286,14 @@ def required_actions(session: Session, task: Task) -> dict[str, bool]:
             select(Organisation.id, Organisation.name).where(
                 Organisation.id.in_([s.org_id for s in shares])
             )
-        ).tuples()
+        ).all()
     )
     flags = dict(
         session.execute(
             select(SharedTask.share_id, SharedTask.action_required).where(
                 SharedTask.task_id == task.id
             )
-        ).tuples()
+        ).all()
     )
     return {names[s.org_id]: bool(flags.get(s.id, False)) for s in shares}
 

@@ -25,7 +25,6 @@ router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 @router.post("/caseTemplate")
 def create_case_template(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> JSON:
     template = service.create_template(ctx.session, ctx.actor, data)
-    ctx.session.flush()
     return created(render_template(ctx.session, ctx.actor, template))
 
 

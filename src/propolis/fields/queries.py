@@ -18,6 +18,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ClauseList
 from sqlalchemy.sql.operators import ColumnOperators
 
+from propolis.core.errors import BadRequest
 from propolis.core.query import (
     BOOL,
     LIST,
@@ -115,7 +116,8 @@ class CustomFieldValueRef(ColumnOperators):
     The engine hands values already converted to strings (the field kind is STR because the
     field's type is only known in the database); each comparison therefore tries every typed
     column the value can be read as. A field's values all live in one typed column, so the
-    other branches never match anything."""
+    other branches never match anything. (Relative dates, which the engine converts only for
+    numeric kinds, are not supported on custom fields.)"""
 
     def __init__(self, name: str, value_column: Any, outer_id: Any) -> None:
         self.name = name
@@ -144,7 +146,7 @@ class CustomFieldValueRef(ColumnOperators):
             return ClauseList(*(op(key) for key in self._sort_keys(op is operators.desc_op)))
         if op in (operators.is_, operators.is_not) and other and other[0] is None:
             return ~self._has_value() if op is operators.is_ else self._has_value()
-        if op in (operators.ilike_op, operators.like_op, operators.not_ilike_op):
+        if op in (operators.ilike_op, operators.like_op):
             text = str(other[0])
             branch = or_(
                 op(CustomFieldValue.value_string, text, **kwargs),
@@ -161,22 +163,22 @@ class CustomFieldValueRef(ColumnOperators):
         ):
             branches = _typed_branches(op, other[0])
             return self._exists(or_(false(), *branches)) if branches else false()
-        raise NotImplementedError(f"operator {op} on custom field values")
+        raise BadRequest(f"Operator {op.__name__} is not supported on custom fields")
 
     def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError(f"operator {op} on custom field values")
+        raise BadRequest(f"Operator {op.__name__} is not supported on custom fields")
 
     def _sort_keys(self, descending: bool) -> list[Any]:
         # a multi-valued field sorts by its first value in the requested direction
         pick = func.max if descending else func.min
 
-        def smallest(column: Any) -> Any:
+        def first_value(column: Any) -> Any:
             return select(pick(column)).where(*self._base()).scalar_subquery()
 
         return [
-            smallest(CustomFieldValue.value_number),
-            smallest(func.coalesce(CustomFieldValue.value_string, CustomFieldValue.value_text)),
-            smallest(CustomFieldValue.value_boolean.cast(Integer)),
+            first_value(CustomFieldValue.value_number),
+            first_value(func.coalesce(CustomFieldValue.value_string, CustomFieldValue.value_text)),
+            first_value(CustomFieldValue.value_boolean.cast(Integer)),
         ]
 
 

@@ -29,7 +29,6 @@ from propolis.core.security import Actor
 from propolis.fields.models import CustomField, CustomFieldValue
 
 FIELD_TYPES = ("string", "integer", "float", "boolean", "date", "url")
-NUMERIC_TYPES = ("integer", "float", "date")
 OWNERS = ("case", "alert", "case_template")
 # value_string is indexed (and so bounded); longer strings go to the unbounded value_text.
 INDEXED_STRING_MAX = 1024

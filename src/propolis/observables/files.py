@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 
 from propolis.attachments import service as attachments
 from propolis.attachments.models import Attachment
-from propolis.core.errors import BadRequest
+from propolis.core.errors import BadRequest, PayloadTooLarge
 from propolis.core.security import Actor
 
 MAX_ZIP_MEMBERS = 10_000
@@ -88,6 +88,11 @@ def _expand_zip(
             raise BadRequest(f"{upload.filename} has more than {MAX_ZIP_MEMBERS} files")
         if not members:
             raise BadRequest(f"{upload.filename} contains no file")
+        # Readers stop at the declared sizes, so their sum bounds what expansion writes (a
+        # zip bomb is refused before anything is extracted).
+        limit = attachments.max_upload_bytes(session)
+        if limit is not None and sum(m.file_size for m in members) > limit:
+            raise PayloadTooLarge(f"{upload.filename} expands to more than {limit} bytes")
         pwd = password.encode() if password else None
         return [_store_member(session, actor, archive, member, pwd) for member in members]
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Index
+from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.orm import Mapped
 
 from propolis.core.columns import boolean, fk, fk_set_null, json_list, json_obj, ms, string, text
@@ -25,6 +25,10 @@ class Observable(Entity):
         Index("ix_observable_alert_created", "alert_id", "created_at"),
         # listObservable filtered by dataType, and the "type still in use" check on delete.
         Index("ix_observable_data_type", "data_type"),
+        # No duplicate in one case or one alert, even with concurrent writers (NULL case_id /
+        # alert_id never collide, so each constraint only bites in its own kind of container).
+        UniqueConstraint("case_id", "fingerprint", name="uq_observable_case_fingerprint"),
+        UniqueConstraint("alert_id", "fingerprint", name="uq_observable_alert_fingerprint"),
     )
 
     org_id: Mapped[int] = fk("organisation.id", nullable=False, index=False)

@@ -13,6 +13,7 @@ import hashlib
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, cast, exists, false, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from starlette.datastructures import UploadFile
 
@@ -280,10 +281,17 @@ def _insert_new(
             **{**fields, "start_date": fields["start_date"] or now},
         )
         session.add(observable)
-        session.flush()  # ids in input order (the response lists them in that order)
+        _flush_new(session)  # ids in input order (the response lists them in that order)
         created.append(observable)
         _record(session, actor, "create", observable, _summary(observable, attachment))
     return created, failures
+
+
+def _flush_new(session: Session) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent request added the same value first
+        raise CreateError("Observable already exists") from exc
 
 
 def _existing_fingerprints(
@@ -481,19 +489,56 @@ def copy_to_case(session: Session, actor: Actor, observable: Observable, case: A
     """Put an observable (usually an alert's) into a case. When the case already has the
     same observable, its tags are merged into that one instead of creating a duplicate.
     Called by alert promotion/merge, whose own permission check covers it."""
-    existing = session.scalar(
-        select(Observable)
-        .where(Observable.case_id == case.id, Observable.fingerprint == observable.fingerprint)
-        .limit(1)
+    return copy_all_to_case(session, actor, [observable], case)[0]
+
+
+def copy_all_to_case(
+    session: Session, actor: Actor, observables: list[Observable], case: Any
+) -> list[Observable]:
+    """:func:`copy_to_case` for a whole list in a fixed number of queries (an alert with
+    hundreds of observables is promoted in one go). Returns the case's observable for each."""
+    from propolis.attachments.models import Attachment
+
+    fingerprints = {o.fingerprint for o in observables}
+    in_case: dict[str, Observable] = {}
+    if fingerprints:
+        for found in session.scalars(
+            select(Observable)
+            .where(Observable.case_id == case.id, Observable.fingerprint.in_(fingerprints))
+            .order_by(Observable.created_at, Observable.id)
+        ):
+            in_case.setdefault(found.fingerprint, found)
+    file_ids = {o.attachment_id for o in observables if o.attachment_id is not None}
+    sources = (
+        {a.id: a for a in session.scalars(select(Attachment).where(Attachment.id.in_(file_ids)))}
+        if file_ids
+        else {}
     )
-    if existing is not None:
-        merged = list(existing.tags or [])
-        merged += [t for t in observable.tags or [] if t not in merged]
-        if merged != list(existing.tags or []):
-            existing.tags = merged
-            existing.touch(actor.login)
-            _record(session, actor, "update", existing, {"tags": merged})
-        return existing
+    out: list[Observable] = []
+    for observable in observables:
+        existing = in_case.get(observable.fingerprint)
+        if existing is None:
+            existing = in_case[observable.fingerprint] = _copy_into(
+                session, actor, observable, case, sources.get(observable.attachment_id)
+            )
+        else:
+            _merge_tags(session, actor, existing, observable.tags or [])
+        out.append(existing)
+    return out
+
+
+def _merge_tags(session: Session, actor: Actor, target: Observable, tags: list[str]) -> None:
+    merged = list(target.tags or [])
+    merged += [t for t in tags if t not in merged]
+    if merged != list(target.tags or []):
+        target.tags = merged
+        target.touch(actor.login)
+        _record(session, actor, "update", target, {"tags": merged})
+
+
+def _copy_into(
+    session: Session, actor: Actor, observable: Observable, case: Any, source_file: Any
+) -> Observable:
     copy = Observable(
         org_id=actor.org_id,
         case_id=case.id,
@@ -515,13 +560,9 @@ def copy_to_case(session: Session, actor: Actor, observable: Observable, case: A
         created_at=now_ms(),
     )
     attachment = None
-    if observable.attachment_id is not None:
-        from propolis.attachments.models import Attachment
-
-        source = session.get(Attachment, observable.attachment_id)
-        if source is not None:
-            attachment = attachments.copy_attachment(session, actor, source, for_observable=True)
-            copy.attachment_id = attachment.id
+    if source_file is not None:
+        attachment = attachments.copy_attachment(session, actor, source_file, for_observable=True)
+        copy.attachment_id = attachment.id
     session.add(copy)
     session.flush()
     _record(session, actor, "create", copy, {**_summary(copy, attachment), "from": observable.eid})

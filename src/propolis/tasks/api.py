@@ -3,7 +3,7 @@ the cases package, which owns sharing."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from propolis.core.web import (
@@ -111,11 +111,11 @@ def delete_log_attachment(ref: str, attachment_ref: str, ctx: Ctx = Depends(cont
 def download_log_attachment(
     ref: str,
     attachment_ref: str,
-    asZip: str | None = None,
-    ctx: Ctx = Depends(context),  # noqa: N803
+    as_zip: str | None = Query(None, alias="asZip"),
+    ctx: Ctx = Depends(context),
 ) -> Response:
     from propolis.attachments.service import download_response
 
     log = service.get_log(ctx.session, ctx.actor, ref)
     attachment = service.get_log_attachment(ctx.session, log, attachment_ref)
-    return download_response(ctx.request, attachment, as_zip=parse_bool(asZip))
+    return download_response(ctx.request, attachment, as_zip=parse_bool(as_zip))

@@ -276,7 +276,7 @@ def create_log(
     )
     session.add(log)
     session.flush()
-    names = _store_attachments(session, actor, task, log, files or [])
+    names = _store_attachments(session, actor, log, files or [])
     events.record(
         session,
         actor.login,
@@ -314,10 +314,10 @@ def delete_log(session: Session, actor: Actor, log: TaskLog) -> None:
 
 
 def add_log_attachments(session: Session, actor: Actor, log: TaskLog, files: list[Any]) -> list:
-    task = _require_log_write(session, actor, log)
+    _require_log_write(session, actor, log)
     if not files:
         raise invalid("attachments", "at least one file part named attachments is needed")
-    names = _store_attachments(session, actor, task, log, files)
+    names = _store_attachments(session, actor, log, files)
     log.touch(actor.login)
     _record_log_update(session, actor, log, {"addAttachments": names})
     return names
@@ -345,9 +345,7 @@ def _require_log_write(session: Session, actor: Actor, log: TaskLog) -> Task:
     return task
 
 
-def _store_attachments(
-    session: Session, actor: Actor, task: Task, log: TaskLog, files: list[Any]
-) -> list[str]:
+def _store_attachments(session: Session, actor: Actor, log: TaskLog, files: list[Any]) -> list[str]:
     if not files:
         return []
     from propolis.attachments.service import store_upload

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import secrets
@@ -41,9 +42,6 @@ CSRF_HEADER = "X-CSRF-Token"
 LOCKOUT_THRESHOLD = 5
 LOCKOUT_MS = 60_000
 _UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
-# Verifying against a throw-away hash when the login is unknown keeps the answer time the
-# same, so response times do not tell which logins exist.
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 def authenticate(session: Session, request: Request) -> Actor:
@@ -97,7 +95,7 @@ def check_password(db: Database, login: str, password: str) -> int | None:
             )
         ).first()
     if row is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         return None
     user_id, password_hash, failures, last_failure = row
     until = lockout_until(failures, last_failure)
@@ -153,6 +151,13 @@ def _remember(user_id: int, password_hash: str | None, password: str) -> None:
             _password_digest(password),
             now_ms() + _VERIFIED_TTL_MS,
         )
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against a throw-away hash when the login is unknown keeps the answer time
+    the same, so response times do not tell which logins exist."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def _write_counters(db: Database, user_id: int, reset: bool) -> None:

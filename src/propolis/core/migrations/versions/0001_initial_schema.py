@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 726c80b41022
+Revision ID: 91d5b2e53b8b
 Revises:
-Create Date: 2026-11-28 00:39:48.532870
+Create Date: 2026-11-28 00:51:18.835893
 """
 
 import sqlalchemy as sa
@@ -1105,6 +1105,8 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_observable")),
+        sa.UniqueConstraint("alert_id", "fingerprint", name="uq_observable_alert_fingerprint"),
+        sa.UniqueConstraint("case_id", "fingerprint", name="uq_observable_case_fingerprint"),
     )
     with op.batch_alter_table("observable", schema=None) as batch_op:
         batch_op.create_index(
