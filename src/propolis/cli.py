@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 
 from propolis.settings import Settings
 
@@ -91,22 +93,25 @@ def _as_platform() -> Iterator[tuple[Session, Actor]]:
 
     db, generated = prepare(Settings())
     if generated:
-        _console().print(f"Created admin@thehive.local with password: {generated}")
+        _console(markup=False).print(f"Created admin@thehive.local with password: {generated}")
     try:
         with db.session() as session:
             admin_org = orgs.find(session, ADMIN_ORG)
             yield session, system_actor(admin_org.id, admin_org.name)
     except PropolisError as exc:
-        _console(stderr=True).print(f"[red]{exc.type}:[/red] {exc.message}")
+        _console(stderr=True).print(f"[red]{exc.type}:[/red] {escape(exc.message)}")
         raise typer.Exit(1) from exc
     finally:
         db.dispose()
 
 
-def _console(stderr: bool = False):  # noqa: ANN202
-    from rich.console import Console
+def _console(stderr: bool = False, markup: bool = True) -> Console:
+    return Console(stderr=stderr, highlight=False, markup=markup)
 
-    return Console(stderr=stderr, highlight=False)
+
+def _ok(message: str) -> None:
+    """A success line; names typed by users are shown as typed, never as rich markup."""
+    _console().print(f"[green]OK[/green] {escape(message)}")
 
 
 def _new_password(password: str | None) -> str:
@@ -132,7 +137,7 @@ def user_add(
     with _as_platform() as (session, actor):
         user, target = service.create_user(session, actor, data)
         summary = f"{user.login} is {profile} in {target.name}"
-    _console().print(f"[green]OK[/green] {summary}")
+    _ok(summary)
 
 
 @user_app.command("passwd")
@@ -150,7 +155,7 @@ def user_passwd(
         if user is None:
             raise missing("User", login)
         service.set_password(session, actor, user, {"password": new_password})
-    _console().print(f"[green]OK[/green] password of {login.lower()} set")
+    _ok(f"password of {login.lower()} set")
 
 
 @user_app.command("list")
@@ -179,7 +184,7 @@ def user_list() -> None:
                 "yes" if user.password_hash else "",
                 "yes" if user.api_key_digest else "",
             )
-    _console().print(table)
+    _console(markup=False).print(table)
 
 
 @org_app.command("add")
@@ -192,7 +197,7 @@ def org_add(
 
     with _as_platform() as (session, actor):
         service.create(session, actor, {"name": name, "description": description or name})
-    _console().print(f"[green]OK[/green] organisation {name} created")
+    _ok(f"organisation {name} created")
 
 
 @org_app.command("list")
@@ -214,7 +219,7 @@ def org_list() -> None:
         ).all()
         for org, count in rows:
             table.add_row(org.name, org.description, str(count), "yes" if org.locked else "")
-    _console().print(table)
+    _console(markup=False).print(table)
 
 
 # Analysis engine: `propolis worker` and `propolis analyzers ...` (propolis.analysis.cli).

@@ -108,8 +108,9 @@ def test_eml_parser(engine_server, org, tmp_path):  # noqa: F811
     message["Subject"] = "Your invoice"
     message["Received"] = "from mx.phish.example ([185.220.101.4]) by mx.corp.example"
     message.set_content("Pay here: https://pay.phish.example/login now, or mail help@phish.example")
-    message.add_attachment(b"%PDF-1.4 fake", maintype="application", subtype="pdf",
-                           filename="invoice.pdf")
+    message.add_attachment(
+        b"%PDF-1.4 fake", maintype="application", subtype="pdf", filename="invoice.pdf"
+    )
     sample = tmp_path / "mail.eml"
     sample.write_bytes(bytes(message))
     case = new_case(client)
@@ -214,8 +215,7 @@ def test_mailer_responder(engine_server, org):  # noqa: F811
             engine_server.url,
             "Propolis_Mailer_1_0",
             kind="responder",
-            configuration={"from": "soc@corp.example", "smtp_host": "127.0.0.1",
-                           "smtp_port": port},
+            configuration={"from": "soc@corp.example", "smtp_host": "127.0.0.1", "smtp_port": port},
         )
         case = new_case(client, title="Phishing", tags=["mail=bob@example.net"])
         new_observable(client, case, data="203.0.113.50")

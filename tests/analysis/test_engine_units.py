@@ -56,8 +56,12 @@ def test_catalogue_quirks(tmp_path):
         {"name": "A.json", "version": "1.0", "command": "python3 Quirk/run.py"},
         {"name": "Escape", "version": "1", "command": "../outside.py"},
         {"name": "Docker", "version": "1", "dockerImage": "cortexneurons/x:1"},
-        {"name": "BadItems", "version": "2.1", "command": "Quirk/run.py",
-         "configurationItems": [{"name": "k", "description": "d", "type": "password"}]},
+        {
+            "name": "BadItems",
+            "version": "2.1",
+            "command": "Quirk/run.py",
+            "configurationItems": [{"name": "k", "description": "d", "type": "password"}],
+        },
     ]
     common = {"author": "a", "url": "u", "license": "l", "description": "d"}
     (folder / "all.json").write_text(json.dumps([{**common, **e} for e in entries]))

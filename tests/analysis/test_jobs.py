@@ -148,15 +148,26 @@ def test_workers_are_per_organisation(engine_server, org):
     other_http = engine_server.http(other_name)
     other = engine_server.client(organisation=other_name)
     assert other.cortex.list_analyzers() == []
-    assert other_http.get(engine_server.url + f"/api/v1/analysis/worker/{worker['_id']}").status_code == 404
-    assert other_http.delete(engine_server.url + f"/api/v1/analysis/worker/{worker['_id']}").status_code == 404
+    assert (
+        other_http.get(engine_server.url + f"/api/v1/analysis/worker/{worker['_id']}").status_code
+        == 404
+    )
+    assert (
+        other_http.delete(
+            engine_server.url + f"/api/v1/analysis/worker/{worker['_id']}"
+        ).status_code
+        == 404
+    )
     assert [a["name"] for a in client.cortex.list_analyzers()] == ["Probe_Fail"]
 
 
 def test_disable(engine_server, org):
     http, client = org
     worker = enable(http, engine_server.url, "Probe_Fail_1_0")
-    assert http.delete(engine_server.url + f"/api/v1/analysis/worker/{worker['_id']}").status_code == 204
+    assert (
+        http.delete(engine_server.url + f"/api/v1/analysis/worker/{worker['_id']}").status_code
+        == 204
+    )
     assert client.cortex.list_analyzers() == []
 
 
@@ -383,5 +394,3 @@ def test_responders_respect_tlp_limits(engine_server, org):
     enable(http, engine_server.url, "ProbeResponder_1_0", kind="responder")
     case = new_case(client, tlp=4)
     assert client.cortex.list_responders(entity_type="case", entity_id=case["_id"]) == []
-
-

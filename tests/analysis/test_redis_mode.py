@@ -12,8 +12,8 @@ import time
 import pytest
 
 from tests.analysis.conftest import database_for, engine_env
-from tests.analysis.test_jobs import enable, new_case, new_observable, run_job
 from tests.analysis.test_connector import wait_for
+from tests.analysis.test_jobs import enable, new_case, new_observable, run_job
 from tests.harness import Server, free_port
 
 
@@ -27,8 +27,19 @@ def redis_url(tmp_path_factory):
     port = free_port()
     folder = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(folder)],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -61,7 +61,7 @@ def test_org_add_and_list(data_dir):
     assert "admin" in listed.stdout
     again = propolis(data_dir, "org", "add", "blue-team")
     assert again.returncode == 1
-    assert "already exists" in again.stderr
+    assert "already exists" in again.stderr, again.stderr
 
 
 def test_user_add_passwd_and_list(data_dir):
@@ -121,3 +121,12 @@ def test_errors_exit_with_code_1_and_change_nothing(data_dir, args, message):
     assert result.returncode == 1
     assert message in result.stderr
     assert not user_exists(data_dir, "carol@example.com")
+
+
+def test_names_are_shown_as_typed_not_as_markup(data_dir):
+    propolis(data_dir, "org", "add", "purple-team")
+    added = propolis(
+        data_dir, "user", "add", "eve@example.com", "--name", "Eve [/bold]", "--org", "purple-team"
+    )
+    assert added.returncode == 0, added.stderr
+    assert "Eve [/bold]" in propolis(data_dir, "user", "list").stdout

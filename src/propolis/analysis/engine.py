@@ -151,7 +151,10 @@ def _add_observable(rt: Runtime, session: Session, job: AnalyzerJob, job_input: 
     from propolis.attachments.models import Attachment
     from propolis.observables.models import Observable
 
-    observable = session.get(Observable, job.observable_id) if job.observable_id else None
+    if job.observable_id is None:  # a job on a raw value (Cortex API)
+        job_input.document["data"] = job.data
+        return
+    observable = session.get(Observable, job.observable_id)
     if observable is None:
         raise PropolisError("The observable of this job no longer exists")
     if observable.attachment_id is None:

@@ -76,6 +76,72 @@ def create_job(session: Session, actor: Actor, data: dict[str, Any], settings: A
     return job
 
 
+def run_analyzer(
+    session: Session,
+    actor: Actor,
+    worker: AnalysisWorker,
+    data: dict[str, Any],
+    settings: Any,
+    force: bool = False,
+) -> tuple[AnalyzerJob, bool]:
+    """A job on a raw value, as Cortex's ``POST /api/analyzer/{id}/run`` (cortex.md §6.7):
+    no observable; the program decides whether it accepts the data type."""
+    actor.require(ANALYSE_PERMISSION)
+    data_type = validate.nonempty(data, "dataType", max_len=64)
+    value = data.get("data")
+    if not isinstance(value, str):
+        raise invalid("data", "must be a string (file jobs are not supported here)", value)
+    tlp = validate.integer(data, "tlp", low=0, high=3, default=2)
+    pap = validate.integer(data, "pap", low=0, high=3, default=2)
+    message = data.get("message") if isinstance(data.get("message"), str) else ""
+    parameters = data.get("parameters") if isinstance(data.get("parameters"), dict) else {}
+    now = now_ms()
+    job = AnalyzerJob(
+        org_id=actor.org_id,
+        observable_id=None,
+        worker_id=worker.id,
+        analyzer_id=worker.eid,
+        analyzer_name=worker.name,
+        analyzer_definition=worker.definition_id,
+        cortex_id=LOCAL_CORTEX,
+        cortex_job_id="",
+        status="Waiting",
+        start_date=now,
+        parameters=dict(parameters),
+        report=None,
+        operations=[],
+        data_type=data_type,
+        data=value,
+        tlp=tlp,
+        pap=pap,
+        message=message,
+        created_by=actor.login,
+        created_at=now,
+    )
+    job.cache_tag = cache_tag(worker, job, None)
+    cached = (
+        None
+        if force or parameters.get("force") is True
+        else _cached(session, worker, job, settings)
+    )
+    if cached is not None:
+        return cached, True
+    _check_rate(session, worker)
+    session.add(job)
+    session.flush()
+    job.cortex_job_id = job.eid
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "create",
+        "AnalyzerJob",
+        job.id,
+        {"analyzer": job.analyzer_name, "dataType": data_type, "queued": True},
+    )
+    return job, False
+
+
 def create_jobs(
     session: Session, actor: Actor, data: dict[str, Any], settings: Any
 ) -> list[AnalyzerJob]:
@@ -242,6 +308,16 @@ def _record_job(
             "queued": queued,
         },
         root_id=getattr(observable, "case_id", None) or getattr(observable, "alert_id", None),
+    )
+
+
+def delete_job(session: Session, actor: Actor, job: AnalyzerJob) -> None:
+    """Cortex's soft delete: the job stays, with status ``Deleted``."""
+    actor.require(ANALYSE_PERMISSION)
+    job.status = "Deleted"
+    job.touch(actor.login)
+    events.record(
+        session, actor.login, actor.org_id, "delete", "AnalyzerJob", job.id, {"status": "Deleted"}
     )
 
 

@@ -361,6 +361,10 @@ def _alert_observables_changed(session: Session, actor: Actor, alert: Any, delta
 # =========================================================================== update / delete
 
 
+# API name -> column of the boolean flags an update may set
+FLAGS = {"ioc": "ioc", "sighted": "sighted", "ignoreSimilarity": "ignore_similarity"}
+
+
 def update_observable(
     session: Session, actor: Actor, observable: Observable, data: dict[str, Any]
 ) -> None:
@@ -372,20 +376,17 @@ def update_observable(
         changes["dataType"] = observable.data_type
     if "message" in data:
         observable.message = changes["message"] = validate.string(data, "message")
-    for key, column, check in (
-        ("tlp", "tlp", validate.tlp),
-        ("pap", "pap", validate.pap),
-    ):
-        if data.get(key) is not None:
-            setattr(observable, column, check(data))
-            changes[key] = getattr(observable, column)
+    if data.get("tlp") is not None:
+        observable.tlp = changes["tlp"] = validate.tlp(data)
+    if data.get("pap") is not None:
+        observable.pap = changes["pap"] = validate.pap(data)
     tags = validate.apply_tag_changes(list(observable.tags or []), data)
     if tags is not None:
         observable.tags = changes["tags"] = tags
-    for key, column in (("ioc", "ioc"), ("sighted", "sighted"), ("ignoreSimilarity", None)):
+    for key, attribute in FLAGS.items():
         value = validate.boolean(data, key)
         if value is not None:
-            setattr(observable, column or "ignore_similarity", value)
+            setattr(observable, attribute, value)
             changes[key] = value
     if "sightedAt" in data:
         observable.sighted_at = changes["sightedAt"] = validate.date(data, "sightedAt")

@@ -17,7 +17,9 @@ class ProbeResponder(Responder):
                 self.build_operation("AddTagToCase", tag="responded"),
                 self.build_operation("CreateTask", title="Follow up", description="from responder"),
                 self.build_operation(
-                    "AddArtifactToCase", data="responder.example.org", dataType="domain",
+                    "AddArtifactToCase",
+                    data="responder.example.org",
+                    dataType="domain",
                     message="added by responder",
                 ),
                 self.build_operation("AssignCase", owner="admin@thehive.local"),

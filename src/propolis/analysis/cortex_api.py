@@ -1,0 +1,337 @@
+"""The Cortex REST API (cortex.md §6), the part ``cortex4py`` uses for analyzers and jobs:
+list and enable analyzers, run them on a value, read jobs and reports.
+
+It is another front door over the same services: an analyzer enabled here is the one the
+TheHive connector lists, and the caller's organisation is the Cortex organisation.
+Not served yet: users/organisations administration, responders, file jobs, base configs,
+the datastore and the MISP module emulation.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from propolis.analysis import catalog as catalog_mod
+from propolis.analysis import service, workers
+from propolis.analysis.catalog import ANALYZER
+from propolis.analysis.models import AnalysisWorker, AnalyzerJob
+from propolis.analysis.render import render_definitions
+from propolis.core.errors import BadRequest, NotFound
+from propolis.core.web import JSON, Ctx, UnitOfWorkRoute, body, context, created, no_content, ok
+
+router = APIRouter(prefix="/api", route_class=UnitOfWorkRoute)
+
+MAX_WAIT_SECONDS = 300.0  # "atMost=Inf" waits at most this long
+_UNITS = {
+    "ms": 0.001, "milli": 0.001, "millis": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
+    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+    "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+    "h": 3600, "hour": 3600, "hours": 3600,
+    "d": 86400, "day": 86400, "days": 86400,
+}  # fmt: skip
+
+
+def _catalog(ctx: Ctx) -> catalog_mod.Catalog:
+    return catalog_mod.load(ctx.app_state.settings)
+
+
+def _page(items: list[Any], value: str | None, default: int = 10) -> list[Any]:
+    """Cortex's ``range``: ``all`` or ``from-to``; absent or malformed -> the first ten."""
+    if value == "all":
+        return items
+    match = re.fullmatch(r"(\d+)-(\d+)", value or "")
+    if not match:
+        return items[:default]
+    return items[int(match.group(1)) : int(match.group(2))]
+
+
+def _listed(items: list[dict[str, Any]], total: int) -> JSON:
+    return JSON(items, status_code=200, headers={"X-Total": str(total)})
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render_worker(worker: AnalysisWorker, with_config: bool) -> dict[str, Any]:
+    from propolis.analysis.config import masked
+
+    definition = worker.definition or {}
+    out = {
+        "_id": worker.eid,
+        "id": worker.eid,
+        "_type": "worker",
+        "name": worker.name,
+        "workerDefinitionId": worker.definition_id,
+        "analyzerDefinitionId": worker.definition_id,
+        "version": worker.version,
+        "description": worker.description,
+        "author": definition.get("author", ""),
+        "url": definition.get("url", ""),
+        "license": definition.get("license", ""),
+        "dataTypeList": list(worker.data_types or []),
+        "baseConfig": definition.get("baseConfig", worker.name),
+        "type": worker.kind,
+        "rate": worker.rate,
+        "rateUnit": worker.rate_unit,
+        "jobCache": worker.job_cache,
+        "jobTimeout": worker.job_timeout,
+        "createdAt": worker.created_at,
+        "createdBy": worker.created_by,
+    }
+    out["maxTlp"], out["maxPap"] = service.max_levels(worker)
+    if worker.updated_at is not None:
+        out.update(updatedAt=worker.updated_at, updatedBy=worker.updated_by)
+    if with_config:
+        out["configuration"] = masked(worker.configuration or {})
+    return out
+
+
+def render_cortex_job(job: AnalyzerJob, org_name: str, with_report: bool = False) -> dict:
+    out: dict[str, Any] = {
+        "_id": job.eid,
+        "id": job.eid,
+        "_type": "job",
+        "_parent": None,
+        "workerId": job.analyzer_id,
+        "workerName": job.analyzer_name,
+        "workerDefinitionId": job.analyzer_definition or job.analyzer_name,
+        "analyzerId": job.analyzer_id,
+        "analyzerName": job.analyzer_name,
+        "analyzerDefinitionId": job.analyzer_definition or job.analyzer_name,
+        "organization": org_name,
+        "type": ANALYZER,
+        "status": job.status,
+        "dataType": job.data_type,
+        "tlp": job.tlp,
+        "pap": job.pap,
+        "message": job.message or "",
+        "parameters": job.parameters or {},
+        "cacheTag": job.cache_tag,
+        "date": job.created_at,
+        "createdAt": job.created_at,
+        "createdBy": job.created_by,
+        "startDate": job.start_date,
+    }
+    if job.data is not None:
+        out["data"] = job.data
+    if job.end_date is not None:
+        out["endDate"] = job.end_date
+    if job.updated_at is not None:
+        out.update(updatedAt=job.updated_at, updatedBy=job.updated_by)
+    if job.status == "Failure" and job.report:
+        out["errorMessage"] = job.report.get("errorMessage")
+        out["input"] = job.report.get("input")
+    if with_report:
+        out["report"] = _report(job)
+    return out
+
+
+def _report(job: AnalyzerJob) -> Any:
+    """cortex.md §3.5: the report, or the status word while it is not finished."""
+    if job.status == "Success":
+        return job.report
+    if job.status == "Failure":
+        import json
+
+        report = job.report or {}
+        stored_input = report.get("input")
+        return {
+            "errorMessage": report.get("errorMessage"),
+            "input": None if stored_input is None else json.dumps(stored_input),
+            "success": False,
+        }
+    return {"InProgress": "Running"}.get(job.status, job.status)
+
+
+# --------------------------------------------------------------------------- analyzers
+
+
+def _analyzer(ctx: Ctx, ref: str) -> AnalysisWorker:
+    return workers.get_worker(ctx.session, ctx.actor, ANALYZER, ref)
+
+
+@router.get("/analyzer")
+def list_analyzers(range: str | None = None, ctx: Ctx = Depends(context)) -> JSON:  # noqa: A002
+    found = workers.list_workers(ctx.session, ctx.actor, ANALYZER)
+    admin = ctx.actor.can(workers.CONFIG_PERMISSION)
+    return _listed([render_worker(w, admin) for w in _page(found, range)], len(found))
+
+
+@router.post("/analyzer/_search")
+def search_analyzers(
+    request: Request, data: dict = Depends(body), ctx: Ctx = Depends(context)
+) -> JSON:
+    query = data.get("query") or {}
+    found = [
+        w
+        for w in workers.list_workers(ctx.session, ctx.actor, ANALYZER)
+        if _matches(query, render_worker(w, False))
+    ]
+    page = request.query_params.get("range") or data.get("range")
+    admin = ctx.actor.can(workers.CONFIG_PERMISSION)
+    return _listed([render_worker(w, admin) for w in _page(found, page)], len(found))
+
+
+def _matches(query: Any, item: dict[str, Any]) -> bool:
+    """The search forms cortex4py sends: field equality, ``_and``/``_or``/``_not``, all."""
+    if not isinstance(query, dict) or not query:
+        return True
+    if "_field" in query:
+        value = item.get(str(query["_field"]))
+        wanted = query.get("_value")
+        return wanted in value if isinstance(value, list) else value == wanted
+    if "_and" in query:
+        return all(_matches(q, item) for q in query["_and"] or [])
+    if "_or" in query:
+        return any(_matches(q, item) for q in query["_or"] or [])
+    if "_not" in query:
+        return not _matches(query["_not"], item)
+    if "_any" in query:
+        return True
+    if len(query) == 1:
+        ((key, value),) = query.items()
+        if not key.startswith("_"):
+            return _matches({"_field": key, "_value": value}, item)
+    raise BadRequest(f"Unsupported search query {query!r}")
+
+
+@router.get("/analyzer/type/{data_type}")
+def analyzers_by_type(data_type: str, ctx: Ctx = Depends(context)) -> JSON:
+    found = workers.list_workers(ctx.session, ctx.actor, ANALYZER, data_type)
+    return _listed([render_worker(w, False) for w in found], len(found))
+
+
+@router.get("/analyzer/{worker_id}")
+def get_analyzer(worker_id: str, ctx: Ctx = Depends(context)) -> JSON:
+    admin = ctx.actor.can(workers.CONFIG_PERMISSION)
+    return ok(render_worker(_analyzer(ctx, worker_id), admin))
+
+
+@router.delete("/analyzer/{worker_id}")
+def delete_analyzer(worker_id: str, ctx: Ctx = Depends(context)):  # noqa: ANN201
+    workers.disable_worker(ctx.session, ctx.actor, _analyzer(ctx, worker_id))
+    return no_content()
+
+
+@router.get("/analyzerdefinition")
+def list_definitions(ctx: Ctx = Depends(context)) -> JSON:
+    ctx.actor.require(workers.CONFIG_PERMISSION)
+    found = _catalog(ctx).all(ANALYZER)
+    return _listed(render_definitions(found), len(found))
+
+
+@router.post("/organization/analyzer/{definition_id}")
+def enable_analyzer(
+    definition_id: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
+) -> JSON:
+    worker = workers.enable_worker(
+        ctx.session,
+        ctx.actor,
+        _catalog(ctx),
+        ANALYZER,
+        definition_id,
+        data,
+        ctx.app_state.sealer,
+        ctx.app_state.settings,
+    )
+    return created(render_worker(worker, False))
+
+
+@router.post("/analyzer/{worker_id}/run")
+def run_analyzer(
+    worker_id: str, request: Request, data: dict = Depends(body), ctx: Ctx = Depends(context)
+) -> JSON:
+    from propolis.core.web import parse_bool
+
+    worker = _analyzer(ctx, worker_id)
+    attributes = data.get("attributes")
+    if isinstance(attributes, dict):  # Cortex 1's form
+        data = {**attributes, "data": data.get("data")}
+    force = parse_bool(request.query_params.get("force"), False) or data.get("force") is True
+    job, from_cache = service.run_analyzer(
+        ctx.session, ctx.actor, worker, data, ctx.app_state.settings, force=force
+    )
+    out = render_cortex_job(job, ctx.actor.org_name)
+    if from_cache:
+        out["fromCache"] = True
+    return ok(out)
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def _job(ctx: Ctx, ref: str) -> AnalyzerJob:
+    job = service.get_job(ctx.session, ctx.actor, ref)
+    if job.status == "Deleted":
+        raise NotFound(f"job {ref} not found")
+    return job
+
+
+@router.get("/job/{job_id}")
+def get_job(job_id: str, ctx: Ctx = Depends(context)) -> JSON:
+    return ok(render_cortex_job(_job(ctx, job_id), ctx.actor.org_name))
+
+
+@router.get("/job/{job_id}/report")
+def get_report(job_id: str, ctx: Ctx = Depends(context)) -> JSON:
+    return ok(render_cortex_job(_job(ctx, job_id), ctx.actor.org_name, with_report=True))
+
+
+def parse_duration(value: str | None) -> float:
+    """Scala duration syntax (``1minute``, ``1 second``, ``30s``, ``Inf``) -> seconds."""
+    if value is None:
+        return 60.0
+    if value.strip().lower() in ("inf", "infinity", "plusinf"):
+        return MAX_WAIT_SECONDS
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", value)
+    if not match or (match.group(2) and match.group(2).lower() not in _UNITS):
+        raise BadRequest(f"Invalid duration {value!r}")
+    seconds = float(match.group(1)) * _UNITS.get(match.group(2).lower() or "ms", 0.001)
+    return min(seconds, MAX_WAIT_SECONDS)
+
+
+@router.get("/job/{job_id}/waitreport")
+def wait_report(job_id: str, atMost: str | None = None, ctx: Ctx = Depends(context)) -> JSON:  # noqa: N803
+    deadline = time.monotonic() + parse_duration(atMost)
+    job = _job(ctx, job_id)
+    while job.status in ("Waiting", "InProgress") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        ctx.session.rollback()  # end the read snapshot, so the next read sees new commits
+        job = _job(ctx, job_id)
+    return ok(render_cortex_job(job, ctx.actor.org_name, with_report=True))
+
+
+@router.get("/job/{job_id}/artifacts")
+def job_artifacts(job_id: str, ctx: Ctx = Depends(context)) -> JSON:
+    job = _job(ctx, job_id)
+    artifacts = (job.report or {}).get("artifacts") or [] if job.status == "Success" else []
+    out = [
+        {"_id": f"{job.eid}-{i}", "id": f"{job.eid}-{i}", "_type": "artifact",
+         "createdAt": job.end_date, "createdBy": job.created_by, **artifact}
+        for i, artifact in enumerate(artifacts)
+    ]  # fmt: skip
+    return _listed(out, len(out))
+
+
+@router.post("/job/_search")
+def search_jobs(request: Request, data: dict = Depends(body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+    jobs = ctx.session.scalars(
+        service.visible_jobs(ctx.actor)
+        .where(AnalyzerJob.status != "Deleted")
+        .order_by(AnalyzerJob.created_at.desc(), AnalyzerJob.id.desc())
+        .limit(10_000)
+    ).all()
+    rendered = [render_cortex_job(j, ctx.actor.org_name) for j in jobs]
+    found = [j for j in rendered if _matches(data.get("query") or {}, j)]
+    page = request.query_params.get("range") or data.get("range")
+    return _listed(_page(found, page), len(found))
+
+
+@router.delete("/job/{job_id}")
+def delete_job(job_id: str, ctx: Ctx = Depends(context)):  # noqa: ANN201
+    service.delete_job(ctx.session, ctx.actor, _job(ctx, job_id))
+    return no_content()
