@@ -4,6 +4,9 @@ cortexutils test programs of ``neurons/`` are run unchanged."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -208,3 +211,59 @@ def test_runner_keeps_folder_when_asked(found, tmp_path):
     assert (folder / "input" / "input.json").is_file()
     assert (folder / "output" / "output.json").is_file()
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _cli(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = dict(
+        os.environ,
+        PROPOLIS_DATA_DIR=str(tmp_path),
+        PROPOLIS_ANALYZERS_PATH=str(ANALYZERS),
+        PROPOLIS_RESPONDERS_PATH=str(RESPONDERS),
+        COLUMNS="200",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "propolis.cli", "analyzers", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_cli_lists_the_catalogue_and_what_was_skipped(tmp_path):
+    listed = _cli("list", tmp_path=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "Probe_Echo_1_0" in listed.stdout and "Propolis_FileInfo_1_0" in listed.stdout
+    assert "no_version.json" in listed.stdout  # reported, not fatal
+    responders = _cli("list", "--responders", tmp_path=tmp_path)
+    assert "ProbeResponder_1_0" in responders.stdout
+    shown = _cli("show", "Probe_Echo_1_0", tmp_path=tmp_path)
+    assert "api_key (string, required, secret)" in shown.stdout
+    missing = _cli("show", "Nope_1_0", tmp_path=tmp_path)
+    assert missing.returncode == 1
+
+
+def test_cli_enable_run_disable(tmp_path):
+    enabled = _cli(
+        "enable",
+        "Probe_Echo_1_0",
+        "--org",
+        "admin",
+        "--set",
+        "api_key=k",
+        "--set",
+        "level=4",
+        tmp_path=tmp_path,
+    )
+    assert enabled.returncode == 0, enabled.stdout + enabled.stderr
+    bad = _cli("enable", "Probe_Fail_1_0", "--org", "nowhere", tmp_path=tmp_path)
+    assert bad.returncode == 1 and "not found" in bad.stderr
+    listed = _cli("list", "--org", "admin", tmp_path=tmp_path)
+    assert "Probe_Echo" in listed.stdout
+    disabled = _cli("disable", "Probe_Echo", "--org", "admin", tmp_path=tmp_path)
+    assert disabled.returncode == 0, disabled.stdout + disabled.stderr
+    again = _cli("disable", "Probe_Echo", "--org", "admin", tmp_path=tmp_path)
+    assert again.returncode == 1

@@ -190,6 +190,9 @@ def test_unknown_case_is_404(http):
         ("DELETE", "/api/v1/case/~999999999"),
         ("GET", "/api/v1/case/not-a-case"),
         ("GET", "/api/v1/case/999999"),
+        ("GET", "/api/v1/case/~99999999999999999999999"),
+        ("GET", "/api/v1/case/99999999999999999999999"),
+        ("GET", "/api/v1/case/~²"),
     ]:
         assert_error(http(method, path, json={}), 404, "NotFoundError")
 

@@ -149,6 +149,7 @@ def test_bad_links_are_rejected(thehive, fresh_org, http):
         http("POST", path + "/case/add", json={"type": "x", "caseId": foreign["_id"]}), 404
     )
     assert_error(http("POST", path + "/case/add", json={"caseId": case["_id"]}), 400)
+    assert_error(http("POST", path + "/case/add", json={"type": "x", "caseId": case["_id"]}), 400)
     assert_error(http("POST", path + "/external/add", json={"type": "x"}), 400)
     assert_error(http("POST", path + "/external/remove", json={"type": "x", "url": "u"}), 404)
     assert _links_extra(thehive, case["_id"]) == {"caseLinks": [], "externalLinks": []}

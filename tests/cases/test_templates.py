@@ -147,3 +147,25 @@ def test_delete_removes_everything_below_the_case(thehive):
     with pytest.raises(TheHiveError):
         thehive.observable.get(observable_id)
     assert "caseId" not in thehive.alert.get(alert["_id"])
+
+
+def test_mandatory_custom_fields_must_be_filled_to_close(thehive, thehive_admin, http):
+    name = unique("mandatory")
+    thehive_admin.custom_field.create(
+        custom_field={
+            "name": name,
+            "group": "g",
+            "description": "d",
+            "type": "string",
+            "mandatory": True,
+        }
+    )
+    case = new_case(thehive, customFields=[{"name": name, "value": None}])
+    response = http(
+        "PATCH", f"/api/v1/case/{case['_id']}", json={"status": "TruePositive", "summary": "s"}
+    )
+    assert_error(response, 400)
+    assert thehive.case.get(case["_id"]) == case
+    thehive.case.update(case["_id"], {f"customFields.{name}": "filled"})
+    thehive.case.close(case["_id"], "TruePositive", "s")
+    assert thehive.case.get(case["_id"])["stage"] == "Closed"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from huey import RedisHuey, SqliteHuey
-from huey.consumer import Consumer
+from huey.consumer import Consumer, Worker
 
 from propolis.core import events
 from propolis.core.db import Database
@@ -35,8 +35,26 @@ JOB, ACTION = "job", "action"
 QUEUED_TYPES = {"AnalyzerJob": JOB, "ResponderAction": ACTION}
 
 
+# Set when this process enqueues a job, so an idle embedded worker picks it up at once
+# instead of at its next poll of the SQLite queue (polling backs off up to max_delay).
+_wakeup = threading.Event()
+
+
+class _WakeableWorker(Worker):
+    def sleep(self) -> None:
+        self.delay = min(self.delay, self.max_delay)
+        if _wakeup.wait(self.delay):
+            _wakeup.clear()
+            self.delay = self.default_delay
+        else:
+            self.delay *= self.backoff
+
+
 class _EmbeddedConsumer(Consumer):
-    """Huey's consumer without its signal handlers: inside ``serve``, uvicorn owns them."""
+    """Huey's consumer without its signal handlers (inside ``serve``, uvicorn owns them),
+    with workers woken by local enqueues."""
+
+    worker_class = _WakeableWorker
 
     def _set_signal_handlers(self) -> None:
         pass
@@ -78,6 +96,7 @@ class Runtime:
     def enqueue(self, kind: str, item_id: int) -> None:
         try:
             self.run_task(kind, item_id)
+            _wakeup.set()
         except Exception:  # the reaper and the start-up scan will enqueue it again
             log.exception("could not enqueue %s %s", kind, item_id)
 
@@ -99,9 +118,9 @@ class Runtime:
             workers=workers,
             worker_type="thread",
             periodic=False,
-            initial_delay=0.05,
+            initial_delay=0.02,
             backoff=1.5,
-            max_delay=0.5,
+            max_delay=1.0,
             check_worker_health=True,
         )
         if embedded:

@@ -113,7 +113,7 @@ def import_case(upload: Multipart = Depends(multipart_only), ctx: Ctx = Depends(
 
 @router.delete("/case/customField/{ref}")
 def delete_custom_field_value(ref: str, ctx: Ctx = Depends(context)) -> Response:
-    merge.delete_custom_field_value(ctx.session, ctx.actor, ref)
+    service.delete_custom_field_value(ctx.session, ctx.actor, ref)
     return no_content()
 
 

@@ -96,10 +96,9 @@ def _case_document(session: Session, case: Case) -> dict[str, Any]:
 
 
 def _custom_field_values(session: Session, case: Case) -> list[dict[str, Any]]:
-    fields = service.optional_module("propolis.fields.service")
-    if fields is None:
-        return []
-    return fields.values_for(session, "case", [case.id]).get(case.id, [])
+    from propolis.fields.service import values_for
+
+    return values_for(session, "case", [case.id]).get(case.id, [])
 
 
 def _file(attachment: Any, files: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, aliased
 from propolis.cases import service
 from propolis.cases.models import Case, CaseLink, ExternalLink
 from propolis.core import events, validate
-from propolis.core.errors import missing
+from propolis.core.errors import BadRequest, missing
 from propolis.core.security import Actor
 from propolis.observables.models import Observable
 
@@ -31,6 +31,8 @@ def add_case_link(session: Session, actor: Actor, case: Case, data: dict[str, An
     service.require_case_permission(session, actor, case, "manageCase/update")
     link_type = _link_type(data)
     other = service.get_case(session, actor, validate.nonempty(data, "caseId", max_len=64))
+    if other.id == case.id:
+        raise BadRequest("A case cannot be linked to itself")
     exists_row = session.scalar(
         select(CaseLink.id).where(
             CaseLink.case_id == case.id,

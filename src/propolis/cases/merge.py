@@ -1,6 +1,5 @@
 """Operations that reorganise cases: merging cases (spec §5.7), unlinking an alert (§5.8),
-merging similar observables (§5.9), applying a case template afterwards (§5.12) and
-removing one custom field value.
+merging similar observables (§5.9) and applying a case template afterwards (§5.12).
 
 Merging moves the children rows of the source cases to the new case with set-based
 UPDATEs (tasks, pages, procedures, comments, attachments, custom events, links, alerts):
@@ -51,6 +50,16 @@ def merge_cases(session: Session, actor: Actor, refs: list[str]) -> Case:
         root_id=merged.id,
     )
     for case in cases:
+        events.record(
+            session,
+            actor.login,
+            actor.org_id,
+            "delete",
+            "Case",
+            case.id,
+            {"title": case.title, "number": case.number, "mergedInto": merged.id},
+            root_id=case.id,
+        )
         session.delete(case)
     session.flush()
     return merged
@@ -139,7 +148,7 @@ def _replicate_shares(session: Session, actor: Actor, cases: list[Case], merged:
         .order_by(Share.created_at, Share.id)
     ).all()
     for share in shares:
-        if service.own_share_of(session, merged, share.org_id) is not None:
+        if service.share_of(session, merged, share.org_id) is not None:
             continue
         session.add(
             Share(
@@ -343,40 +352,3 @@ def _import_template_parts(
         for page in template_page_templates(session, template):
             if page.title in import_pages or page.eid in import_pages:
                 create_page(session, actor, case, service.page_input(page))
-
-
-# --------------------------------------------------------------------------- custom fields
-
-
-def delete_custom_field_value(session: Session, actor: Actor, ref: str) -> None:
-    """Remove one custom field value from a case (``DELETE /case/customField/{id}``)."""
-    from propolis.core.db import parse_id
-    from propolis.fields.models import CustomFieldValue
-
-    value_id = parse_id(ref)
-    row = None
-    if value_id is not None:
-        row = session.execute(
-            select(CustomFieldValue, Case)
-            .join(Case, Case.id == CustomFieldValue.case_id)
-            .where(
-                CustomFieldValue.id == value_id,
-                Case.id.in_(service.visible_case_ids(actor)),
-            )
-        ).first()
-    if row is None:
-        raise missing("Custom field value", ref)
-    value, case = row
-    service.require_case_permission(session, actor, case, "manageCase/update")
-    session.delete(value)
-    case.touch(actor.login)
-    events.record(
-        session,
-        actor.login,
-        actor.org_id,
-        "update",
-        "Case",
-        case.id,
-        {"removeCustomField": value.field_id},
-        root_id=case.id,
-    )

@@ -40,10 +40,9 @@ def render_case(session: Session, actor: Actor, case: Case) -> dict[str, Any]:
 
 
 def _custom_fields(session: Session, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    fields = service.optional_module("propolis.fields.service")
-    if fields is None:
-        return {}
-    return fields.values_for(session, "case", ids)
+    from propolis.fields.service import values_for
+
+    return values_for(session, "case", ids)
 
 
 def _render(case: Case, custom_fields: list[dict[str, Any]], extra: dict[str, Any]) -> dict:

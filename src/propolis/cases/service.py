@@ -11,8 +11,6 @@ Other domains are imported inside functions: they import this module for ``get_c
 
 from __future__ import annotations
 
-import importlib
-from types import ModuleType
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
@@ -20,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from propolis.cases.models import Case, Share, SharedObservable, SharedTask, StatusValue
 from propolis.core import events, validate
-from propolis.core.db import now_ms, parse_id
+from propolis.core.db import MAX_ID, now_ms, parse_id
 from propolis.core.errors import AuthorizationError, BadRequest, invalid, missing
 from propolis.core.query import json_list_contains
 from propolis.core.security import Actor
@@ -30,7 +28,6 @@ from propolis.orgs.service import SHARING_RULES
 from propolis.tasks.models import Task
 from propolis.users.models import Membership, Profile, User
 
-STAGES = ("New", "InProgress", "Closed")
 IMPACT_STATUSES = {"NotApplicable", "WithImpact", "NoImpact"}
 ACCESS_KINDS = {
     "OrganisationAccessKind",
@@ -45,16 +42,6 @@ OWNER_PROFILE = "org-admin"
 DEFAULT_SHARE_PROFILE = "analyst"
 # Organisation links that share every new case automatically (spec §18.2).
 AUTO_SHARE_LINKS = {"supervised": "analyst", "notify": "read-only"}
-
-
-def optional_module(name: str) -> ModuleType | None:
-    """A sibling domain's module, or None while that domain has not been written yet."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and name.startswith(exc.name):
-            return None
-        raise
 
 
 # --------------------------------------------------------------------------- visibility
@@ -133,7 +120,7 @@ def find_case(session: Session, actor: Actor, ref: str | int) -> Case | None:
     case_id = parse_id(ref)
     if case_id is not None:
         stmt = stmt.where(Case.id == case_id)
-    elif ref.isdigit():
+    elif ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID:
         stmt = stmt.where(Case.number == int(ref)).order_by(Case.org_id != actor.org_id, Case.id)
     else:
         return None
@@ -148,9 +135,11 @@ def get_case(session: Session, actor: Actor, ref: str | int) -> Case:
 
 
 def own_share(session: Session, actor: Actor, case: Case) -> Share | None:
-    return session.scalar(
-        select(Share).where(Share.case_id == case.id, Share.org_id == actor.org_id)
-    )
+    return share_of(session, case, actor.org_id)
+
+
+def share_of(session: Session, case: Case, org_id: int) -> Share | None:
+    return session.scalar(select(Share).where(Share.case_id == case.id, Share.org_id == org_id))
 
 
 def case_permissions(session: Session, actor: Actor, case: Case) -> frozenset[str]:
@@ -343,8 +332,7 @@ def _initial_values(
         "title": title,
         "description": validate.string(data, "description", req=True),
         "severity": validate.severity(data, default("severity", 2)),
-        "start_date": validate.date(data, "startDate")
-        or (alert.date if alert is not None else now),
+        "start_date": _start_date(data, alert, now),
         "end_date": validate.date(data, "endDate"),
         "tags": tags,
         "flag": validate.boolean(data, "flag", default("flag", False)),
@@ -366,9 +354,16 @@ def _initial_values(
             alert_date=alert.date,
             alert_new_date=alert.new_date,
             alert_in_progress_date=alert.in_progress_date,
-            alert_imported_date=now,
+            alert_imported_date=alert.imported_date or now,
         )
     return values
+
+
+def _start_date(data: dict[str, Any], alert: Any, now: int) -> int:
+    start = validate.date(data, "startDate")
+    if start is not None:
+        return start
+    return alert.date if alert is not None else now
 
 
 def _next_number(session: Session, org_id: int) -> int:
@@ -453,7 +448,7 @@ def _initial_shares(
     if sharing:
         from propolis.cases.shares import share_case
 
-        share_case(session, actor, case, sharing, check_permission=False)
+        share_case(session, actor, case, sharing)
     links = session.execute(
         select(OrganisationLink.to_org_id, OrganisationLink.link_type).where(
             OrganisationLink.from_org_id == actor.org_id,
@@ -461,12 +456,8 @@ def _initial_shares(
         )
     ).all()
     for org_id, link_type in links:
-        if own_share_of(session, case, org_id) is None:
+        if share_of(session, case, org_id) is None:
             add_share(session, case, org_id, AUTO_SHARE_LINKS[link_type], actor=actor)
-
-
-def own_share_of(session: Session, case: Case, org_id: int) -> Share | None:
-    return session.scalar(select(Share).where(Share.case_id == case.id, Share.org_id == org_id))
 
 
 def add_share(
@@ -533,6 +524,8 @@ def update_case(session: Session, actor: Actor, case: Case, data: dict[str, Any]
     if "endDate" in data:  # after the status: an explicit endDate wins over the automatic one
         case.end_date = changes["endDate"] = validate.date(data, "endDate")
     _update_custom_fields(session, actor, case, data, changes)
+    if changes.get("stage") == "Closed":
+        _check_mandatory_fields(session, case)
     if changes:
         case.touch(actor.login, now)
         events.record(
@@ -627,6 +620,29 @@ def _update_custom_fields(
         changes.update({f"customFields.{k}": v for k, v in dotted.items()})
 
 
+def _check_mandatory_fields(session: Session, case: Case) -> None:
+    """A case closes only once its mandatory custom fields have a value."""
+    from propolis.fields.models import CustomField, CustomFieldValue
+
+    empty = session.scalars(
+        select(CustomField.name)
+        .join(CustomFieldValue, CustomFieldValue.field_id == CustomField.id)
+        .where(
+            CustomFieldValue.case_id == case.id,
+            CustomField.mandatory.is_(True),
+            CustomFieldValue.value_string.is_(None),
+            CustomFieldValue.value_text.is_(None),
+            CustomFieldValue.value_number.is_(None),
+            CustomFieldValue.value_boolean.is_(None),
+        )
+        .order_by(CustomField.name)
+    ).all()
+    if empty:
+        raise BadRequest(
+            f"Mandatory custom fields must have a value to close the case: {', '.join(empty)}"
+        )
+
+
 def bulk_update(session: Session, actor: Actor, data: dict[str, Any]) -> list[Case]:
     ids = validate.id_list(data, "ids")
     fields = {k: v for k, v in data.items() if k != "ids"}
@@ -680,7 +696,7 @@ def change_owner(session: Session, actor: Actor, case: Case, data: dict[str, Any
         raise BadRequest(f"Organisation {target.name} is not linked to {actor.org_name}")
     keep_profile = profile_named(session, keep) if keep else None
     owner_profile = profile_named(session, OWNER_PROFILE)
-    new = own_share_of(session, case, target.id)
+    new = share_of(session, case, target.id)
     if new is None:
         new = add_share(session, case, target.id, OWNER_PROFILE, actor=actor)
     new.owner, new.profile_id = True, owner_profile.id
@@ -752,3 +768,39 @@ def set_access(session: Session, actor: Actor, case: Case, data: dict[str, Any])
 def bulk_set_access(session: Session, actor: Actor, data: dict[str, Any]) -> None:
     for ref in validate.id_list(data, "ids"):
         set_access(session, actor, get_case(session, actor, ref), data)
+
+
+# --------------------------------------------------------------------------- custom fields
+
+
+def delete_custom_field_value(session: Session, actor: Actor, ref: str) -> None:
+    """Remove one custom field value from a case (``DELETE /case/customField/{id}``)."""
+    from propolis.fields.models import CustomFieldValue
+
+    value_id = parse_id(ref)
+    row = None
+    if value_id is not None:
+        row = session.execute(
+            select(CustomFieldValue, Case)
+            .join(Case, Case.id == CustomFieldValue.case_id)
+            .where(
+                CustomFieldValue.id == value_id,
+                Case.id.in_(visible_case_ids(actor)),
+            )
+        ).first()
+    if row is None:
+        raise missing("Custom field value", ref)
+    value, case = row
+    require_case_permission(session, actor, case, "manageCase/update")
+    session.delete(value)
+    case.touch(actor.login)
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "update",
+        "Case",
+        case.id,
+        {"removeCustomField": value.field_id},
+        root_id=case.id,
+    )

@@ -71,13 +71,11 @@ def share_case(
     items: list[dict[str, Any]],
     *,
     replace: bool = False,
-    check_permission: bool = True,
 ) -> list[Share]:
     """Create the shares of ``items`` (``InputShare``) that do not exist yet. With
     ``replace`` (PUT), existing shares take the given profile/rules and the other shares
     are removed (never the owner's nor the caller's). Returns the created/updated shares."""
-    if check_permission:
-        service.require_case_permission(session, actor, case, PERMISSION)
+    service.require_case_permission(session, actor, case, PERMISSION)
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise invalid("shares", "must be a list of objects", items)
     wanted = [_parse_share(session, actor, item) for item in items]
@@ -85,7 +83,7 @@ def share_case(
     for org, profile, task_rule, observable_rule in wanted:
         if org.id == actor.org_id or profile is None:
             continue
-        share = service.own_share_of(session, case, org.id)
+        share = service.share_of(session, case, org.id)
         if share is None:
             share = service.add_share(
                 session,
@@ -117,7 +115,9 @@ def _parse_share(session: Session, actor: Actor, item: dict[str, Any]) -> tuple:
         raise BadRequest(f"Organisation {org.name} is not linked to {actor.org_name}")
     if validate.boolean(item, "share", True) is False:
         return org, None, None, None
-    name = validate.nonempty(item, "profile", max_len=64, req=False) or "analyst"
+    name = (
+        validate.nonempty(item, "profile", max_len=64, req=False) or service.DEFAULT_SHARE_PROFILE
+    )
     profile = service.profile_named(session, name)
     if set(profile.permissions or []) & set(ADMIN_ONLY):
         raise BadRequest(f"Profile {name} cannot be used to share a case")
@@ -160,7 +160,7 @@ def unshare_organisations(session: Session, actor: Actor, case: Case, refs: list
     service.require_case_permission(session, actor, case, PERMISSION)
     for ref in refs:
         org = _org(session, ref)
-        share = service.own_share_of(session, case, org.id)
+        share = service.share_of(session, case, org.id)
         if share is None:
             raise missing("Share of organisation", org.name)
         _delete_share(session, actor, case, share)
@@ -238,7 +238,7 @@ def task_shares(session: Session, actor: Actor, task: Task) -> list[Share]:
 
 
 def _case_share_for(session: Session, case: Case, org: Organisation) -> Share:
-    share = service.own_share_of(session, case, org.id)
+    share = service.share_of(session, case, org.id)
     if share is None:
         raise BadRequest(f"The case is not shared with organisation {org.name}")
     return share

@@ -100,10 +100,16 @@ def _assign_ids(session: Session, flush_context, instances) -> None:  # noqa: AN
         obj.id = new_id
 
 
+MAX_ID = 2**63 - 1
+
+
 def parse_id(value: object) -> int | None:
     """``"~123"`` -> 123; anything else -> None (it is a name, or matches nothing)."""
-    if isinstance(value, str) and value.startswith("~") and value[1:].isdigit():
-        return int(value[1:])
+    digits = value[1:] if isinstance(value, str) and value.startswith("~") else ""
+    if digits.isascii() and digits.isdigit():
+        number = int(digits)
+        # Beyond a BIGINT it cannot be an id (and the database would reject the parameter).
+        return number if number <= MAX_ID else None
     return None
 
 

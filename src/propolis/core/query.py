@@ -343,6 +343,8 @@ def _convert(f: Field, value: Any) -> Any:
     if f.kind in (INT, FLOAT):
         if isinstance(value, bool):
             return None
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            return None  # beyond any stored integer (and beyond what databases accept)
         if isinstance(value, (int, float)):
             return value
         if isinstance(value, dict):  # relative dates are accepted by TheHive
