@@ -368,6 +368,9 @@ def test_tasks_and_logs(world):
                 Call("POST", path + "/log", {"message": "x"}),
                 Call("PATCH", f"/api/v1/log/{log['_id']}", {"message": "changed"}),
                 Call("DELETE", f"/api/v1/log/{log['_id']}"),
+                Call("POST", path + "/shares", {"organisations": [world.outsider_org]}),
+                Call("PUT", f"{path}/actionRequired/main-org"),
+                Call("PUT", f"{path}/actionDone/main-org"),
             ],
             member_only_writes=[
                 Call("PATCH", "/api/v1/task/_bulk", {"ids": [task["_id"]], "title": "x"})
@@ -392,7 +395,11 @@ def test_observables(world):
     world.check(
         Family(
             reads=[get(path)],
-            writes=[Call("PATCH", path, {"message": "changed"}), Call("DELETE", path)],
+            writes=[
+                Call("PATCH", path, {"message": "changed"}),
+                Call("DELETE", path),
+                Call("POST", path + "/shares", {"organisations": [world.outsider_org]}),
+            ],
             member_only_writes=[
                 Call(
                     "PATCH",
@@ -542,5 +549,47 @@ def test_page_templates(world):
                 )
             ],
             queries=[[{"_name": "getPageTemplate", "idOrName": template["_id"]}]],
+        )
+    )
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+def _local_list_analyzer(world) -> str:
+    """main-org's LocalList analyzer (a built-in), enabled once per server."""
+    url = world.server.url + "/api/v1/analysis/worker"
+    for worker in world.owner.get(url).json():
+        if worker["definitionId"].startswith("Propolis_LocalList"):
+            return worker["_id"]
+    definitions = world.owner.get(world.server.url + "/api/v1/analysis/definition").json()
+    definition = next(d for d in definitions if d["id"].startswith("Propolis_LocalList"))
+    return world.create("/api/v1/analysis/worker", {"definitionId": definition["id"]})["_id"]
+
+
+def test_analyzers_and_jobs(world):
+    analyzer = _local_list_analyzer(world)
+    case = _case(world)
+    created = world.create(
+        f"/api/v1/case/{case['_id']}/observable", {"dataType": "ip", "data": "10.20.30.40"}
+    )
+    observable = created[0] if isinstance(created, list) else created
+    run = {"analyzerId": analyzer, "cortexId": "local", "artifactId": observable["_id"]}
+    job = world.create("/api/connector/cortex/job", run)
+    worker = f"/api/v1/analysis/worker/{analyzer}"
+    world.check(
+        Family(
+            reads=[
+                get(worker),
+                get(f"/api/connector/cortex/analyzer/{analyzer}"),
+                get(f"/api/connector/cortex/job/{job['_id']}"),
+            ],
+            writes=[
+                Call("POST", "/api/connector/cortex/job", run),
+                Call("PATCH", worker, {"jobTimeout": 5}),
+                Call("DELETE", worker),
+            ],
+            queries=[[{"_name": "listJob"}, {"_name": "filter", "_id": job["_id"]}]],
+            snapshot=[get(worker)],
         )
     )

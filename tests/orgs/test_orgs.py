@@ -110,7 +110,13 @@ def test_an_organisation_administrator_updates_their_own_organisation(fresh_org)
     name, client = fresh_org
     client.organisation.update(org_id=name, fields={"description": "edited by org-admin"})
     assert client.organisation.get(name)["description"] == "edited by org-admin"
-    # ... but not another organisation (which it cannot even see).
+    # Renaming and locking are platform decisions.
+    for fields in ({"name": _name()}, {"locked": True}):
+        with pytest.raises(TheHiveError) as excinfo:
+            client.organisation.update(org_id=name, fields=fields)
+        assert _status(excinfo) == 403
+    assert client.organisation.get(name)["name"] == name
+    # ... and another organisation (which it cannot even see) is out of reach.
     with pytest.raises(TheHiveError) as excinfo:
         client.organisation.update(org_id="main-org", fields={"description": "x"})
     assert _status(excinfo) == 404

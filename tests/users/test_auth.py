@@ -171,3 +171,24 @@ def test_locking_a_user_ends_their_browser_session(server, thehive, make_user):
     assert browser.get(server.url + "/api/v1/user/current").status_code == 200
     thehive.user.update(user_id=login, fields={"locked": True})
     assert browser.get(server.url + "/api/v1/user/current").status_code == 401
+
+
+def test_failures_and_account_changes_are_audited(server, thehive, thehive_admin, make_user):
+    login = make_user()
+    user_id = thehive.user.get(login)["_id"]
+    _current(server, login, "wrong")
+    thehive.user.update(user_id=login, fields={"name": "Audited"})
+    events = thehive_admin.session.make_request(
+        "POST",
+        "/api/v1/query",
+        json={
+            "query": [
+                {"_name": "listAudit"},
+                {"_name": "filter", "_eq": {"_field": "objectId", "_value": user_id}},
+            ]
+        },
+    )
+    actions = [e["action"] for e in reversed(events)]  # newest first
+    assert actions == ["create", "loginFailure", "update"]
+    assert events[0]["details"] == {"name": "Audited"}
+    assert PASSWORD not in str(events)  # secrets never reach the audit log

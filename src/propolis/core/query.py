@@ -350,9 +350,10 @@ def _convert(f: Field, value: Any) -> Any:
         if isinstance(value, dict):  # relative dates are accepted by TheHive
             return _relative_date(value)
         try:
-            return int(value) if f.kind == INT else float(value)
-        except (TypeError, ValueError):
+            number = int(value) if f.kind == INT else float(value)
+        except (TypeError, ValueError, OverflowError):
             return None
+        return number if -(2**63) <= number < 2**63 else None
     if f.kind == BOOL:
         if isinstance(value, bool):
             return value

@@ -101,6 +101,10 @@ def update(session: Session, actor: Actor, org: Organisation, data: dict[str, An
     changes = _validated_changes(session, org, data)
     if org.name == ADMIN_ORG and changes.get("locked"):
         raise BadRequest("The admin organisation cannot be locked")
+    if {"name", "locked"} & changes.keys() and not _is_platform_admin(actor):
+        # Scripts address organisations by name, and locking shuts the members out: both
+        # are platform decisions, not the organisation's own.
+        raise AuthorizationError("Only the admin organisation can rename or lock organisations")
     if not changes:
         return
     for attribute, value in changes.items():
@@ -331,8 +335,12 @@ def _require_platform_admin(actor: Actor) -> None:
     actor.require("manageOrganisation")
 
 
+def _is_platform_admin(actor: Actor) -> bool:
+    return actor.in_admin_org and actor.can("manageOrganisation")
+
+
 def _require_org_admin(actor: Actor, org: Organisation) -> None:
-    if actor.in_admin_org and actor.can("manageOrganisation"):
+    if _is_platform_admin(actor):
         return
     if actor.org_id == org.id and actor.can("manageConfig"):
         return

@@ -161,13 +161,19 @@ def _dummy_hash() -> str:
 
 
 def _write_counters(db: Database, user_id: int, reset: bool) -> None:
-    values: dict[str, Any] = (
-        {"failed_attempts": 0, "last_failure_at": None}
-        if reset
-        else {"failed_attempts": User.failed_attempts + 1, "last_failure_at": now_ms()}
-    )
+    """Count a failure (audited: password guessing shows in the audit log and the live
+    stream), or clear the count after a success."""
     with db.session() as s:
+        if reset:
+            values: dict[str, Any] = {"failed_attempts": 0, "last_failure_at": None}
+        else:
+            values = {"failed_attempts": User.failed_attempts + 1, "last_failure_at": now_ms()}
         s.execute(update(User).where(User.id == user_id).values(**values))
+        if not reset:
+            login = s.scalar(select(User.login).where(User.id == user_id))
+            events.record(s, login, None, "loginFailure", "User", user_id, {"reason": "password"})
+        s.commit()
+        events.publish_pending(s)
 
 
 # --------------------------------------------------------------------------- browser sessions

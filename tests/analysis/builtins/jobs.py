@@ -6,6 +6,7 @@ responders) root, then ``output/output.json`` read back."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -82,6 +83,7 @@ def run(
     tlp: int = 2,
     pap: int = 2,
     timeout: float = 120,
+    env: dict[str, str] | None = None,
 ) -> Result:
     entry, root = definition(kind, name)
     document = job_document(entry, data_type, data=data, config=config, tlp=tlp, pap=pap)
@@ -96,6 +98,7 @@ def run(
     process = subprocess.run(  # noqa: S603 - argv list, no shell, as the process runner does
         [sys.executable, str(root / entry["command"]), str(folder)],
         cwd=root,
+        env={**os.environ, **(env or {})},
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -113,3 +116,28 @@ def analyze(name: str, tmp_path: Path, data_type: str, **kwargs: Any) -> Result:
 
 def respond(name: str, tmp_path: Path, data_type: str, data: dict, **kwargs: Any) -> Result:
     return run("responder", name, tmp_path, data_type, data=data, **kwargs)
+
+
+def run_stdin(kind: str, name: str, document: dict[str, Any]) -> dict[str, Any]:
+    """Cortex 1's protocol, still in cortexutils: no job folder, input on stdin, the report
+    on stdout."""
+    entry, root = definition(kind, name)
+    document = {**document, "config": {**entry.get("config", {}), **document.get("config", {})}}
+    process = subprocess.run(  # noqa: S603
+        [sys.executable, str(root / entry["command"])],
+        cwd=root,
+        input=json.dumps(document),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return json.loads(process.stdout)
+
+
+def shadow_module(folder: Path, module: str) -> dict[str, str]:
+    """An environment in which importing ``module`` fails as if it were not installed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{module}.py").write_text(
+        f"raise ModuleNotFoundError(\"No module named '{module}'\", name={module!r})\n"
+    )
+    return {"PYTHONPATH": str(folder)}

@@ -381,7 +381,8 @@ def build_eml() -> bytes:
     message["Authentication-Results"] = "mx.corp.example; spf=fail; dkim=none; dmarc=fail"
     message.set_content(
         "Dear customer,\n\nplease pay at https://pay.phish.example/login?id=4471 today.\n"
-        "Questions: help@phish.example, or our server 203.0.113.77.\n"
+        "Questions: help@phish-support.com, or our backup site hxxp://malware-drop[.]net/stage2\n"
+        "hosted on 45.77.12.34 (reference 44d88612fea8a8f36de82e1278abb02f).\n"
     )
     message.add_alternative(
         '<html><body><p>Please pay <a href="https://pay.phish.example/login?id=4471">here'

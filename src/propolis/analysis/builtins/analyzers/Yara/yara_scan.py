@@ -25,7 +25,12 @@ NAMESPACE = "Yara"
 INSTALL_HINT = "install Propolis with the 'analyzers' extra: pip install 'propolis[analyzers]'"
 RULE_EXTENSIONS = (".yar", ".yara", ".rule", ".rules")
 LEVELS = ("info", "safe", "suspicious", "malicious")
-SEVERITY_LEVELS = {"low": "info", "medium": "suspicious", "high": "malicious", "critical": "malicious"}
+SEVERITY_LEVELS = {
+    "low": "info",
+    "medium": "suspicious",
+    "high": "malicious",
+    "critical": "malicious",
+}
 DEFAULT_LEVEL = "malicious"
 MAX_TAXONOMIES = 10  # past this, one summary taxonomy
 MAX_STRING_HITS = 20  # per rule, in the report

@@ -47,8 +47,10 @@ class Mailer(Responder):
 
     def run(self) -> None:
         if self.data_type not in TAG_OPERATION:
-            self.error(f"Invalid dataType {self.data_type}: this responder mails cases, "
-                       "tasks, alerts and observables")
+            self.error(
+                f"Invalid dataType {self.data_type}: this responder mails cases, "
+                "tasks, alerts and observables"
+            )
         data = self.get_data()
         if not isinstance(data, dict):
             self.error("The object to mail is missing")
@@ -148,7 +150,11 @@ def checked_address(responder: Responder, address: str) -> str:
 
 def describe(exc: Exception) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
-        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+        text = (
+            exc.smtp_error.decode("utf-8", "replace")
+            if isinstance(exc.smtp_error, bytes)
+            else exc.smtp_error
+        )
         return f"{exc.smtp_code} {text}"
     return str(exc) or type(exc).__name__
 
@@ -243,7 +249,11 @@ def observable_lines(observables: Any) -> list[str]:
         return []
     lines = ["", f"Observables ({len(items)}):"]
     for observable in items:
-        flags = [f for f, on in (("IOC", observable.get("ioc")), ("sighted", observable.get("sighted"))) if on]
+        flags = [
+            f
+            for f, on in (("IOC", observable.get("ioc")), ("sighted", observable.get("sighted")))
+            if on
+        ]
         tags = as_list(observable.get("tags"))
         extra = f" [{', '.join(flags)}]" if flags else ""
         extra += f" tags: {', '.join(tags)}" if tags else ""
