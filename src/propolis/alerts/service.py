@@ -288,12 +288,11 @@ def _create_children(
 
         set_custom_fields(session, actor, alert_id=alert.id, value=data["customFields"])
     if observables:
-        from propolis.observables.service import create_observables
+        from propolis.observables.service import create_many
 
-        for item in observables:
-            # Duplicates inside the alert's own list are merged, not an error (the alert keeps
-            # one copy), so the failures list is deliberately ignored.
-            create_observables(session, actor, alert=alert, data=item, files=files)
+        # Duplicates inside the alert's own list are merged, not an error (the alert keeps
+        # one copy), so the failures list is deliberately ignored.
+        create_many(session, actor, alert=alert, items=observables, files=files)
     if procedures:
         from propolis.procedures.service import create_procedures
 

@@ -167,32 +167,56 @@ def create_observables(
     Returns ``(created, failures)``; a value already present in the container is a failure
     (``CreateError "Observable already exists"``), not an error, so the others still get
     created. Invalid input raises (400) and creates nothing."""
+    return create_many(session, actor, case=case, alert=alert, items=[data], files=files)
+
+
+def create_many(
+    session: Session,
+    actor: Actor,
+    *,
+    case: Any = None,
+    alert: Any = None,
+    items: list[dict[str, Any]],
+    files: dict[str, list[UploadFile]] | None = None,
+) -> tuple[list[Observable], list[dict[str, Any]]]:
+    """Several ``InputObservable`` documents at once (an alert arriving with its observables):
+    one type lookup, one duplicate check, one flush and one alert update for all of them."""
     require_write(session, actor, case=case)
     if (case is None) == (alert is None):
         raise ValueError("an observable belongs to exactly one case or one alert")
-    if not isinstance(data, dict):
+    if not all(isinstance(item, dict) for item in items):
         raise BadRequest("An observable must be a JSON object")
-    observable_type = _input_type(session, data)
-    fields = _common_fields(data)
-    candidates = (
-        _file_candidates(session, actor, observable_type, data, files)
-        if observable_type.is_attachment
-        else _data_candidates(observable_type, data, files)
-    )
+    types = _input_types(session, items)
+    batches = []
+    for item in items:
+        observable_type = types[item["dataType"]]
+        candidates = (
+            _file_candidates(session, actor, observable_type, item, files)
+            if observable_type.is_attachment
+            else _data_candidates(observable_type, item, files)
+        )
+        batches.append((observable_type, _common_fields(item), candidates))
     container = {"case_id": case.id if case else None, "alert_id": alert.id if alert else None}
-    created, failures = _insert_new(session, actor, container, observable_type, fields, candidates)
+    created, failures = _insert_new(session, actor, container, batches)
     if alert is not None and created:
         _alert_observables_changed(session, actor, alert, len(created))
     return created, failures
 
 
-def _input_type(session: Session, data: dict[str, Any]) -> ObservableType:
-    name = data.get("dataType")
-    if not isinstance(name, str) or not name:
-        raise invalid("dataType", "an existing observable type is required", name)
-    found = session.scalar(select(ObservableType).where(ObservableType.name == name))
-    if found is None:
-        raise NotFound(f"ObservableType {name} not found")
+def _input_types(session: Session, items: list[dict[str, Any]]) -> dict[str, ObservableType]:
+    names = set()
+    for item in items:
+        name = item.get("dataType")
+        if not isinstance(name, str) or not name:
+            raise invalid("dataType", "an existing observable type is required", name)
+        names.add(name)
+    found = {
+        t.name: t
+        for t in session.scalars(select(ObservableType).where(ObservableType.name.in_(names)))
+    }
+    for name in names:
+        if name not in found:
+            raise NotFound(f"ObservableType {name} not found")
     return found
 
 
@@ -253,38 +277,40 @@ def _insert_new(
     session: Session,
     actor: Actor,
     container: dict[str, int | None],
-    observable_type: ObservableType,
-    fields: dict[str, Any],
-    candidates: list[tuple[str, str | None, Any]],
+    batches: list[tuple[ObservableType, dict[str, Any], list[tuple[str, str | None, Any]]]],
 ) -> tuple[list[Observable], list[dict[str, Any]]]:
-    taken = _existing_fingerprints(session, container, [fp for fp, _v, _a in candidates])
+    fingerprints = [fp for _t, _f, candidates in batches for fp, _v, _a in candidates]
+    taken = _existing_fingerprints(session, container, fingerprints)
     now = now_ms()
-    created: list[Observable] = []
+    created: list[tuple[Observable, Any]] = []
     failures: list[dict[str, Any]] = []
-    for fingerprint, value, attachment in candidates:
-        if fingerprint in taken:
-            failures.append(_duplicate_failure(observable_type.name, value, attachment))
-            if attachment is not None:
-                attachments.delete_observable_file(session, attachment.id)
-            continue
-        taken.add(fingerprint)
-        observable = Observable(
-            org_id=actor.org_id,
-            data_type=observable_type.name,
-            data=value,
-            fingerprint=fingerprint,
-            attachment_id=attachment.id if attachment is not None else None,
-            reports={},
-            created_by=actor.login,
-            created_at=now,
-            **container,
-            **{**fields, "start_date": fields["start_date"] or now},
-        )
-        session.add(observable)
-        _flush_new(session)  # ids in input order (the response lists them in that order)
-        created.append(observable)
+    for observable_type, fields, candidates in batches:
+        for fingerprint, value, attachment in candidates:
+            if fingerprint in taken:
+                failures.append(_duplicate_failure(observable_type.name, value, attachment))
+                if attachment is not None:
+                    attachments.delete_observable_file(session, attachment.id)
+                continue
+            taken.add(fingerprint)
+            observable = Observable(
+                org_id=actor.org_id,
+                data_type=observable_type.name,
+                data=value,
+                fingerprint=fingerprint,
+                attachment_id=attachment.id if attachment is not None else None,
+                reports={},
+                created_by=actor.login,
+                created_at=now,
+                **container,
+                **{**fields, "start_date": fields["start_date"] or now},
+            )
+            session.add(observable)
+            created.append((observable, attachment))
+    # One flush for all: ids are allocated in the order the rows were added (input order).
+    _flush_new(session)
+    for observable, attachment in created:
         _record(session, actor, "create", observable, _summary(observable, attachment))
-    return created, failures
+    return [observable for observable, _a in created], failures
 
 
 def _flush_new(session: Session) -> None:
@@ -397,7 +423,7 @@ def update_observable(
 
 def _change_type(session: Session, observable: Observable, data: dict[str, Any]) -> None:
     """A new dataType must exist and be a file type exactly when the old one is."""
-    new_type = _input_type(session, data)
+    new_type = _input_types(session, [data])[data["dataType"]]
     old_type = session.scalar(
         select(ObservableType).where(ObservableType.name == observable.data_type)
     )

@@ -120,6 +120,29 @@ def test_attachment_names_cannot_escape(tmp_path):
     assert [f["filename"] for f in files] == ["passwd", "attachment-2.bin"]
 
 
+def test_a_forwarded_mail_is_an_attachment_and_is_searched_too(tmp_path):
+    inner = EmailMessage()
+    inner["From"] = "ceo@corp.example"
+    inner["Subject"] = "Urgent wire"
+    inner.set_content("Send it to http://wire-transfer.example/form")
+    outer = EmailMessage()
+    outer["From"] = "user@corp.example"
+    outer["Subject"] = "Fwd: is this real?"
+    outer.set_content("see below")
+    outer.add_attachment(inner, filename="original.eml")
+    result = parse(tmp_path, bytes(outer))
+    (attachment,) = result.full["attachments"]
+    assert attachment["content_type"] == "message/rfc822"
+    assert attachment["filename"] == "original.eml"
+    assert b"Urgent wire" in (result.folder / "output" / _file(result)["file"]).read_bytes()
+    assert ("url", "http://wire-transfer.example/form") in result.artifact_values()
+
+
+def _file(result):
+    (found,) = [a for a in result.output["artifacts"] if a["dataType"] == "file"]
+    return found
+
+
 def test_a_file_that_is_not_a_mail_is_refused(tmp_path):
     result = parse(tmp_path, samples.build_pe())
     assert result.output["success"] is False

@@ -37,16 +37,17 @@ def test_yara_tags_the_observable(engine_server, org, tmp_path):  # noqa: F811
     assert 'Yara:Match="UPX_Section"' in tags
 
 
-def test_yara_cannot_be_enabled_without_rules(engine_server, org):  # noqa: F811
-    http, _client = org
-    response = http.post(
-        engine_server.url + "/api/v1/analysis/worker",
-        json={"kind": "analyzer", "definitionId": "Propolis_Yara_1_0", "configuration": {}},
-    )
-    assert response.status_code == 400
-    assert "rules" in response.json()["message"]
-    listed = http.get(engine_server.url + "/api/v1/analysis/worker").json()
-    assert all(w.get("definitionId") != "Propolis_Yara_1_0" for w in listed)
+def test_yara_without_rules_fails_with_a_clear_message(engine_server, org, tmp_path):  # noqa: F811
+    """Cortex stores a required multi item left empty as [] (cortex.md §1.3), so enabling
+    succeeds; the job then says what is missing."""
+    http, client = org
+    enable(http, engine_server.url, "Propolis_Yara_1_0", configuration={})
+    sample = tmp_path / "sample.bin"
+    sample.write_bytes(b"anything")
+    observable = upload(client, new_case(client), sample)
+    done = finished(client, run_job(client, observable, "Propolis_Yara"))
+    assert done["status"] == "Failure"
+    assert done["report"]["errorMessage"].startswith("No rules configured")
 
 
 def test_eml_parser_auto_import_adds_the_observables_to_the_case(

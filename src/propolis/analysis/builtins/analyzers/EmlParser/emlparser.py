@@ -131,8 +131,8 @@ class EmlParser(Analyzer):
         bodies: list[dict[str, str]] = []
         attachments: list[dict[str, Any]] = []
         for part in message.walk():
-            if part.is_multipart():
-                continue
+            if part.is_multipart() and part.get_content_type() != "message/rfc822":
+                continue  # a container; a forwarded mail is also an attachment (and walked)
             if is_attachment(part):
                 if len(attachments) < MAX_ATTACHMENTS:
                     attachments.append(self.attachment(part, len(attachments)))
