@@ -133,7 +133,7 @@ def _ensure_observable_types(session: Session) -> None:
 
 
 def _ensure_statuses(session: Session) -> None:
-    existing = set(session.execute(select(StatusValue.kind, StatusValue.value)).tuples())
+    existing = {tuple(row) for row in session.execute(select(StatusValue.kind, StatusValue.value))}
     for kind, values in (("case", CASE_STATUSES), ("alert", ALERT_STATUSES)):
         for position, (value, stage) in enumerate(values):
             if (kind, value) not in existing:
