@@ -420,21 +420,9 @@ def _set_status(
 def _update_custom_fields(
     session: Session, actor: Actor, alert: Alert, data: dict[str, Any], changes: dict[str, Any]
 ) -> None:
-    """``customFields`` replaces every value; ``"customFields.<name>": value`` sets one."""
-    single = {
-        k[len("customFields.") :]: v for k, v in data.items() if k.startswith("customFields.")
-    }
-    if "customFields" not in data and not single:
-        return
-    from propolis.fields.service import set_custom_fields
+    from propolis.fields.service import apply_update
 
-    if "customFields" in data:
-        value = data["customFields"] if data["customFields"] is not None else []
-        set_custom_fields(session, actor, alert_id=alert.id, value=value, replace=True)
-        changes["customFields"] = value
-    if single:
-        set_custom_fields(session, actor, alert_id=alert.id, value=single, replace=False)
-        changes.setdefault("customFields", single)
+    changes.update(apply_update(session, actor, data, alert_id=alert.id))
 
 
 def set_follow(session: Session, actor: Actor, alert: Alert, follow: bool) -> None:

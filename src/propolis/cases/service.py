@@ -604,20 +604,9 @@ def _update_status(
 def _update_custom_fields(
     session: Session, actor: Actor, case: Case, data: dict[str, Any], changes: dict[str, Any]
 ) -> None:
-    dotted = {
-        k[len("customFields.") :]: v for k, v in data.items() if k.startswith("customFields.")
-    }
-    if "customFields" not in data and not dotted:
-        return
-    from propolis.fields.service import set_custom_fields
+    from propolis.fields.service import apply_update
 
-    if "customFields" in data:
-        value = data["customFields"] if data["customFields"] is not None else []
-        set_custom_fields(session, actor, case_id=case.id, value=value, replace=True)
-        changes["customFields"] = value
-    if dotted:
-        set_custom_fields(session, actor, case_id=case.id, value=dotted, replace=False)
-        changes.update({f"customFields.{k}": v for k, v in dotted.items()})
+    changes.update(apply_update(session, actor, data, case_id=case.id))
 
 
 def _check_mandatory_fields(session: Session, case: Case) -> None:

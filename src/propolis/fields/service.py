@@ -267,6 +267,25 @@ def _owner_of(case_id: int | None, alert_id: int | None, case_template_id: int |
     return given[0]
 
 
+def apply_update(
+    session: Session, actor: Actor, data: dict[str, Any], **owner: int
+) -> dict[str, Any]:
+    """The custom-field part of a PATCH body: ``customFields`` replaces every value, and
+    ``"customFields.<name>": value`` sets one. Returns the changes, for the owner's event."""
+    dotted = {
+        k[len("customFields.") :]: v for k, v in data.items() if k.startswith("customFields.")
+    }
+    changes: dict[str, Any] = {}
+    if "customFields" in data:
+        value = data["customFields"] if data["customFields"] is not None else []
+        set_custom_fields(session, actor, value=value, replace=True, **owner)
+        changes["customFields"] = value
+    if dotted:
+        set_custom_fields(session, actor, value=dotted, replace=False, **owner)
+        changes.update({f"customFields.{k}": v for k, v in dotted.items()})
+    return changes
+
+
 def set_custom_fields(
     session: Session,
     actor: Actor,
