@@ -7,6 +7,7 @@ routes accept "an alert or a case" by id). The API renders them as ``"~" + str(i
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -134,13 +135,46 @@ def make_engine(url: str) -> Engine:
         def _no_pysqlite_begin(dbapi_conn, _record) -> None:  # noqa: ANN001
             dbapi_conn.isolation_level = None
 
-        @event.listens_for(engine, "begin")
-        def _begin(conn) -> None:  # noqa: ANN001
-            immediate = conn.get_execution_options().get("sqlite_immediate")
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
+        _serialise_writers(engine)
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _serialise_writers(engine: Engine) -> None:
+    """Writers of one process queue on a Python lock before ``BEGIN IMMEDIATE``.
+
+    SQLite allows one writer at a time. Left to SQLite, waiting writers poll with sleeps of
+    up to 100 ms (busy_timeout), which wrecks tail latency under concurrent writes; a lock
+    hands over to the next writer the moment the previous one commits. Other processes
+    (a second server, the CLI) still meet SQLite's own busy_timeout."""
+    write_lock = threading.Lock()
+    holds = "propolis_holds_write_lock"
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:  # noqa: ANN001
+        if not conn.get_execution_options().get("sqlite_immediate"):
+            conn.exec_driver_sql("BEGIN")
+            return
+        write_lock.acquire()
+        conn.info[holds] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn)
+            raise
+
+    def _release(conn) -> None:  # noqa: ANN001
+        if conn.info.pop(holds, False):
+            write_lock.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
+
+    @event.listens_for(engine.pool, "checkin")
+    def _checkin(_dbapi_conn, record) -> None:  # noqa: ANN001
+        # A connection returned without commit/rollback (an interrupted request).
+        if record is not None and record.info.pop(holds, False):
+            write_lock.release()
 
 
 class Database:

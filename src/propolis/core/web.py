@@ -62,9 +62,14 @@ async def context(request: Request) -> Ctx:
     """FastAPI dependency: authenticate the caller and open the unit of work."""
     from propolis.users.auth import authenticate
 
-    session = open_session(request)
-    actor = await run_in_threadpool(authenticate, session, request)
-    return Ctx(session, actor, request)
+    def who() -> Actor:
+        # A short read transaction of its own: a writer must not hold SQLite's write lock
+        # while the caller is being authenticated.
+        with request.app.state.db.read_sessions() as auth_session:
+            return authenticate(auth_session, request)
+
+    actor = await run_in_threadpool(who)
+    return Ctx(open_session(request), actor, request)
 
 
 class UnitOfWorkRoute(APIRoute):
