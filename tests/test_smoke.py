@@ -37,3 +37,10 @@ def test_current_user_in_main_org(thehive):
     assert me["login"] == "admin@thehive.local"
     assert me["organisation"] == "main-org"
     assert me["profile"] == "org-admin"
+
+
+def test_home_page_points_to_the_api(server):
+    response = requests.get(server.url + "/", timeout=5)
+    assert response.status_code == 200
+    assert "text/html" in response.headers["content-type"]
+    assert "/api/v1/" in response.text

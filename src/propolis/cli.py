@@ -29,7 +29,7 @@ def serve(
     port: int = typer.Option(None, help="port to listen on (default 9000)"),
     workers: int = typer.Option(1, help="HTTP worker processes (PostgreSQL only)"),
 ) -> None:
-    """Run the whole product (API, web UI, embedded job workers) in one process."""
+    """Run the whole product (API, embedded analysis workers) in one process."""
     import uvicorn
 
     settings = Settings()
