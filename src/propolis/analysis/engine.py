@@ -113,6 +113,7 @@ def _plan(rt: Runtime, session: Session, kind: str, item_id: int, attempt: int) 
         timeout_seconds=_timeout_seconds(worker, config, rt.settings),
         keep_folder=(item.parameters or {}).get("keepJobFolder") is True,
         interpreter=rt.settings.analysis_python,
+        builtin=definition.builtin,
     )
     if kind == JOB:
         _add_observable(rt, session, item, job_input)

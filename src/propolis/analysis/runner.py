@@ -5,6 +5,8 @@ certificates when there are some); the definition's command is started without a
 ``[interpreter, command, folder]`` (``.py`` programs) or ``[command, folder]``, from the
 analyzers/responders root, with a timeout that kills the whole process group; then only
 ``output/output.json`` is read (the exit code means nothing), and the folder is removed.
+Propolis' own built-ins always run with the server's interpreter, through a launcher that
+skips ``site`` (see ``builtins/launch.py``).
 This module knows nothing of the database: it takes a description and returns the outcome.
 """
 
@@ -21,12 +23,14 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 MAX_CAPTURE = 64 * 1024  # bytes of program output kept for an error message
+LAUNCHER = Path(__file__).parent / "builtins" / "launch.py"
 VALUE_ARTIFACT_KEYS = {"dataType", "data", "tlp", "tags", "message"}
 FILE_ARTIFACT_KEYS = VALUE_ARTIFACT_KEYS | {"file", "filename", "contentType"}
 
@@ -41,7 +45,8 @@ class JobInput:
     content_type: str | None = None
     timeout_seconds: float | None = None
     keep_folder: bool = False
-    interpreter: str | None = None
+    interpreter: str | None = None  # for .py programs; default: the server's own
+    builtin: bool = False  # one of Propolis' own programs
 
 
 @dataclass
@@ -99,19 +104,35 @@ def _prepare(folder: Path, job: JobInput) -> dict[str, Any]:
     return document
 
 
-def argv_for(command: str, folder: Path, interpreter: str | None = None) -> list[str]:
-    """``.py`` programs run with our interpreter whatever their exec bit and shebang (§9.2)."""
+def argv_for(
+    command: str, folder: Path, interpreter: str | None = None, builtin: bool = False
+) -> list[str]:
+    """``.py`` programs run with the configured interpreter (``PROPOLIS_ANALYSIS_PYTHON``, e.g.
+    the virtualenv of a Cortex-Analyzers checkout) whatever their exec bit and shebang (§9.2).
+    The built-ins are part of Propolis: they run with the server's own interpreter, which has
+    their dependencies, whatever that setting says."""
+    if builtin:
+        return [sys.executable, "-S", str(LAUNCHER), command, str(folder)]
     if command.endswith(".py"):
         return [interpreter or sys.executable, command, str(folder)]
     return [command, str(folder)]
+
+
+@cache
+def server_path() -> str:
+    """This interpreter's import path (site-packages, editable installs...), for the
+    built-ins' launcher."""
+    return os.pathsep.join(p for p in sys.path if p and os.path.isabs(p))
 
 
 def _execute(job: JobInput, folder: Path) -> str:
     env = dict(os.environ)
     if (folder / "input" / "cacerts").exists():
         env["REQUESTS_CA_BUNDLE"] = str(folder / "input" / "cacerts")
+    if job.builtin:
+        env["PROPOLIS_BUILTIN_PATH"] = server_path()
     process = subprocess.Popen(  # noqa: S603 - argv list, no shell
-        argv_for(job.command, folder, job.interpreter),
+        argv_for(job.command, folder, job.interpreter, job.builtin),
         cwd=job.root,
         env=env,
         stdin=subprocess.DEVNULL,
