@@ -16,6 +16,7 @@ class Alert(Entity):
         Index("ix_alert_org_created", "org_id", "created_at"),
         Index("ix_alert_org_status_created", "org_id", "status", "created_at"),
         Index("ix_alert_org_date", "org_id", "date"),
+        Index("ix_alert_org_status_date", "org_id", "status", "date"),
     )
 
     org_id: Mapped[int] = fk("organisation.id", nullable=False, index=False)

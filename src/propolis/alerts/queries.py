@@ -115,10 +115,10 @@ def _entity(name: str) -> EntitySpec:
 @traversal("Alert", "case")
 def alert_case(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> ResultSet:
     from propolis.cases.models import Case
-    from propolis.cases.service import visible_case_ids
+    from propolis.cases.service import case_visible
 
     linked = select(Alert.case_id).where(Alert.id.in_(ids_of(result)))
-    stmt = select(Case).where(Case.id.in_(linked), Case.id.in_(visible_case_ids(ctx.actor)))
+    stmt = select(Case).where(Case.id.in_(linked), case_visible(ctx.actor, Case.id))
     return ResultSet(_entity("Case"), stmt)
 
 
@@ -139,7 +139,7 @@ def _source_fingerprints(result: ResultSet):  # noqa: ANN202
 def similar_cases(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> ResultSet:
     """Visible cases sharing at least one observable (by fingerprint) with the alerts."""
     from propolis.cases.models import Case
-    from propolis.cases.service import visible_case_ids
+    from propolis.cases.service import case_visible
     from propolis.observables.models import Observable
 
     fingerprints = _source_fingerprints(result)
@@ -148,7 +148,7 @@ def similar_cases(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> R
         Observable.ignore_similarity.is_(False),
         Observable.case_id.isnot(None),
     )
-    stmt = select(Case).where(Case.id.in_(matching), Case.id.in_(visible_case_ids(ctx.actor)))
+    stmt = select(Case).where(Case.id.in_(matching), case_visible(ctx.actor, Case.id))
     return ResultSet(_with_similarity(_entity("Case"), Observable.case_id, fingerprints), stmt)
 
 

@@ -117,7 +117,7 @@ def _related_cases(
     out: dict[int, dict[str, Any]],
 ) -> None:
     from propolis.cases.models import Case
-    from propolis.cases.service import visible_case_ids
+    from propolis.cases.service import case_visible
 
     case_ids = {a.case_id for a in alerts if a.case_id is not None}
     if not case_ids:
@@ -129,9 +129,7 @@ def _related_cases(
         )
     }
     visible = set(
-        session.scalars(
-            select(Case.id).where(Case.id.in_(case_ids), Case.id.in_(visible_case_ids(actor)))
-        )
+        session.scalars(select(Case.id).where(Case.id.in_(case_ids), case_visible(actor, Case.id)))
     )
     for alert in alerts:
         case = cases.get(alert.case_id)

@@ -59,11 +59,11 @@ PROMOTE_OVERRIDES = (
 def owned_by_visible_parent(model: Any, actor: Actor):  # noqa: ANN201
     """SQL condition for rows hanging below a case or an alert (comments, procedures...):
     those of the cases visible to the caller, and those of its organisation's alerts."""
-    from propolis.cases.service import visible_case_ids
+    from propolis.cases.service import case_visible
 
     return or_(
         and_(model.alert_id.isnot(None), model.org_id == actor.org_id),
-        model.case_id.in_(visible_case_ids(actor)),
+        case_visible(actor, model.case_id),
     )
 
 

@@ -5,32 +5,35 @@ certificates when there are some); the definition's command is started without a
 ``[interpreter, command, folder]`` (``.py`` programs) or ``[command, folder]``, from the
 analyzers/responders root, with a timeout that kills the whole process group; then only
 ``output/output.json`` is read (the exit code means nothing), and the folder is removed.
-Propolis' own built-ins always run with the server's interpreter, through a launcher that
-skips ``site`` (see ``builtins/launch.py``).
+Propolis' own built-ins always run with the server's interpreter, forked from a pre-started
+one (:mod:`propolis.analysis.forkserver`).
 This module knows nothing of the database: it takes a description and returns the outcome.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import random
+import selectors
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
+
+from propolis.analysis import forkserver
 
 log = logging.getLogger(__name__)
 
 MAX_CAPTURE = 64 * 1024  # bytes of program output kept for an error message
-LAUNCHER = Path(__file__).parent / "builtins" / "launch.py"
 VALUE_ARTIFACT_KEYS = {"dataType", "data", "tlp", "tags", "message"}
 FILE_ARTIFACT_KEYS = VALUE_ARTIFACT_KEYS | {"file", "filename", "contentType"}
 
@@ -112,17 +115,10 @@ def argv_for(
     The built-ins are part of Propolis: they run with the server's own interpreter, which has
     their dependencies, whatever that setting says."""
     if builtin:
-        return [sys.executable, "-S", str(LAUNCHER), command, str(folder)]
+        return [sys.executable, "-S", str(forkserver.LAUNCHER), command, str(folder)]
     if command.endswith(".py"):
         return [interpreter or sys.executable, command, str(folder)]
     return [command, str(folder)]
-
-
-@cache
-def server_path() -> str:
-    """This interpreter's import path (site-packages, editable installs...), for the
-    built-ins' launcher."""
-    return os.pathsep.join(p for p in sys.path if p and os.path.isabs(p))
 
 
 def _execute(job: JobInput, folder: Path) -> str:
@@ -130,7 +126,13 @@ def _execute(job: JobInput, folder: Path) -> str:
     if (folder / "input" / "cacerts").exists():
         env["REQUESTS_CA_BUNDLE"] = str(folder / "input" / "cacerts")
     if job.builtin:
-        env["PROPOLIS_BUILTIN_PATH"] = server_path()
+        try:
+            pid, output = forkserver.default().spawn(job.command, [str(folder)], job.root, env)
+        except forkserver.Unavailable:
+            log.warning("fork server unavailable: %s started directly", job.command)
+        else:
+            return _collect(job, pid, output)
+        env["PROPOLIS_BUILTIN_PATH"] = forkserver.server_path()
     process = subprocess.Popen(  # noqa: S603 - argv list, no shell
         argv_for(job.command, folder, job.interpreter, job.builtin),
         cwd=job.root,
@@ -143,11 +145,14 @@ def _execute(job: JobInput, folder: Path) -> str:
     try:
         out, _ = process.communicate(timeout=job.timeout_seconds)
     except subprocess.TimeoutExpired:
-        out = _kill_group(process)
-        minutes = (job.timeout_seconds or 0) / 60
-        prefix = f"Job timeout ({minutes:g} minutes): the program was stopped.\n"
-        return prefix + out.decode("utf-8", "replace")[-MAX_CAPTURE:]
+        return _timed_out(job, _kill_group(process))
     return out.decode("utf-8", "replace")[-MAX_CAPTURE:]
+
+
+def _timed_out(job: JobInput, out: bytes) -> str:
+    minutes = (job.timeout_seconds or 0) / 60
+    prefix = f"Job timeout ({minutes:g} minutes): the program was stopped.\n"
+    return prefix + out.decode("utf-8", "replace")[-MAX_CAPTURE:]
 
 
 def _kill_group(process: subprocess.Popen) -> bytes:
@@ -162,6 +167,68 @@ def _kill_group(process: subprocess.Popen) -> bytes:
         except subprocess.TimeoutExpired:
             continue
     return b""
+
+
+def _collect(job: JobInput, pid: int, output: int) -> str:
+    """A fork-server child: read its output to the end (at most the timeout), stop its
+    process group at the timeout like ``_kill_group``, then wait until it is gone."""
+    captured = _Tail()
+    with selectors.DefaultSelector() as selector, os.fdopen(output, "rb", buffering=0) as pipe:
+        selector.register(pipe, selectors.EVENT_READ)
+        deadline = None if job.timeout_seconds is None else time.monotonic() + job.timeout_seconds
+        ended = _read_to_end(selector, pipe, captured, deadline)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if ended:
+                break
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, sig)
+            ended = _read_to_end(selector, pipe, captured, time.monotonic() + 5)
+    _wait_gone(pid)
+    if not ended or captured.timed_out:
+        return _timed_out(job, captured.value())
+    return captured.value().decode("utf-8", "replace")
+
+
+class _Tail:
+    """The last ``MAX_CAPTURE`` bytes of a program's output."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.timed_out = False
+
+    def add(self, chunk: bytes) -> None:
+        self.data += chunk
+        if len(self.data) > 2 * MAX_CAPTURE:
+            del self.data[:-MAX_CAPTURE]
+
+    def value(self) -> bytes:
+        return bytes(self.data[-MAX_CAPTURE:])
+
+
+def _read_to_end(selector: Any, pipe: Any, captured: _Tail, deadline: float | None) -> bool:
+    """True at end of file; False when the deadline passed first."""
+    while True:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            captured.timed_out = True
+            return False
+        if selector.select(left):
+            chunk = pipe.read(65536)
+            if not chunk:
+                return True
+            captured.add(chunk)
+
+
+def _wait_gone(pid: int, limit: float = 5.0) -> None:
+    """The output pipe closes as the program exits; wait for the exit itself (the fork
+    server's children are reaped by the kernel, so the pid then disappears)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.001)
 
 
 def _read_output(

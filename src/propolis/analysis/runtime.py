@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from huey import RedisHuey, SqliteHuey
+from huey import Huey, RedisHuey
 from huey.consumer import Consumer, Worker
+from huey.storage import SqliteStorage
 
+from propolis.analysis import forkserver
 from propolis.core import events
 from propolis.core.db import Database
 from propolis.core.security import Sealer
@@ -69,11 +71,27 @@ def pool_size(settings: Any) -> int:
     )
 
 
+class _QueueStorage(SqliteStorage):
+    """The embedded queue without an fsync per enqueue and dequeue (WAL + ``synchronous
+    NORMAL`` cannot corrupt the file): the queue only mirrors the database, and the jobs a
+    crash would lose from it are ``Waiting`` ones, queued again at start-up."""
+
+    def _create_connection(self):  # noqa: ANN202
+        connection = super()._create_connection()
+        connection.execute("pragma synchronous=NORMAL")
+        return connection
+
+
 def make_huey(settings: Any) -> Any:
     if settings.queue_url:
         return RedisHuey("propolis", url=settings.queue_url, results=False)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("propolis", filename=str(Path(settings.data_dir) / "queue.db"), results=False)
+    return Huey(
+        "propolis",
+        storage_class=_QueueStorage,
+        filename=str(Path(settings.data_dir) / "queue.db"),
+        results=False,
+    )
 
 
 @dataclass
@@ -125,6 +143,7 @@ class Runtime:
         )
         if embedded:
             self.consumer.start()
+        forkserver.default().start()  # it preloads while the first jobs are being submitted
 
     def start_reaper(self) -> None:
         from propolis.analysis import engine
@@ -148,6 +167,7 @@ class Runtime:
             self.consumer.stop(graceful=False)
         for thread in self._threads:
             thread.join(timeout=5)
+        forkserver.default().stop()
 
 
 _current: Runtime | None = None

@@ -318,7 +318,7 @@ def organisation_level() -> ColumnElement[bool]:
 def visible_condition(actor: Actor) -> ColumnElement[bool]:
     """SQL condition: the attachment is visible from the caller's organisation."""
     from propolis.alerts.models import Alert
-    from propolis.cases.service import visible_case_ids, visible_task_filter
+    from propolis.cases.service import case_visible, visible_task_filter
     from propolis.observables.models import Observable
     from propolis.observables.service import visible_observable_condition
     from propolis.tasks.models import Task, TaskLog
@@ -334,7 +334,7 @@ def visible_condition(actor: Actor) -> ColumnElement[bool]:
     return or_(
         and_(organisation_level(), Attachment.org_id == actor.org_id),
         Attachment.alert_id.in_(select(Alert.id).where(Alert.org_id == actor.org_id)),
-        Attachment.case_id.in_(visible_case_ids(actor)),
+        case_visible(actor, Attachment.case_id),
         Attachment.log_id.in_(visible_logs),
         and_(Attachment.for_observable == 1, Attachment.id.in_(visible_observable_files)),
     )

@@ -91,10 +91,9 @@ def remove_external_link(session: Session, actor: Actor, case: Case, data: dict[
 
 def link_types(session: Session, actor: Actor) -> list[str]:
     """Distinct link types used on the cases the organisation can see, sorted."""
-    visible = service.visible_case_ids(actor)
     stmt = union(
-        select(CaseLink.type).where(CaseLink.case_id.in_(visible)),
-        select(ExternalLink.type).where(ExternalLink.case_id.in_(visible)),
+        select(CaseLink.type).where(service.case_visible(actor, CaseLink.case_id)),
+        select(ExternalLink.type).where(service.case_visible(actor, ExternalLink.case_id)),
     )
     return sorted(set(session.scalars(stmt)))
 
@@ -121,7 +120,7 @@ def linked_cases(session: Session, actor: Actor, case: Case) -> list[tuple[Case,
             theirs.case_id != case.id,
             theirs.ignore_similarity.is_(False),
             service.visible_observable_filter(actor, theirs),
-            Case.id.in_(service.visible_case_ids(actor)),
+            service.case_visible(actor, Case.id),
         )
         .order_by(Case.created_at, Case.id, theirs.created_at, theirs.id)
     ).all()

@@ -113,7 +113,7 @@ CASE.fields["handlingDuration"] = CASE.fields["timeToResolve"]
 
 
 def visible_cases(ctx: QueryContext) -> ResultSet:
-    return ResultSet(CASE, select(Case).where(Case.id.in_(service.visible_case_ids(ctx.actor))))
+    return ResultSet(CASE, select(Case).where(service.case_visible(ctx.actor, Case.id)))
 
 
 @initial("listCase")
@@ -166,7 +166,7 @@ SHARE = register_entity(
 
 
 def visible_shares(ctx: QueryContext) -> ResultSet:
-    stmt = select(Share).where(Share.case_id.in_(service.visible_case_ids(ctx.actor)))
+    stmt = select(Share).where(service.case_visible(ctx.actor, Share.case_id))
     return ResultSet(SHARE, stmt)
 
 
@@ -192,6 +192,6 @@ def case_shares(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> Res
 def share_case(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> ResultSet:
     stmt = select(Case).where(
         Case.id.in_(result.stmt.with_only_columns(Share.case_id).order_by(None)),
-        Case.id.in_(service.visible_case_ids(ctx.actor)),
+        service.case_visible(ctx.actor, Case.id),
     )
     return ResultSet(CASE, stmt)

@@ -124,7 +124,7 @@ def _links(session: Session, actor: Actor, cases: list[Case]) -> dict[int, Any]:
     rows = session.execute(
         select(CaseLink.case_id, CaseLink.type, Case.id, Case.number, Case.title)
         .join(Case, Case.id == CaseLink.linked_case_id)
-        .where(CaseLink.case_id.in_(ids), Case.id.in_(service.visible_case_ids(actor)))
+        .where(CaseLink.case_id.in_(ids), service.case_visible(actor, Case.id))
         .order_by(CaseLink.id)
     )
     for case_id, link_type, other_id, number, title in rows:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from propolis.cases.models import Case, Share, SharedObservable, SharedTask, StatusValue
 from propolis.core import events, validate
@@ -55,12 +55,20 @@ def access_allowed(actor: Actor, model: Any = Case) -> ColumnElement[bool]:
     )
 
 
-def visible_case_ids(actor: Actor) -> Select:
-    """Ids of the cases the caller's organisation can see (a select for ``IN (...)``)."""
-    return (
-        select(Share.case_id)
-        .join(Case, Case.id == Share.case_id)
-        .where(Share.org_id == actor.org_id, access_allowed(actor))
+def case_visible(actor: Actor, case_id_column: Any) -> ColumnElement[bool]:
+    """SQL condition: the case whose id is ``case_id_column`` is visible to the caller's
+    organisation. A correlated EXISTS (one unique-index probe per candidate row), not
+    ``IN (all visible cases)``, whose cost would grow with the number of cases."""
+    share = aliased(Share)
+    case = aliased(Case)
+    return exists(
+        select(share.id)
+        .join(case, case.id == share.case_id)
+        .where(
+            share.case_id == case_id_column,
+            share.org_id == actor.org_id,
+            access_allowed(actor, case),
+        )
     )
 
 
@@ -116,7 +124,7 @@ def visible_observable_filter(actor: Actor, model: Any = Observable) -> ColumnEl
 def find_case(session: Session, actor: Actor, ref: str | int) -> Case | None:
     """A visible case by ``~id`` or by number (the caller's own cases first)."""
     ref = str(ref)
-    stmt = select(Case).where(Case.id.in_(visible_case_ids(actor)))
+    stmt = select(Case).where(case_visible(actor, Case.id))
     case_id = parse_id(ref)
     if case_id is not None:
         stmt = stmt.where(Case.id == case_id)
@@ -774,7 +782,7 @@ def delete_custom_field_value(session: Session, actor: Actor, ref: str) -> None:
             .join(Case, Case.id == CustomFieldValue.case_id)
             .where(
                 CustomFieldValue.id == value_id,
-                Case.id.in_(visible_case_ids(actor)),
+                case_visible(actor, Case.id),
             )
         ).first()
     if row is None:

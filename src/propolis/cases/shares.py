@@ -174,7 +174,7 @@ def get_share(session: Session, actor: Actor, ref: str) -> tuple[Share, Case]:
         row = session.execute(
             select(Share, Case)
             .join(Case, Case.id == Share.case_id)
-            .where(Share.id == share_id, Case.id.in_(service.visible_case_ids(actor)))
+            .where(Share.id == share_id, service.case_visible(actor, Case.id))
         ).first()
     if row is None:
         raise missing("Share", ref)

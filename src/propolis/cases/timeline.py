@@ -233,7 +233,7 @@ def get_custom_event(session: Session, actor: Actor, ref: str) -> tuple[CustomEv
         row = session.execute(
             select(CustomEvent, Case)
             .join(Case, Case.id == CustomEvent.case_id)
-            .where(CustomEvent.id == event_id, Case.id.in_(service.visible_case_ids(actor)))
+            .where(CustomEvent.id == event_id, service.case_visible(actor, Case.id))
         ).first()
     if row is None:
         raise missing("CustomEvent", ref)

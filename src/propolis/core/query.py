@@ -219,12 +219,22 @@ def _sort(result: ResultSet, op: dict[str, Any]) -> ResultSet:
             col = result.spec.field(name).column
             if direction not in ("asc", "desc"):
                 raise BadRequest(f"Invalid sort direction {direction}")
-            # entities lacking the field sort last, whatever the direction
-            clauses.append(col.is_(None).asc())
+            if _nullable(col):
+                # entities lacking the field sort last, whatever the direction (only where
+                # the field can be missing: the extra key would keep indexes from serving
+                # the ORDER BY)
+                clauses.append(col.is_(None).asc())
             clauses.append(col.asc() if direction == "asc" else col.desc())
     clauses.append(result.spec.model.id.asc())
     stmt = result.stmt.order_by(None).order_by(*clauses)
     return ResultSet(result.spec, stmt, True, result.paged, result.extra_data)
+
+
+def _nullable(column: Any) -> bool:
+    try:
+        return any(c.nullable for c in column.property.columns)
+    except AttributeError:  # an expression, not a mapped column
+        return True
 
 
 def _sort_items(item: Any) -> list[tuple[str, str]]:

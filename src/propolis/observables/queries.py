@@ -191,7 +191,7 @@ def observable_case(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) ->
     from propolis.cases.models import Case
 
     parents = select(Observable.case_id).where(Observable.id.in_(ids_of(result)))
-    stmt = select(Case).where(Case.id.in_(parents), Case.id.in_(cases.visible_case_ids(ctx.actor)))
+    stmt = select(Case).where(Case.id.in_(parents), cases.case_visible(ctx.actor, Case.id))
     return ResultSet(_spec("Case"), stmt)
 
 

@@ -75,9 +75,9 @@ def get_page_template(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
 
 @initial("getPage")
 def get_page(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
-    from propolis.cases.service import visible_case_ids
+    from propolis.cases.service import case_visible
 
-    stmt = select(Page).where(Page.id == _by_id(op), Page.case_id.in_(visible_case_ids(ctx.actor)))
+    stmt = select(Page).where(Page.id == _by_id(op), case_visible(ctx.actor, Page.case_id))
     return ResultSet(PAGE, stmt)
 
 

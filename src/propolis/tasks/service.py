@@ -33,7 +33,7 @@ def visible_case_tasks(actor: Actor) -> ColumnElement[bool]:
     task_filter = getattr(cases, "visible_task_filter", None)
     if task_filter is not None:
         return task_filter(actor)
-    return Task.case_id.in_(cases.visible_case_ids(actor))
+    return cases.case_visible(actor, Task.case_id)
 
 
 def org_template_ids(actor: Actor):  # noqa: ANN201

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 91d5b2e53b8b
+Revision ID: b0cf20480b41
 Revises:
-Create Date: 2026-11-28 00:51:18.835893
+Create Date: 2026-11-28 01:36:45.896020
 """
 
 import sqlalchemy as sa
@@ -280,6 +280,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("org_id", "number", name="uq_case_number"),
     )
     with op.batch_alter_table("case_file", schema=None) as batch_op:
+        batch_op.create_index("ix_case_created", ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_case_file_assignee"), ["assignee"], unique=False)
         batch_op.create_index("ix_case_org_created", ["org_id", "created_at"], unique=False)
         batch_op.create_index(
@@ -471,6 +472,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_alert_org_date", ["org_id", "date"], unique=False)
         batch_op.create_index(
             "ix_alert_org_status_created", ["org_id", "status", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_alert_org_status_date", ["org_id", "status", "date"], unique=False
         )
 
     op.create_table(
@@ -1341,6 +1345,7 @@ def downgrade() -> None:
 
     op.drop_table("auth_session")
     with op.batch_alter_table("alert", schema=None) as batch_op:
+        batch_op.drop_index("ix_alert_org_status_date")
         batch_op.drop_index("ix_alert_org_status_created")
         batch_op.drop_index("ix_alert_org_date")
         batch_op.drop_index("ix_alert_org_created")
@@ -1366,6 +1371,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_case_org_status_created")
         batch_op.drop_index("ix_case_org_created")
         batch_op.drop_index(batch_op.f("ix_case_file_assignee"))
+        batch_op.drop_index("ix_case_created")
 
     op.drop_table("case_file")
     op.drop_table("analysis_worker")

@@ -25,8 +25,7 @@ import fnmatch
 import ipaddress
 import os
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from cortexutils.analyzer import Analyzer
@@ -38,15 +37,15 @@ DOMAIN_TYPES = {"domain", "fqdn", "hostname"}
 COMMENT = re.compile(r"(^|\s+)#.*$")
 
 
-@dataclass(frozen=True)
-class Entry:
+# NamedTuple rather than a dataclass: importing dataclasses (inspect) would cost about a
+# quarter of this program's start-up.
+class Entry(NamedTuple):
     pattern: str
     source: str  # "configuration" or the list file
     data_type: str | None  # a "type:" prefix restricts the entry to that data type
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     entry: Entry
     score: tuple[int, int]  # (kind: 3 exact, 2 range/domain, 1 wildcard; then narrowness)
 
