@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,11 +15,30 @@ from tests.harness import Server, new_postgres_database
 NEURONS = Path(__file__).parent / "neurons"
 
 
+@functools.cache
+def analysis_python() -> str:
+    """Stands for the interpreter of a Cortex-Analyzers virtualenv (PROPOLIS_ANALYSIS_PYTHON):
+    it runs the test programs, marking them, and refuses Propolis' own built-ins, which must
+    run with the server's interpreter whatever this setting says."""
+    path = Path(tempfile.mkdtemp(prefix="propolis-analysis-python-")) / "python"
+    path.write_text(
+        "#!/bin/sh\n"
+        'case "$1" in\n'
+        "  */propolis/analysis/*)\n"
+        '    echo "a built-in was started with PROPOLIS_ANALYSIS_PYTHON" >&2; exit 3;;\n'
+        "esac\n"
+        f'PROBE_INTERPRETER=analysis-python exec "{sys.executable}" "$@"\n'
+    )
+    path.chmod(0o755)
+    return str(path)
+
+
 def engine_env(**extra: str) -> dict[str, str]:
     return {
         "PROPOLIS_ANALYZERS_PATH": str(NEURONS / "analyzers"),
         "PROPOLIS_RESPONDERS_PATH": str(NEURONS / "responders"),
         "PROPOLIS_JOB_HEARTBEAT_SECONDS": "0.5",
+        "PROPOLIS_ANALYSIS_PYTHON": analysis_python(),
         **extra,
     }
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from propolis.analysis import catalog, config, runner
+from propolis.analysis import catalog, config, forkserver, runner
 from propolis.core.errors import AttributeCheckingError
 from propolis.core.security import Sealer
 
@@ -127,6 +125,24 @@ def test_job_config_merge_keeps_null_and_adds_proxy():
 # --------------------------------------------------------------------------- runner
 
 
+@pytest.fixture(params=["process", "forkserver", "launcher"])
+def launch(request, monkeypatch):
+    """How the program is started: as a catalogue program (its own process), or as a
+    built-in (forked from the fork server; or, when that is unavailable, by the launcher)."""
+
+    def unavailable(*args, **kwargs):
+        raise forkserver.Unavailable("test: no fork server")
+
+    if request.param == "launcher":
+        monkeypatch.setattr(forkserver.default(), "spawn", unavailable)
+
+    def adapt(job: runner.JobInput) -> runner.JobInput:
+        job.builtin = request.param != "process"
+        return job
+
+    return adapt
+
+
 def _job(found, flavor: str, **config_values) -> runner.JobInput:
     definition = found.get("analyzer", f"Probe_{flavor}_1_0")
     document = {
@@ -145,8 +161,8 @@ def _stored(path: Path) -> dict:
     return {"sha256": "0" * 64, "size": path.stat().st_size, "contentType": "text/plain"}
 
 
-def test_runner_success(found, tmp_path):
-    outcome = runner.run(_job(found, "Echo"), tmp_path, _stored)
+def test_runner_success(found, tmp_path, launch):
+    outcome = runner.run(launch(_job(found, "Echo")), tmp_path, _stored)
     assert outcome.success, outcome.report
     full = outcome.report["full"]
     assert full["data"] == "10.0.0.1" and full["message"] == "42"
@@ -160,10 +176,10 @@ def test_runner_success(found, tmp_path):
     assert list(tmp_path.iterdir()) == []  # the job folder is removed
 
 
-def test_runner_file_job(found, tmp_path):
+def test_runner_file_job(found, tmp_path, launch):
     sample = tmp_path / "sample.bin"
     sample.write_bytes(b"hello propolis")
-    job = _job(found, "Echo")
+    job = launch(_job(found, "Echo"))
     job.document.pop("data")
     job.document["dataType"] = "file"
     job.attachment, job.attachment_name = sample, "invoice.pdf"
@@ -174,22 +190,22 @@ def test_runner_file_job(found, tmp_path):
     assert outcome.report["full"]["filename"] == "invoice.pdf"
 
 
-def test_runner_program_error_is_failure_with_masked_input(found, tmp_path):
-    outcome = runner.run(_job(found, "Fail"), tmp_path, _stored)
+def test_runner_program_error_is_failure_with_masked_input(found, tmp_path, launch):
+    outcome = runner.run(launch(_job(found, "Fail")), tmp_path, _stored)
     assert not outcome.success
     assert outcome.report["errorMessage"] == "Probe failed on purpose"
     assert outcome.report["input"]["config"]["api_key"] == "REMOVED"
 
 
-def test_runner_malformed_output_and_crash(found, tmp_path):
-    garbage = runner.run(_job(found, "Garbage"), tmp_path, _stored)
+def test_runner_malformed_output_and_crash(found, tmp_path, launch):
+    garbage = runner.run(launch(_job(found, "Garbage")), tmp_path, _stored)
     assert not garbage.success and "Invalid output.json" in garbage.error_message
-    crash = runner.run(_job(found, "Crash"), tmp_path, _stored)
+    crash = runner.run(launch(_job(found, "Crash")), tmp_path, _stored)
     assert not crash.success and "probe crashed" in crash.error_message
 
 
-def test_runner_timeout_kills_the_program(found, tmp_path):
-    job = _job(found, "Sleep", seconds=60)
+def test_runner_timeout_kills_the_program(found, tmp_path, launch):
+    job = launch(_job(found, "Sleep", seconds=60))
     job.timeout_seconds = 1
     started = time.monotonic()
     outcome = runner.run(job, tmp_path, _stored)
@@ -197,8 +213,8 @@ def test_runner_timeout_kills_the_program(found, tmp_path):
     assert not outcome.success and "timeout" in outcome.error_message.lower()
 
 
-def test_runner_cortexutils_tlp_guard(found, tmp_path):
-    job = _job(found, "Echo", check_tlp=True, max_tlp=1)
+def test_runner_cortexutils_tlp_guard(found, tmp_path, launch):
+    job = launch(_job(found, "Echo", check_tlp=True, max_tlp=1))
     outcome = runner.run(job, tmp_path, _stored)
     assert outcome.report["errorMessage"] == "TLP is higher than allowed."
 
@@ -213,57 +229,89 @@ def test_runner_keeps_folder_when_asked(found, tmp_path):
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
 
 
-# --------------------------------------------------------------------------- command line
+GRANDPARENT = """
+import os, subprocess, sys, time
+child = subprocess.Popen(["sleep", "60"])
+with open(os.path.join(sys.argv[1], "child.pid"), "w") as out:
+    out.write(str(child.pid))
+print("started", flush=True)
+time.sleep(60)
+"""
 
 
-def _cli(*args: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    env = dict(
-        os.environ,
-        PROPOLIS_DATA_DIR=str(tmp_path),
-        PROPOLIS_ANALYZERS_PATH=str(ANALYZERS),
-        PROPOLIS_RESPONDERS_PATH=str(RESPONDERS),
-        COLUMNS="200",
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for a reaper that a container's pid 1 may not be counts as
+    stopped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_runner_timeout_stops_the_program_children_too(tmp_path, launch):
+    program = tmp_path / "root" / "Spawner" / "spawner.py"
+    program.parent.mkdir(parents=True)
+    program.write_text(GRANDPARENT)
+    job = launch(runner.JobInput(str(program), str(program.parent.parent), {"dataType": "ip"}))
+    job.timeout_seconds, job.keep_folder = 2, True
+    outcome = runner.run(job, tmp_path / "jobs", _stored)
+    assert outcome.error_message.startswith("Job timeout (0.0333333 minutes)")
+    assert "started" in outcome.error_message  # what it printed before
+    (folder,) = (tmp_path / "jobs").iterdir()
+    child = int((folder / "child.pid").read_text())
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def test_a_dead_fork_server_is_replaced(found, tmp_path):
+    server = forkserver.default()
+    job = _job(found, "Echo")
+    job.builtin = True
+    assert runner.run(job, tmp_path, _stored).success
+    first = server.pid
+    os.kill(first, 9)
+    deadline = time.monotonic() + 5
+    while _alive(first) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    outcome = runner.run(job, tmp_path, _stored)
+    assert outcome.success, outcome.report
+    assert server.pid not in (None, first)
+
+
+def test_builtin_programs_start_like_a_fresh_interpreter(tmp_path):
+    """What a forked built-in sees: __main__, argv, cwd, environment, atexit, exit codes."""
+    program = tmp_path / "root" / "Look" / "look.py"
+    program.parent.mkdir(parents=True)
+    program.write_text(
+        "import atexit, json, os, sys\n"
+        "folder = sys.argv[1]\n"
+        "def save():\n"
+        "    os.makedirs(os.path.join(folder, 'output'), exist_ok=True)\n"
+        "    with open(os.path.join(folder, 'output', 'output.json'), 'w') as out:\n"
+        "        json.dump({'success': True, 'full': {\n"
+        "            'name': __name__, 'argv': sys.argv, 'cwd': os.getcwd(),\n"
+        "            'path0': sys.path[0], 'ca': os.environ.get('REQUESTS_CA_BUNDLE'),\n"
+        "            'marker': os.environ.get('PROPOLIS_TEST_MARKER')}}, out)\n"
+        "atexit.register(save)\n"
+        "sys.exit('bye')\n"
     )
-    return subprocess.run(
-        [sys.executable, "-m", "propolis.cli", "analyzers", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def test_cli_lists_the_catalogue_and_what_was_skipped(tmp_path):
-    listed = _cli("list", tmp_path=tmp_path)
-    assert listed.returncode == 0, listed.stderr
-    assert "Probe_Echo_1_0" in listed.stdout and "Propolis_FileInfo_1_0" in listed.stdout
-    assert "no_version.json" in listed.stdout  # reported, not fatal
-    responders = _cli("list", "--responders", tmp_path=tmp_path)
-    assert "ProbeResponder_1_0" in responders.stdout
-    shown = _cli("show", "Probe_Echo_1_0", tmp_path=tmp_path)
-    assert "api_key (string, required, secret)" in shown.stdout
-    missing = _cli("show", "Nope_1_0", tmp_path=tmp_path)
-    assert missing.returncode == 1
-
-
-def test_cli_enable_run_disable(tmp_path):
-    enabled = _cli(
-        "enable",
-        "Probe_Echo_1_0",
-        "--org",
-        "admin",
-        "--set",
-        "api_key=k",
-        "--set",
-        "level=4",
-        tmp_path=tmp_path,
-    )
-    assert enabled.returncode == 0, enabled.stdout + enabled.stderr
-    bad = _cli("enable", "Probe_Fail_1_0", "--org", "nowhere", tmp_path=tmp_path)
-    assert bad.returncode == 1 and "not found" in bad.stderr
-    listed = _cli("list", "--org", "admin", tmp_path=tmp_path)
-    assert "Probe_Echo" in listed.stdout
-    disabled = _cli("disable", "Probe_Echo", "--org", "admin", tmp_path=tmp_path)
-    assert disabled.returncode == 0, disabled.stdout + disabled.stderr
-    again = _cli("disable", "Probe_Echo", "--org", "admin", tmp_path=tmp_path)
-    assert again.returncode == 1
+    document = {"dataType": "ip", "config": {"cacerts": "-----BEGIN CERTIFICATE-----"}}
+    job = runner.JobInput(str(program), str(tmp_path / "root"), document, builtin=True)
+    os.environ["PROPOLIS_TEST_MARKER"] = "set-after-the-fork-server-started"
+    try:
+        forkserver.default().start()
+        outcome = runner.run(job, tmp_path / "jobs", _stored)
+    finally:
+        del os.environ["PROPOLIS_TEST_MARKER"]
+    assert outcome.success, outcome.report
+    full = outcome.report["full"]
+    folder = full["argv"][1]
+    assert full["name"] == "__main__"
+    assert full["argv"] == [str(program), folder]
+    assert full["cwd"] == str(tmp_path / "root")
+    assert full["path0"] == str(program.parent)
+    assert full["ca"] == f"{folder}/input/cacerts"
+    assert full["marker"] == "set-after-the-fork-server-started"

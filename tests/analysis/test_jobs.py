@@ -211,6 +211,23 @@ def test_job_runs_and_reports_into_the_case(engine_server, org):
     assert "8.8.8.8" not in datas  # offered in the report only
 
 
+def test_builtins_run_with_the_server_interpreter_not_the_configured_one(engine_server, org):
+    """PROPOLIS_ANALYSIS_PYTHON (here a wrapper that marks the programs it runs and refuses
+    built-ins, see conftest) is for catalogue programs; built-ins use Propolis' own."""
+    http, client = org
+    enable(http, engine_server.url, "Probe_Echo_1_0", configuration={"api_key": "k"})
+    enable(
+        http, engine_server.url, "Propolis_LocalList_1_0",
+        configuration={"blocklist": ["10.66.0.0/16"]},
+    )  # fmt: skip
+    observable = new_observable(client, new_case(client), data="10.66.1.1")
+    probe = finished(client, run_job(client, observable, "Probe_Echo"))
+    assert probe["report"]["full"]["interpreter"] == "analysis-python"
+    builtin = finished(client, run_job(client, observable, "Propolis_LocalList"))
+    assert builtin["status"] == "Success", builtin["report"]
+    assert builtin["report"]["full"]["verdict"] == "blocked"
+
+
 def test_cache_returns_the_previous_result(engine_server, org):
     http, client = org
     enable(http, engine_server.url, "Probe_Echo_1_0", configuration={"api_key": "k"})

@@ -3,11 +3,13 @@ jobs, and a job whose worker dies is retried instead of staying InProgress."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import pytest
 
@@ -75,11 +77,20 @@ def queued_server(request, tmp_path_factory, redis_url):
     srv.stop()
 
 
+@pytest.fixture
+def org(queued_server):
+    """A fresh organisation: (http session, thehive4py client)."""
+    name = f"redis-{uuid.uuid4().hex[:8]}"
+    queued_server.create_org(name)
+    return queued_server.http(name), queued_server.client(organisation=name)
+
+
 class Worker:
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, threads: int | None = None) -> None:
         log = (server.data_dir / "worker.log").open("ab")
+        extra = ["--threads", str(threads)] if threads else []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "propolis.cli", "worker"],
+            [sys.executable, "-m", "propolis.cli", "worker", *extra],
             env=server.env(),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -102,8 +113,29 @@ def _status(client, job):
     return client.cortex.get_analyzer_job(job_id=job["_id"])
 
 
-def test_jobs_wait_for_a_worker_and_the_worker_runs_them(queued_server):
-    http, client = queued_server.http("main-org"), queued_server.client(organisation="main-org")
+def _audit(client, object_id: str) -> list[dict]:
+    """The audit events of one object, oldest first."""
+    events = client.session.make_request(
+        "POST",
+        "/api/v1/query",
+        json={
+            "query": [
+                {"_name": "listAudit"},
+                {"_name": "filter", "_eq": {"_field": "objectId", "_value": object_id}},
+            ]
+        },
+    )
+    return list(reversed(events))
+
+
+def _running(client, job):
+    running = wait_for(lambda: _status(client, job), lambda j: j["status"] != "Waiting", 60)
+    assert running["status"] == "InProgress", running
+    return running
+
+
+def test_jobs_wait_for_a_worker_and_the_worker_runs_them(queued_server, org):
+    http, client = org
     enable(http, queued_server.url, "Probe_Echo_1_0", configuration={"api_key": "k"})
     case = new_case(client)
     job = run_job(client, new_observable(client, case, data="10.20.30.40"), "Probe_Echo")
@@ -118,20 +150,93 @@ def test_jobs_wait_for_a_worker_and_the_worker_runs_them(queued_server):
         worker.stop()
 
 
-def test_a_job_whose_worker_is_killed_is_retried(queued_server):
-    http, client = queued_server.http("main-org"), queued_server.client(organisation="main-org")
+def test_a_job_whose_worker_is_killed_is_retried(queued_server, org):
+    http, client = org
     enable(http, queued_server.url, "Probe_Sleep_1_0", configuration={"seconds": 4})
     case = new_case(client)
     job = run_job(client, new_observable(client, case, data="10.20.30.41"), "Probe_Sleep")
     worker = Worker(queued_server)
     try:
-        running = wait_for(lambda: _status(client, job), lambda j: j["status"] != "Waiting", 60)
-        assert running["status"] == "InProgress"
+        _running(client, job)
         worker.kill()
         # no heartbeat any more: the job is queued again rather than left InProgress
         requeued = wait_for(lambda: _status(client, job), lambda j: j["status"] == "Waiting", 30)
         assert requeued["status"] == "Waiting"
         worker = Worker(queued_server)
+        done = wait_for(lambda: _status(client, job), lambda j: j["status"] == "Success", 60)
+        assert done["status"] == "Success", done
+        assert done["report"]["full"] == {"verdict": "slept", "data": "10.20.30.41"}
+    finally:
+        worker.stop()
+    details = [e["details"] for e in _audit(client, job["_id"]) if e["action"] == "update"]
+    assert details[0] == {"status": "Waiting", "reason": "worker lost", "attempts": 1}
+    assert details[-1] == {"status": "Success"}
+
+
+def test_a_job_that_loses_its_worker_twice_fails_with_the_reason(queued_server, org):
+    http, client = org
+    enable(http, queued_server.url, "Probe_Sleep_1_0", configuration={"seconds": 20})
+    case = new_case(client)
+    job = run_job(client, new_observable(client, case, data="10.20.30.42"), "Probe_Sleep")
+    for _attempt in (1, 2):
+        worker = Worker(queued_server)
+        try:
+            _running(client, job)
+        finally:
+            worker.kill()
+        # a retried job is Waiting again; after the last attempt it ends
+        ended = wait_for(lambda: _status(client, job), lambda j: j["status"] != "InProgress", 30)
+    assert ended["status"] == "Failure", ended
+    assert ended["report"]["errorMessage"] == "The worker running this job stopped before it ended"
+    statuses = [e["details"]["status"] for e in _audit(client, job["_id"])[1:]]
+    assert statuses == ["Waiting", "Failure"]
+
+
+def test_a_responder_whose_worker_is_killed_fails_at_once(queued_server, org):
+    """A responder acts on the world: it is never run a second time."""
+    http, client = org
+    enable(
+        http, queued_server.url, "ProbeResponder_1_0", kind="responder",
+        configuration={"seconds": 20},
+    )  # fmt: skip
+    case = new_case(client)
+    action = client.cortex.create_responder_action(
+        action={"responderId": "ProbeResponder", "objectType": "case", "objectId": case["_id"]}
+    )
+
+    def fetch():
+        return client.session.make_request(
+            "GET", f"/api/v1/connector/cortex/action/{action['_id']}"
+        )
+
+    worker = Worker(queued_server)
+    try:
+        running = wait_for(fetch, lambda a: a["status"] != "Waiting", 60)
+        assert running["status"] == "InProgress", running
+    finally:
+        worker.kill()
+    ended = wait_for(fetch, lambda a: a["status"] != "InProgress", 30)
+    assert ended["status"] == "Failure", ended
+    report = json.loads(ended["report"])
+    assert report["errorMessage"] == "The worker running this job stopped before it ended"
+    assert "responded" not in client.case.get(case_id=case["_id"])["tags"]
+
+
+def test_a_job_whose_queue_entry_is_lost_is_queued_again(queued_server, org, redis_url):
+    """The queue mirrors the database: a ``Waiting`` job whose entry vanished (a worker
+    killed between taking it and claiming the job, Redis flushed) is queued again."""
+    import redis
+
+    http, client = org
+    enable(http, queued_server.url, "Probe_Sleep_1_0", name="Sleep3", configuration={"seconds": 3})
+    enable(http, queued_server.url, "Probe_Echo_1_0", configuration={"api_key": "k"})
+    case = new_case(client)
+    busy = run_job(client, new_observable(client, case, data="10.20.30.43"), "Sleep3")
+    worker = Worker(queued_server, threads=1)
+    try:
+        _running(client, busy)  # the only thread is busy: the next job stays queued
+        job = run_job(client, new_observable(client, case, data="10.20.30.44"), "Probe_Echo")
+        redis.Redis.from_url(redis_url).flushdb()  # its queue entry is lost
         done = wait_for(lambda: _status(client, job), lambda j: j["status"] == "Success", 60)
         assert done["status"] == "Success", done
     finally:

@@ -441,6 +441,26 @@ def set_follow(session: Session, actor: Actor, alert: Alert, follow: bool) -> No
     )
 
 
+def mark_read(session: Session, actor: Actor, alert: Alert, read: bool = True) -> None:
+    """TheHive's read flag (``markAsRead``/``markAsUnread``; the Cortex operation
+    ``MarkAlertAsRead``). Not rendered by v1; the audit event shows the change."""
+    actor.require(UPDATE)
+    if alert.read == read:
+        return
+    alert.read = read
+    alert.touch(actor.login)
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "update",
+        "Alert",
+        alert.id,
+        {"read": read},
+        root_id=alert.id,
+    )
+
+
 # --------------------------------------------------------------------------- delete
 
 

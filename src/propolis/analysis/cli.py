@@ -7,6 +7,7 @@ organisation), so the same checks and audit events apply.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,12 +27,25 @@ analyzers_app = typer.Typer(
 def _console(stderr: bool = False):  # noqa: ANN202
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:
+        console.width = 200  # piped or captured: no wrapping at 80 columns, no cut ids
+    return console
 
 
 def _fail(message: str) -> typer.Exit:
-    _console(stderr=True).print(f"[red]Error:[/red] {message}")
+    _console(stderr=True).print(f"[red]Error:[/red] {message}", soft_wrap=True)
     return typer.Exit(1)
+
+
+def _quiet_catalogue() -> None:
+    """The catalogue logs each invalid definition; ``list`` shows them itself, and the other
+    commands have nothing to do with them."""
+    logging.getLogger("propolis.analysis.catalog").setLevel(logging.ERROR)
+
+
+def _kind(responder: bool) -> str:
+    return "responder" if responder else "analyzer"
 
 
 def _runtime(settings: Settings):  # noqa: ANN202
@@ -102,16 +116,21 @@ def list_definitions(
     from propolis.analysis import catalog as catalog_mod
     from propolis.analysis import workers
 
+    _quiet_catalogue()
     settings = Settings()
-    kind = "responder" if responders else "analyzer"
+    kind = _kind(responders)
     found = catalog_mod.load(settings)
-    enabled: dict[str, str] = {}
+    enabled: dict[str, list[str]] = {}
     if org:
         runtime = _runtime(settings)
         with _in_org(runtime, org) as (session, actor):
-            enabled = {w.definition_id: w.name for w in workers.list_workers(session, actor, kind)}
-    table = Table("id", "version", "data types", "origin", *(["enabled as"] if org else []))
-    for definition in found.all(kind):
+            for worker in workers.list_workers(session, actor, kind):
+                enabled.setdefault(worker.definition_id, []).append(worker.name)
+    table = Table("id", "version", "data types", "origin", *([f"enabled in {org}"] if org else []))
+    table.columns[0].no_wrap = True
+    table.columns[3].overflow = "fold"
+    definitions = found.all(kind)
+    for definition in definitions:
         row = [
             definition.id,
             definition.version,
@@ -119,34 +138,54 @@ def list_definitions(
             "built-in" if definition.builtin else str(Path(definition.command).parent),
         ]
         if org:
-            row.append(enabled.get(definition.id, ""))
+            row.append(", ".join(enabled.get(definition.id, [])) or "-")
         table.add_row(*row)
     console = _console()
     console.print(table)
-    for problem in found.invalid + found.warnings:
+    console.print(f"{len(definitions)} {kind} definitions", soft_wrap=True)
+    for problem in found.invalid:
         if problem.kind == kind:
-            console.print(f"[yellow]skipped[/yellow] {problem.source}: {problem.reason}")
+            line = f"[yellow]skipped[/yellow] {problem.source}: {problem.reason}"
+            console.print(line, soft_wrap=True)
+    for problem in found.warnings:
+        if problem.kind == kind:
+            line = f"[yellow]warning[/yellow] {problem.source}: {problem.reason}"
+            console.print(line, soft_wrap=True)
 
 
 @analyzers_app.command("show")
 def show_definition(
     definition_id: str = typer.Argument(..., help="definition id, e.g. Probe_Echo_1_0"),
-    responder: bool = typer.Option(False, "--responder", help="a responder definition"),
+    responder: bool = typer.Option(False, "--responder", help="only look among responders"),
 ) -> None:
-    """Show one definition and its configuration items."""
+    """Show one analyzer (or responder) definition and its configuration items."""
     from propolis.analysis import catalog as catalog_mod
     from propolis.analysis.config import all_items, is_secret
 
+    _quiet_catalogue()
     settings = Settings()
-    definition = catalog_mod.load(settings).get(
-        "responder" if responder else "analyzer", definition_id
+    found = catalog_mod.load(settings)
+    kinds = ["responder"] if responder else ["analyzer", "responder"]
+    definition = next(
+        (d for d in (found.get(k, definition_id) for k in kinds) if d is not None), None
     )
     if definition is None:
-        raise _fail(f"no definition {definition_id}")
+        raise _fail(
+            f"no {' or '.join(kinds)} definition {definition_id} "
+            "(`propolis analyzers list` shows the catalogue)"
+        )
     console = _console()
-    console.print(f"[bold]{definition.id}[/bold] — {definition.description}")
-    console.print(f"program: {definition.command}")
-    console.print(f"data types: {', '.join(definition.data_types)}")
+    console.print(f"[bold]{definition.id}[/bold] ({definition.kind})", soft_wrap=True)
+    console.print(definition.description, soft_wrap=True)
+    for label, value in (
+        ("version", definition.version),
+        ("author", definition.author),
+        ("license", definition.license),
+        ("url", definition.url),
+        ("program", "built-in" if definition.builtin else definition.command),
+        ("data types", ", ".join(definition.data_types)),
+    ):
+        console.print(f"{label}: {value}", soft_wrap=True)
     console.print("configuration items:")
     for item in all_items(definition, settings.job_cache_minutes, settings.job_timeout_minutes):
         flags = [item["type"] + ("[]" if item["multi"] else "")]
@@ -156,7 +195,9 @@ def show_definition(
             flags.append("secret")
         if "defaultValue" in item:
             flags.append(f"default {json.dumps(item['defaultValue'])}")
-        console.print(f"  {item['name']} ({', '.join(flags)}): {item['description']}")
+        console.print(
+            f"  {item['name']} ({', '.join(flags)}): {item['description']}", soft_wrap=True
+        )
 
 
 def _parse_settings(values: list[str]) -> dict[str, Any]:
@@ -185,7 +226,9 @@ def enable(
     """Enable a definition in an organisation with its configuration."""
     from propolis.analysis import catalog as catalog_mod
     from propolis.analysis import workers
+    from propolis.analysis.config import masked
 
+    _quiet_catalogue()
     settings = Settings()
     runtime = _runtime(settings)
     data: dict[str, Any] = {"configuration": _parse_settings(values)}
@@ -196,14 +239,27 @@ def enable(
             session,
             actor,
             catalog_mod.load(settings),
-            "responder" if responder else "analyzer",
+            _kind(responder),
             definition_id,
             data,
             runtime.sealer,
             settings,
         )
         label = f"{worker.name} ({worker.eid})"
-    _console().print(f"[green]OK[/green] {label} enabled in {org}")
+        configuration = masked(worker.configuration or {})
+    console = _console()
+    console.print(f"[green]OK[/green] {_kind(responder)} {label} enabled in {org}", soft_wrap=True)
+    for key, value in sorted(configuration.items()):
+        console.print(f"  {key} = {json.dumps(value)}", soft_wrap=True)
+
+
+def _enabled(session: Any, actor: Any, kind: str, ref: str, org: str) -> Any:
+    from propolis.analysis import workers
+
+    worker = workers.find_worker(session, actor.org_id, kind, ref)
+    if worker is None:
+        raise _fail(f"no {kind} {ref} is enabled in {org} (see `propolis analyzers list --org`)")
+    return worker
 
 
 @analyzers_app.command("disable")
@@ -215,11 +271,13 @@ def disable(
     """Disable an analyzer (or responder) in an organisation."""
     from propolis.analysis import workers
 
+    _quiet_catalogue()
     runtime = _runtime(Settings())
     with _in_org(runtime, org) as (session, actor):
-        kind = "responder" if responder else "analyzer"
-        workers.disable_worker(session, actor, workers.get_worker(session, actor, kind, name))
-    _console().print(f"[green]OK[/green] {name} disabled in {org}")
+        worker = _enabled(session, actor, _kind(responder), name, org)
+        label = f"{worker.name} ({worker.eid})"
+        workers.disable_worker(session, actor, worker)
+    _console().print(f"[green]OK[/green] {_kind(responder)} {label} disabled in {org}")
 
 
 @analyzers_app.command("run")
@@ -233,24 +291,49 @@ def run(
     from propolis.analysis import engine, service
     from propolis.analysis.models import AnalyzerJob
 
+    _quiet_catalogue()
     settings = Settings()
     runtime = _runtime(settings)
     with _in_org(runtime, org) as (session, actor):
-        body = {"analyzerId": analyzer, "cortexId": "local", "artifactId": observable}
+        worker = _enabled(session, actor, "analyzer", analyzer, org)
+        body = {"analyzerId": worker.name, "cortexId": "local", "artifactId": observable}
         if force:
             body["parameters"] = {"force": True}
-        job_id = service.create_job(session, actor, body, settings).id
+        job = service.create_job(session, actor, body, settings)
+        job_id, cached, name = job.id, job.status == "Success", worker.name
+        target = f"{job.data_type} {job.data}" if job.data is not None else job.data_type
     engine.execute(runtime, "job", job_id)  # no-op if a server's worker took it first
     deadline = time.monotonic() + settings.job_timeout_minutes * 60 + 30
     while True:
         with runtime.db.session(write=False) as session:
             job = session.get(AnalyzerJob, job_id)
-            status, report = job.status, job.report
+            status, report = job.status, job.report or {}
         if status in ("Success", "Failure") or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    color = "green" if status == "Success" else "red"
-    _console().print(f"[{color}]{status}[/{color}] job ~{job_id}")
-    _console().print_json(json.dumps(report or {}))
+    _print_result(name, target, job_id, cached, status, report)
     if status != "Success":
         raise typer.Exit(1)
+
+
+def _print_result(
+    worker_name: str, target: str, job_id: int, cached: bool, status: str, report: dict
+) -> None:
+    """One status line, the summary taxonomies, then the full report (or the error)."""
+    from propolis.analysis.engine import taxonomies_of, taxonomy_tag
+
+    console = _console()
+    color = "green" if status == "Success" else "red"
+    origin = " (from cache)" if cached else ""
+    console.print(
+        f"[{color}]{status}[/{color}] {worker_name} on {target}: job ~{job_id}{origin}",
+        soft_wrap=True,
+    )
+    if status != "Success":
+        message = report.get("errorMessage") or "the job did not end in time"
+        console.print(f"error: {message}", soft_wrap=True)
+        return
+    for taxonomy in taxonomies_of(report):
+        console.print(f"  {taxonomy['level']}: {taxonomy_tag(taxonomy)}", soft_wrap=True)
+    console.print("report:")
+    console.print_json(json.dumps(report.get("full") or {}))

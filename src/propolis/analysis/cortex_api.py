@@ -10,6 +10,7 @@ the datastore and the MISP module emulation.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from typing import Any
 
@@ -20,6 +21,7 @@ from propolis.analysis import service, workers
 from propolis.analysis.catalog import ANALYZER
 from propolis.analysis.models import AnalysisWorker, AnalyzerJob
 from propolis.analysis.render import render_definitions
+from propolis.core import events
 from propolis.core.errors import BadRequest, NotFound
 from propolis.core.web import JSON, Ctx, UnitOfWorkRoute, body, context, created, no_content, ok
 
@@ -294,12 +296,28 @@ def parse_duration(value: str | None) -> float:
     return min(seconds, MAX_WAIT_SECONDS)
 
 
+# Woken when a job of this process ends, so that ``waitreport`` answers at once; jobs run by
+# another process (Redis workers) are seen at the next check, every 100 ms.
+_job_ended = threading.Condition()
+ENDED = ("Success", "Failure")
+
+
+def _notify_job_end(event: events.Event) -> None:
+    if event.object_type == "AnalyzerJob" and event.details.get("status") in ENDED:
+        with _job_ended:
+            _job_ended.notify_all()
+
+
+events.subscribe(_notify_job_end)
+
+
 @router.get("/job/{job_id}/waitreport")
 def wait_report(job_id: str, atMost: str | None = None, ctx: Ctx = Depends(context)) -> JSON:  # noqa: N803
     deadline = time.monotonic() + parse_duration(atMost)
     job = _job(ctx, job_id)
     while job.status in ("Waiting", "InProgress") and time.monotonic() < deadline:
-        time.sleep(0.1)
+        with _job_ended:
+            _job_ended.wait(min(0.1, max(0.0, deadline - time.monotonic())))
         ctx.session.rollback()  # end the read snapshot, so the next read sees new commits
         job = _job(ctx, job_id)
     return ok(render_cortex_job(job, ctx.actor.org_name, with_report=True))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from propolis.analysis import catalog as catalog_mod
@@ -411,35 +411,65 @@ def requeue_waiting(rt: Runtime) -> None:
 
 def reap(rt: Runtime) -> None:
     """Jobs whose worker stopped beating: analyzers are retried once, then fail; responders
-    fail at once. Nothing stays ``InProgress`` forever."""
-    stale_before = now_ms() - int(3 * float(rt.settings.job_heartbeat_seconds) * 1000) - 2000
-    retry: list[tuple[str, int]] = []
-    with rt.db.session() as session:  # noqa: SIM117
+    fail at once. Nothing stays ``InProgress`` forever. Jobs ``Waiting`` for long are queued
+    again, in case their queue entry was lost (a worker killed between taking it and
+    claiming the job, a queue unreachable when the job was created)."""
+    heartbeat_ms = int(float(rt.settings.job_heartbeat_seconds) * 1000)
+    now = now_ms()
+    queue: list[tuple[str, int]] = []
+    with rt.db.session() as session:
         for kind, model in MODELS.items():
             lost = session.scalars(
-                select(model).where(model.status == "InProgress", model.heartbeat_at < stale_before)
+                select(model).where(
+                    model.status == "InProgress", model.heartbeat_at < now - 3 * heartbeat_ms - 2000
+                )
             ).all()
             for item in lost:
-                if item.attempts < MAX_ATTEMPTS[kind]:
-                    item.status, item.heartbeat_at = "Waiting", None
-                    retry.append((kind, item.id))
-                else:
-                    item.status, item.end_date, item.heartbeat_at = "Failure", now_ms(), None
-                    item.report = {
-                        "success": False,
-                        "errorMessage": "The worker running this job stopped before it ended",
-                        "input": None,
-                    }
-                    events.record(
-                        session,
-                        "system@thehive.local",
-                        item.org_id,
-                        "update",
-                        TYPE_NAMES[kind],
-                        item.id,
-                        {"status": "Failure", "reason": "worker lost"},
-                    )
+                if _retry_or_fail(session, kind, item, now):
+                    queue.append((kind, item.id))
+            queue.extend((kind, i) for i in _forgotten(session, model, now, heartbeat_ms))
     events.publish_pending(session)
-    for kind, item_id in retry:
-        log.warning("%s %s lost its worker: queued again", kind, item_id)
+    for kind, item_id in queue:
         rt.enqueue(kind, item_id)
+
+
+def _retry_or_fail(session: Session, kind: str, item: Any, now: int) -> bool:
+    """True when the job is to be queued again."""
+    retry = item.attempts < MAX_ATTEMPTS[kind]
+    if retry:
+        log.warning("%s %s lost its worker: queued again", kind, item.id)
+        item.status, item.heartbeat_at = "Waiting", now  # heartbeat_at: when it was queued
+        details = {"status": "Waiting", "reason": "worker lost", "attempts": item.attempts}
+    else:
+        log.warning("%s %s lost its worker: failed", kind, item.id)
+        item.status, item.end_date, item.heartbeat_at = "Failure", now, None
+        item.report = {
+            "success": False,
+            "errorMessage": "The worker running this job stopped before it ended",
+            "input": None,
+        }
+        details = {"status": "Failure", "reason": "worker lost"}
+    events.record(
+        session, "system@thehive.local", item.org_id, "update", TYPE_NAMES[kind], item.id, details
+    )
+    return retry
+
+
+def _forgotten(session: Session, model: Any, now: int, heartbeat_ms: int) -> list[int]:
+    """``Waiting`` jobs queued (``heartbeat_at``, else created) long ago: marked as queued
+    now. A job that is only behind a long queue gets a duplicate entry, which its claim makes
+    harmless."""
+    before = now - max(10_000, 20 * heartbeat_ms)
+    queued_at = func.coalesce(model.heartbeat_at, model.created_at)
+    ids = list(
+        session.scalars(
+            select(model.id).where(model.status == "Waiting", queued_at < before).limit(1000)
+        )
+    )
+    if ids:
+        session.execute(
+            update(model)
+            .where(model.id.in_(ids), model.status == "Waiting")
+            .values(heartbeat_at=now)
+        )
+    return ids

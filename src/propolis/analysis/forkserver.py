@@ -82,7 +82,11 @@ class ForkServer:
                     raise Unavailable(f"fork server: {exc}") from exc
                 continue
             # Once the request is sent the program may have started: no second try.
-            reply = control.recv(512).decode(errors="replace")
+            try:
+                reply = control.recv(512).decode(errors="replace")
+            except OSError:
+                self._close()  # a late answer must not be read as the next request's
+                raise
             if not reply:
                 self._close()
                 raise OSError("the fork server stopped while starting the program")

@@ -63,7 +63,8 @@ class AnalyzerJob(Entity):
     message: Mapped[str | None] = text()
     # md5 of worker|config|dataType|tlp|data|parameters (Cortex's job cache, spec 5.2)
     cache_tag: Mapped[str | None] = string(32)
-    # Set by the worker running the job; a stale heartbeat means the worker died.
+    # InProgress: set by the worker running the job, a stale heartbeat means the worker died.
+    # Waiting: when the job was last queued again (None: only at its creation).
     heartbeat_at: Mapped[int | None] = ms()
     attempts: Mapped[int] = ms(nullable=False, default=0)
 

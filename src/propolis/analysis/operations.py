@@ -145,13 +145,13 @@ def create_task(ctx: Context, op: dict[str, Any]) -> None:
 
 
 def add_custom_fields(ctx: Context, op: dict[str, Any]) -> None:
-    from propolis.fields.service import set_custom_fields
+    """Sets the value of an existing custom field on the case (TheHive 4 too needs the field
+    defined; ``tpe`` only repeats its type)."""
+    from propolis.cases.service import update_case
 
     case = _need(ctx.case, "case")
     name = _string(op, "name")
-    set_custom_fields(
-        ctx.session, ctx.actor, case_id=case.id, value={name: op.get("value")}, replace=False
-    )
+    update_case(ctx.session, ctx.actor, case, {f"customFields.{name}": op.get("value")})
 
 
 def close_task(ctx: Context, op: dict[str, Any]) -> None:
@@ -161,21 +161,9 @@ def close_task(ctx: Context, op: dict[str, Any]) -> None:
 
 
 def mark_alert_as_read(ctx: Context, op: dict[str, Any]) -> None:
-    from propolis.alerts import service as alerts
+    from propolis.alerts.service import mark_read
 
-    alert = _need(ctx.alert, "alert")
-    mark = getattr(alerts, "mark_read", None) or getattr(alerts, "set_read", None)
-    if mark is not None:
-        mark(ctx.session, ctx.actor, alert, True)
-        return
-    # No dedicated service function yet: the flag is the alert's own; record the change.
-    from propolis.core import events
-
-    alert.read = True
-    alert.touch(ctx.actor.login)
-    events.record(
-        ctx.session, ctx.actor.login, alert.org_id, "update", "Alert", alert.id, {"read": True}
-    )
+    mark_read(ctx.session, ctx.actor, _need(ctx.alert, "alert"), True)
 
 
 def add_log_to_task(ctx: Context, op: dict[str, Any]) -> None:

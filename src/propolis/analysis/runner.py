@@ -223,12 +223,20 @@ def _wait_gone(pid: int, limit: float = 5.0) -> None:
     """The output pipe closes as the program exits; wait for the exit itself (the fork
     server's children are reaped by the kernel, so the pid then disappears)."""
     deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except (ProcessLookupError, PermissionError):
-            return
+    while time.monotonic() < deadline and _running(pid):
         time.sleep(0.001)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:  # a zombie has exited (orphaned by a dead fork server, its new parent may not reap)
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b") ")[2][:1] != b"Z"
+    except OSError:
+        return True
 
 
 def _read_output(

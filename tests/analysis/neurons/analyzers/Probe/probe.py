@@ -45,6 +45,7 @@ class Probe(Analyzer):
                 "config": self.get_param("config"),
                 "verdict": "seen",
                 "cwd": os.getcwd(),
+                "interpreter": os.environ.get("PROBE_INTERPRETER"),
             }
             if self.data_type == "file":
                 path = self.get_param("file")
