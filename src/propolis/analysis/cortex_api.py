@@ -1,10 +1,12 @@
-"""The Cortex REST API (cortex.md §6), the part ``cortex4py`` uses for analyzers and jobs:
-list and enable analyzers, run them on a value, read jobs and reports.
+"""The Cortex REST API (cortex.md §6), the part ``cortex4py`` and a real TheHive (§6.12) use:
+list and enable analyzers, run them on a value or a file, run responders on an object sent
+by the caller, read jobs, reports and the files they reference (datastore).
 
 It is another front door over the same services: an analyzer enabled here is the one the
-TheHive connector lists, and the caller's organisation is the Cortex organisation.
-Not served yet: users/organisations administration, responders, file jobs, base configs,
-the datastore and the MISP module emulation.
+TheHive connector lists, and the caller's organisation is the Cortex organisation. A Cortex
+job is an analyzer job or a responder action (their ids are global, so they never clash).
+Not served yet: users/organisations administration, base configs, worker updates, the
+password-protected datastore zip and the MISP module emulation.
 """
 
 from __future__ import annotations
@@ -15,15 +17,30 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
 
 from propolis.analysis import catalog as catalog_mod
 from propolis.analysis import service, workers
-from propolis.analysis.catalog import ANALYZER
-from propolis.analysis.models import AnalysisWorker, AnalyzerJob
+from propolis.analysis.catalog import ANALYZER, RESPONDER
+from propolis.analysis.models import AnalysisWorker, AnalyzerJob, ResponderAction
 from propolis.analysis.render import render_definitions
 from propolis.core import events
 from propolis.core.errors import BadRequest, NotFound
-from propolis.core.web import JSON, Ctx, UnitOfWorkRoute, body, context, created, no_content, ok
+from propolis.core.web import (
+    JSON,
+    Ctx,
+    Multipart,
+    UnitOfWorkRoute,
+    body,
+    context,
+    created,
+    is_multipart,
+    json_body,
+    multipart_body,
+    no_content,
+    ok,
+    parse_bool,
+)
 
 router = APIRouter(prefix="/api", route_class=UnitOfWorkRoute)
 
@@ -120,6 +137,8 @@ def render_cortex_job(job: AnalyzerJob, org_name: str, with_report: bool = False
     }
     if job.data is not None:
         out["data"] = job.data
+    if job.attachment:
+        out["attachment"] = job.attachment
     if job.end_date is not None:
         out["endDate"] = job.end_date
     if job.updated_at is not None:
@@ -132,7 +151,59 @@ def render_cortex_job(job: AnalyzerJob, org_name: str, with_report: bool = False
     return out
 
 
-def _report(job: AnalyzerJob) -> Any:
+def render_responder_job(
+    action: ResponderAction, org_name: str, with_report: bool = False
+) -> dict[str, Any]:
+    """A responder action as a Cortex job; ``data`` is the object it was given (§6.8)."""
+    request = action.request or {}
+    out: dict[str, Any] = {
+        "_id": action.eid,
+        "id": action.eid,
+        "_type": "job",
+        "_parent": None,
+        "workerId": action.responder_id,
+        "workerName": action.responder_name,
+        "workerDefinitionId": action.responder_definition or action.responder_name,
+        "analyzerId": action.responder_id,
+        "analyzerName": action.responder_name,
+        "analyzerDefinitionId": action.responder_definition or action.responder_name,
+        "organization": org_name,
+        "type": RESPONDER,
+        "status": action.status,
+        "dataType": request.get("dataType") or f"thehive:{action.object_type}",
+        "tlp": action.tlp,
+        "pap": action.pap,
+        "message": request.get("message") or "",
+        "label": request.get("label") or "",
+        "parameters": action.parameters or {},
+        "date": action.created_at,
+        "createdAt": action.created_at,
+        "createdBy": action.created_by,
+        "startDate": action.start_date,
+    }
+    if "data" in request:
+        out["data"] = request["data"]
+    if action.end_date is not None:
+        out["endDate"] = action.end_date
+    if action.updated_at is not None:
+        out.update(updatedAt=action.updated_at, updatedBy=action.updated_by)
+    if action.status == "Failure" and action.report:
+        out["errorMessage"] = action.report.get("errorMessage")
+        out["input"] = action.report.get("input")
+    if with_report:
+        out["report"] = _report(action)
+    return out
+
+
+def render_any_job(
+    job: AnalyzerJob | ResponderAction, org_name: str, with_report: bool = False
+) -> dict[str, Any]:
+    if isinstance(job, ResponderAction):
+        return render_responder_job(job, org_name, with_report)
+    return render_cortex_job(job, org_name, with_report)
+
+
+def _report(job: AnalyzerJob | ResponderAction) -> Any:
     """cortex.md §3.5: the report, or the status word while it is not finished."""
     if job.status == "Success":
         return job.report
@@ -243,19 +314,54 @@ def enable_analyzer(
     return created(render_worker(worker, False))
 
 
-@router.post("/analyzer/{worker_id}/run")
-def run_analyzer(
-    worker_id: str, request: Request, data: dict = Depends(body), ctx: Ctx = Depends(context)
-) -> JSON:
-    from propolis.core.web import parse_bool
+async def json_or_form(request: Request) -> Multipart:
+    """A JSON body, or multipart with a ``_json`` part and file parts (cortex.md §6.1)."""
+    if is_multipart(request):
+        return await multipart_body(request)
+    return Multipart(await json_body(request), {}, {})
 
-    worker = _analyzer(ctx, worker_id)
-    attributes = data.get("attributes")
+
+def _run_fields(form: Multipart) -> dict[str, Any]:
+    """The run fields of every accepted body form, Cortex 1's ``attributes`` included."""
+    data = dict(form.json)
+    attributes = data.get("attributes", form.fields.get("attributes"))
+    if isinstance(attributes, str):
+        import orjson
+
+        try:
+            attributes = orjson.loads(attributes)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest(f"Invalid JSON in attributes: {exc}") from exc
     if isinstance(attributes, dict):  # Cortex 1's form
         data = {**attributes, "data": data.get("data")}
+    return data
+
+
+@router.post("/analyzer/{worker_id}/run")
+def run_analyzer(
+    worker_id: str,
+    request: Request,
+    form: Multipart = Depends(json_or_form),
+    ctx: Ctx = Depends(context),
+) -> JSON:
+    worker = _analyzer(ctx, worker_id)
+    data = _run_fields(form)
+    uploads = form.files.get("data") or form.files.get("attachment") or []
     force = parse_bool(request.query_params.get("force"), False) or data.get("force") is True
+    attachment = None
+    if uploads:  # TheHive and cortex4py send the file as the part "data"
+        settings = ctx.app_state.settings
+        attachment = service.store_job_file(
+            request.app.state.storage, uploads[0], settings.max_upload_bytes
+        )
     job, from_cache = service.run_analyzer(
-        ctx.session, ctx.actor, worker, data, ctx.app_state.settings, force=force
+        ctx.session,
+        ctx.actor,
+        worker,
+        data,
+        ctx.app_state.settings,
+        force=force,
+        attachment=attachment,
     )
     out = render_cortex_job(job, ctx.actor.org_name)
     if from_cache:
@@ -266,21 +372,18 @@ def run_analyzer(
 # --------------------------------------------------------------------------- jobs
 
 
-def _job(ctx: Ctx, ref: str) -> AnalyzerJob:
-    job = service.get_job(ctx.session, ctx.actor, ref)
-    if job.status == "Deleted":
-        raise NotFound(f"job {ref} not found")
-    return job
+def _job(ctx: Ctx, ref: str) -> AnalyzerJob | ResponderAction:
+    return service.get_cortex_job(ctx.session, ctx.actor, ref)
 
 
 @router.get("/job/{job_id}")
 def get_job(job_id: str, ctx: Ctx = Depends(context)) -> JSON:
-    return ok(render_cortex_job(_job(ctx, job_id), ctx.actor.org_name))
+    return ok(render_any_job(_job(ctx, job_id), ctx.actor.org_name))
 
 
 @router.get("/job/{job_id}/report")
 def get_report(job_id: str, ctx: Ctx = Depends(context)) -> JSON:
-    return ok(render_cortex_job(_job(ctx, job_id), ctx.actor.org_name, with_report=True))
+    return ok(render_any_job(_job(ctx, job_id), ctx.actor.org_name, with_report=True))
 
 
 def parse_duration(value: str | None) -> float:
@@ -303,7 +406,10 @@ ENDED = ("Success", "Failure")
 
 
 def _notify_job_end(event: events.Event) -> None:
-    if event.object_type == "AnalyzerJob" and event.details.get("status") in ENDED:
+    if (
+        event.object_type in ("AnalyzerJob", "ResponderAction")
+        and event.details.get("status") in ENDED
+    ):
         with _job_ended:
             _job_ended.notify_all()
 
@@ -320,13 +426,15 @@ def wait_report(job_id: str, atMost: str | None = None, ctx: Ctx = Depends(conte
             _job_ended.wait(min(0.1, max(0.0, deadline - time.monotonic())))
         ctx.session.rollback()  # end the read snapshot, so the next read sees new commits
         job = _job(ctx, job_id)
-    return ok(render_cortex_job(job, ctx.actor.org_name, with_report=True))
+    return ok(render_any_job(job, ctx.actor.org_name, with_report=True))
 
 
 @router.get("/job/{job_id}/artifacts")
 def job_artifacts(job_id: str, ctx: Ctx = Depends(context)) -> JSON:
     job = _job(ctx, job_id)
-    artifacts = (job.report or {}).get("artifacts") or [] if job.status == "Success" else []
+    artifacts = []  # a responder reports none (§4.3)
+    if isinstance(job, AnalyzerJob) and job.status == "Success":
+        artifacts = (job.report or {}).get("artifacts") or []
     out = [
         {"_id": f"{job.eid}-{i}", "id": f"{job.eid}-{i}", "_type": "artifact",
          "createdAt": job.end_date, "createdBy": job.created_by, **artifact}
@@ -337,13 +445,18 @@ def job_artifacts(job_id: str, ctx: Ctx = Depends(context)) -> JSON:
 
 @router.post("/job/_search")
 def search_jobs(request: Request, data: dict = Depends(body), ctx: Ctx = Depends(context)):  # noqa: ANN201
-    jobs = ctx.session.scalars(
-        service.visible_jobs(ctx.actor)
-        .where(AnalyzerJob.status != "Deleted")
-        .order_by(AnalyzerJob.created_at.desc(), AnalyzerJob.id.desc())
-        .limit(10_000)
-    ).all()
-    rendered = [render_cortex_job(j, ctx.actor.org_name) for j in jobs]
+    jobs: list[Any] = []
+    for query, model in (
+        (service.visible_jobs(ctx.actor), AnalyzerJob),
+        (service.cortex_jobs(ctx.actor), ResponderAction),
+    ):
+        jobs += ctx.session.scalars(
+            query.where(model.status != "Deleted")
+            .order_by(model.created_at.desc(), model.id.desc())
+            .limit(10_000)
+        ).all()
+    jobs.sort(key=lambda j: (j.created_at, j.id), reverse=True)  # Cortex's -createdAt
+    rendered = [render_any_job(j, ctx.actor.org_name) for j in jobs]
     found = [j for j in rendered if _matches(data.get("query") or {}, j)]
     page = request.query_params.get("range") or data.get("range")
     return _listed(_page(found, page), len(found))
@@ -353,3 +466,145 @@ def search_jobs(request: Request, data: dict = Depends(body), ctx: Ctx = Depends
 def delete_job(job_id: str, ctx: Ctx = Depends(context)):  # noqa: ANN201
     service.delete_job(ctx.session, ctx.actor, _job(ctx, job_id))
     return no_content()
+
+
+# --------------------------------------------------------------------------- responders
+
+
+def _responder(ctx: Ctx, ref: str) -> AnalysisWorker:
+    return workers.get_worker(ctx.session, ctx.actor, RESPONDER, ref)
+
+
+@router.get("/responder")
+def list_responders(range: str | None = None, ctx: Ctx = Depends(context)) -> JSON:  # noqa: A002
+    found = workers.list_workers(ctx.session, ctx.actor, RESPONDER)
+    admin = ctx.actor.can(workers.CONFIG_PERMISSION)
+    return _listed([render_worker(w, admin) for w in _page(found, range)], len(found))
+
+
+@router.post("/responder/_search")
+def search_responders(
+    request: Request, data: dict = Depends(body), ctx: Ctx = Depends(context)
+) -> JSON:
+    """TheHive asks ``{"_field": "dataTypeList", "_value": "thehive:case"}``, range all."""
+    query = data.get("query") or {}
+    found = [
+        w
+        for w in workers.list_workers(ctx.session, ctx.actor, RESPONDER)
+        if _matches(query, render_worker(w, False))
+    ]
+    page = request.query_params.get("range") or data.get("range")
+    admin = ctx.actor.can(workers.CONFIG_PERMISSION)
+    return _listed([render_worker(w, admin) for w in _page(found, page)], len(found))
+
+
+@router.get("/responder/type/{data_type}")
+def responders_by_type(data_type: str, ctx: Ctx = Depends(context)) -> JSON:
+    found = workers.list_workers(ctx.session, ctx.actor, RESPONDER, data_type)
+    return _listed([render_worker(w, False) for w in found], len(found))
+
+
+@router.get("/responderdefinition")
+def list_responder_definitions(ctx: Ctx = Depends(context)) -> JSON:
+    ctx.actor.require(workers.CONFIG_PERMISSION)
+    found = _catalog(ctx).all(RESPONDER)
+    return _listed(render_definitions(found), len(found))
+
+
+@router.post("/organization/responder/{definition_id}")
+def enable_responder(
+    definition_id: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
+) -> JSON:
+    worker = workers.enable_worker(
+        ctx.session,
+        ctx.actor,
+        _catalog(ctx),
+        RESPONDER,
+        definition_id,
+        data,
+        ctx.app_state.sealer,
+        ctx.app_state.settings,
+    )
+    return created(render_worker(worker, False))
+
+
+@router.delete("/responder/{worker_id}")
+def delete_responder(worker_id: str, ctx: Ctx = Depends(context)):  # noqa: ANN201
+    workers.disable_worker(ctx.session, ctx.actor, _responder(ctx, worker_id))
+    return no_content()
+
+
+@router.get("/responder/{worker_id}")
+def get_responder(worker_id: str, ctx: Ctx = Depends(context)) -> JSON:
+    admin = ctx.actor.can(workers.CONFIG_PERMISSION)
+    return ok(render_worker(_responder(ctx, worker_id), admin))
+
+
+@router.post("/responder/{worker_id}/run")
+def run_responder(worker_id: str, data: dict = Depends(body), ctx: Ctx = Depends(context)) -> JSON:
+    action = service.run_responder(ctx.session, ctx.actor, _responder(ctx, worker_id), data)
+    return ok(render_responder_job(action, ctx.actor.org_name))
+
+
+# --------------------------------------------------------------------------- datastore
+
+
+@router.get("/datastore/{sha256}")
+def datastore(
+    sha256: str, request: Request, name: str | None = None, ctx: Ctx = Depends(context)
+) -> StreamingResponse:
+    """The bytes of a file of a job or report of the caller's organisation (§6.9)."""
+    from propolis.attachments.downloads import content_disposition
+
+    sha256 = sha256.lower()
+    storage = request.app.state.storage
+    found = None
+    if re.fullmatch(r"[0-9a-f]{64}", sha256):
+        found = service.datastore_file(ctx.session, ctx.actor, sha256)
+    if found is None or not storage.exists(sha256):
+        raise NotFound(f"{sha256} not found")
+    if name is not None and (not name.strip() or any(c in name for c in "/\\\0")):
+        raise BadRequest(f"Invalid file name {name!r}")
+    headers = {
+        "Content-Type": found[1],
+        "Content-Disposition": content_disposition("attachment", name or sha256),
+    }
+    return StreamingResponse(storage.read_chunks(sha256), headers=headers)
+
+
+# --------------------------------------------------------------------------- current user
+
+
+@router.get("/user/current")
+def current_user(ctx: Ctx = Depends(context)) -> JSON:
+    """Cortex's user (TheHive reads ``id``), with TheHive 4's (v0) keys as well: one path,
+    both clients."""
+    from propolis.users.models import User
+
+    user = ctx.session.get(User, ctx.actor.user_id)
+    if user is None:
+        raise NotFound("user not found")
+    roles = ["read"]
+    if ctx.actor.can(service.ANALYSE_PERMISSION):
+        roles.append("analyze")
+    if ctx.actor.can(workers.CONFIG_PERMISSION):
+        roles.append("orgadmin")
+    return ok(
+        {
+            "_id": user.login,
+            "id": user.login,
+            "_type": "user",
+            "login": user.login,
+            "name": user.name,
+            "roles": roles,
+            "status": "Locked" if user.locked else "Ok",
+            "organization": ctx.actor.org_name,
+            "organisation": ctx.actor.org_name,
+            "permissions": sorted(ctx.actor.permissions),
+            "hasKey": user.api_key_digest is not None,
+            "hasPassword": user.password_hash is not None,
+            "preferences": {},
+            "createdAt": user.created_at,
+            "createdBy": user.created_by,
+        }
+    )

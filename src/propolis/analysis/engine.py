@@ -98,11 +98,12 @@ def _plan(rt: Runtime, session: Session, kind: str, item_id: int, attempt: int) 
     refusal = _tlp_pap_refusal(config, item.tlp, item.pap)
     if refusal:
         return Plan(attempt, error=refusal)
+    request = {} if kind == JOB else item.request or {}  # a Cortex-API responder run
     document: dict[str, Any] = {
-        "dataType": item.data_type if kind == JOB else f"thehive:{item.object_type}",
+        "dataType": item.data_type if kind == JOB else _action_data_type(item),
         "tlp": service.cortex_tlp(item.tlp),
         "pap": item.pap,
-        "message": (item.message or "") if kind == JOB else "",
+        "message": (item.message or "") if kind == JOB else request.get("message", ""),
         "parameters": dict(item.parameters or {}),
         "config": config,
     }
@@ -117,11 +118,17 @@ def _plan(rt: Runtime, session: Session, kind: str, item_id: int, attempt: int) 
     )
     if kind == JOB:
         _add_observable(rt, session, item, job_input)
+    elif request:
+        document["data"] = request.get("data")
     else:
         from propolis.analysis.objects import responder_data
 
         document["data"] = responder_data(session, _actor_for(session, item), item)
     return Plan(attempt, job_input=job_input)
+
+
+def _action_data_type(action: ResponderAction) -> str:
+    return (action.request or {}).get("dataType") or f"thehive:{action.object_type}"
 
 
 def _tlp_pap_refusal(config: dict[str, Any], tlp: int, pap: int) -> str | None:
@@ -152,6 +159,14 @@ def _add_observable(rt: Runtime, session: Session, job: AnalyzerJob, job_input: 
     from propolis.attachments.models import Attachment
     from propolis.observables.models import Observable
 
+    if job.observable_id is None and job.attachment:  # a file job of the Cortex API
+        sha256 = job.attachment.get("id")
+        if not isinstance(sha256, str) or not rt.storage.exists(sha256):
+            raise PropolisError("The file of this job is missing")
+        job_input.attachment = rt.storage.path(sha256)
+        job_input.attachment_name = job.attachment.get("name")
+        job_input.content_type = job.attachment.get("contentType")
+        return
     if job.observable_id is None:  # a job on a raw value (Cortex API)
         job_input.document["data"] = job.data
         return
@@ -243,12 +258,15 @@ def _store(session: Session, kind: str, item: Any, outcome: runner.Outcome) -> N
         item.report = report
         item.error_message = outcome.error_message
         if outcome.success:
+            _register_artifact_files(session, item)
             observable = _observable_of(session, item)
             if observable is not None:
                 apply_analyzer_report(session, actor, item, observable)
     else:
         item.report = report
-    if outcome.success and item.operations:
+    # A Cortex-API responder run acts on the caller's object: the caller applies them (§4.3).
+    external = kind == ACTION and bool(item.request)
+    if outcome.success and item.operations and not external:
         from propolis.analysis import operations
 
         item.operations = operations.apply_all(session, actor, kind, item, item.operations)
@@ -262,6 +280,17 @@ def _store(session: Session, kind: str, item: Any, outcome: runner.Outcome) -> N
         item.id,
         {"status": item.status},
     )
+
+
+def _register_artifact_files(session: Session, job: AnalyzerJob) -> None:
+    """File artifacts of the report can be downloaded from the datastore (cortex.md §6.9)."""
+    artifacts = (job.report or {}).get("artifacts") or []
+    files = [
+        a["attachment"]
+        for a in artifacts
+        if isinstance(a, dict) and isinstance(a.get("attachment"), dict)
+    ]
+    service.register_files(session, job.org_id, files)
 
 
 def _failure_input(value: Any) -> Any:

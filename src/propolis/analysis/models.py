@@ -3,8 +3,17 @@ from __future__ import annotations
 from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.orm import Mapped
 
-from propolis.core.columns import fk, fk_set_null, json_list, json_obj, ms, string, text
-from propolis.core.db import Entity
+from propolis.core.columns import (
+    fk,
+    fk_set_null,
+    json_list,
+    json_obj,
+    ms,
+    serial_pk,
+    string,
+    text,
+)
+from propolis.core.db import Base, Entity
 
 
 class AnalysisWorker(Entity):
@@ -61,12 +70,29 @@ class AnalyzerJob(Entity):
     tlp: Mapped[int] = ms(nullable=False, default=2)
     pap: Mapped[int] = ms(nullable=False, default=2)
     message: Mapped[str | None] = text()
+    # A file job run through the Cortex API (no observable): Cortex's attachment object
+    # ``{name, hashes, size, contentType, id}`` (id = sha256 in the file store); {} otherwise.
+    attachment: Mapped[dict] = json_obj()
     # md5 of worker|config|dataType|tlp|data|parameters (Cortex's job cache, spec 5.2)
     cache_tag: Mapped[str | None] = string(32)
     # InProgress: set by the worker running the job, a stale heartbeat means the worker died.
     # Waiting: when the job was last queued again (None: only at its creation).
     heartbeat_at: Mapped[int | None] = ms()
     attempts: Mapped[int] = ms(nullable=False, default=0)
+
+
+class DatastoreFile(Base):
+    """A stored file an organisation may download from the Cortex datastore (§6.9): the file
+    of a Cortex-API file job, or a file artifact of one of its reports."""
+
+    __tablename__ = "datastore_file"
+    __table_args__ = (UniqueConstraint("org_id", "sha256", name="uq_datastore_file_org_sha"),)
+
+    id: Mapped[int] = serial_pk()
+    org_id: Mapped[int] = fk("organisation.id", nullable=False, index=False)
+    sha256: Mapped[str] = string(64, nullable=False)
+    name: Mapped[str] = string(512, nullable=False)
+    content_type: Mapped[str] = string(255, nullable=False)
 
 
 class ResponderAction(Entity):
@@ -92,3 +118,6 @@ class ResponderAction(Entity):
     pap: Mapped[int] = ms(nullable=False, default=2)
     heartbeat_at: Mapped[int | None] = ms()
     attempts: Mapped[int] = ms(nullable=False, default=0)
+    # A run through the Cortex API (cortex.md §6.7): the caller gives the object itself
+    # ``{dataType, data, label, message}`` and applies the operations; {} for TheHive actions.
+    request: Mapped[dict] = json_obj()

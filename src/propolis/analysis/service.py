@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from propolis.analysis import workers
 from propolis.analysis.catalog import ANALYZER, RESPONDER
-from propolis.analysis.models import AnalysisWorker, AnalyzerJob, ResponderAction
+from propolis.analysis.models import AnalysisWorker, AnalyzerJob, DatastoreFile, ResponderAction
 from propolis.core import events, validate
 from propolis.core.db import now_ms, parse_id
-from propolis.core.errors import BadRequest, PropolisError, invalid, missing
+from propolis.core.errors import BadRequest, NotFound, PropolisError, invalid, missing
 from propolis.core.security import Actor
 
 LOCAL_CORTEX = "local"
@@ -83,14 +83,16 @@ def run_analyzer(
     data: dict[str, Any],
     settings: Any,
     force: bool = False,
+    attachment: dict[str, Any] | None = None,
 ) -> tuple[AnalyzerJob, bool]:
-    """A job on a raw value, as Cortex's ``POST /api/analyzer/{id}/run`` (cortex.md §6.7):
-    no observable; the program decides whether it accepts the data type."""
+    """A job on a raw value or an uploaded file (``attachment``, see :func:`store_job_file`),
+    as Cortex's ``POST /api/analyzer/{id}/run`` (cortex.md §6.7): no observable; the program
+    decides whether it accepts the data type."""
     actor.require(ANALYSE_PERMISSION)
     data_type = validate.nonempty(data, "dataType", max_len=64)
-    value = data.get("data")
-    if not isinstance(value, str):
-        raise invalid("data", "must be a string (file jobs are not supported here)", value)
+    value = None if attachment else data.get("data")
+    if not attachment and not isinstance(value, str):
+        raise invalid("data", "must be a string, or a file part named data", value)
     tlp = validate.integer(data, "tlp", low=0, high=3, default=2)
     pap = validate.integer(data, "pap", low=0, high=3, default=2)
     message = data.get("message") if isinstance(data.get("message"), str) else ""
@@ -112,13 +114,14 @@ def run_analyzer(
         operations=[],
         data_type=data_type,
         data=value,
+        attachment=dict(attachment or {}),
         tlp=tlp,
         pap=pap,
         message=message,
         created_by=actor.login,
         created_at=now,
     )
-    job.cache_tag = cache_tag(worker, job, None)
+    job.cache_tag = cache_tag(worker, job, (attachment or {}).get("id"))
     cached = (
         None
         if force or parameters.get("force") is True
@@ -130,6 +133,8 @@ def run_analyzer(
     session.add(job)
     session.flush()
     job.cortex_job_id = job.eid
+    if attachment:
+        register_files(session, actor.org_id, [attachment])
     events.record(
         session,
         actor.login,
@@ -140,6 +145,64 @@ def run_analyzer(
         {"analyzer": job.analyzer_name, "dataType": data_type, "queued": True},
     )
     return job, False
+
+
+def store_job_file(storage: Any, upload: Any, max_bytes: int | None) -> dict[str, Any]:
+    """Keep an uploaded file in the content-addressed store; Cortex's attachment object."""
+    try:
+        stored = storage.put_stream(upload.file, max_bytes=max_bytes)
+    except ValueError as exc:  # larger than allowed
+        raise BadRequest(str(exc)) from exc
+    return {
+        "name": upload.filename or stored.sha256,
+        "hashes": [stored.sha256, stored.sha1, stored.md5],
+        "size": stored.size,
+        "contentType": upload.content_type or "application/octet-stream",
+        "id": stored.sha256,
+    }
+
+
+def register_files(session: Session, org_id: int, attachments: list[dict[str, Any]]) -> None:
+    """Let the organisation download these files from the datastore (cortex.md §6.9)."""
+    wanted = {a["id"]: a for a in attachments if isinstance(a.get("id"), str)}
+    if not wanted:
+        return
+    known = set(
+        session.scalars(
+            select(DatastoreFile.sha256).where(
+                DatastoreFile.org_id == org_id, DatastoreFile.sha256.in_(list(wanted))
+            )
+        )
+    )
+    for sha256, attachment in wanted.items():
+        if sha256 not in known:
+            session.add(
+                DatastoreFile(
+                    org_id=org_id,
+                    sha256=sha256,
+                    name=str(attachment.get("name") or sha256)[:512],
+                    content_type=str(attachment.get("contentType") or "application/octet-stream"),
+                )
+            )
+
+
+def datastore_file(session: Session, actor: Actor, sha256: str) -> tuple[str, str] | None:
+    """``(name, content type)`` of a file the caller's organisation may download, if any:
+    a datastore file of its jobs, else an attachment it can see (observable files...)."""
+    from propolis.attachments.service import get_visible_attachment
+
+    row = session.scalar(
+        select(DatastoreFile).where(
+            DatastoreFile.org_id == actor.org_id, DatastoreFile.sha256 == sha256
+        )
+    )
+    if row is not None:
+        return row.name, row.content_type
+    try:
+        attachment = get_visible_attachment(session, actor, sha256)
+    except PropolisError:
+        return None
+    return attachment.name, attachment.content_type
 
 
 def create_jobs(
@@ -311,13 +374,15 @@ def _record_job(
     )
 
 
-def delete_job(session: Session, actor: Actor, job: AnalyzerJob) -> None:
-    """Cortex's soft delete: the job stays, with status ``Deleted``."""
+def delete_job(session: Session, actor: Actor, job: AnalyzerJob | ResponderAction) -> None:
+    """Cortex's soft delete: the job (analyzer job or responder action) stays, with status
+    ``Deleted``."""
     actor.require(ANALYSE_PERMISSION)
     job.status = "Deleted"
     job.touch(actor.login)
+    type_name = "AnalyzerJob" if isinstance(job, AnalyzerJob) else "ResponderAction"
     events.record(
-        session, actor.login, actor.org_id, "delete", "AnalyzerJob", job.id, {"status": "Deleted"}
+        session, actor.login, actor.org_id, "delete", type_name, job.id, {"status": "Deleted"}
     )
 
 
@@ -445,8 +510,80 @@ def create_action(session: Session, actor: Actor, data: dict[str, Any]) -> Respo
     return action
 
 
+def run_responder(
+    session: Session, actor: Actor, worker: AnalysisWorker, data: dict[str, Any]
+) -> ResponderAction:
+    """Cortex's ``POST /api/responder/{id}/run`` (cortex.md §6.7): the caller sends the object
+    (``data``) itself; the report's operations are for the caller to apply (§4.3)."""
+    actor.require(ANALYSE_PERMISSION)
+    data_type = validate.nonempty(data, "dataType", max_len=64)
+    if "data" not in data:
+        raise invalid("data", "is required", None)
+    tlp = validate.integer(data, "tlp", low=0, high=3, default=2)
+    pap = validate.integer(data, "pap", low=0, high=3, default=2)
+    parameters = data.get("parameters") if isinstance(data.get("parameters"), dict) else {}
+    texts = {k: data.get(k) if isinstance(data.get(k), str) else "" for k in ("label", "message")}
+    now = now_ms()
+    action = ResponderAction(
+        org_id=actor.org_id,
+        worker_id=worker.id,
+        responder_id=worker.eid,
+        responder_name=worker.name,
+        responder_definition=worker.definition_id,
+        cortex_id=LOCAL_CORTEX,
+        cortex_job_id=None,
+        object_type=data_type.removeprefix("thehive:")[:32],
+        object_id=0,  # no Propolis object: the caller's own
+        status="Waiting",
+        start_date=now,
+        parameters=dict(parameters),
+        report={},
+        operations=[],
+        tlp=tlp,
+        pap=pap,
+        request={"dataType": data_type, "data": data["data"], **texts},
+        created_by=actor.login,
+        created_at=now,
+    )
+    session.add(action)
+    session.flush()
+    action.cortex_job_id = action.eid
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "create",
+        "ResponderAction",
+        action.id,
+        {"responder": action.responder_name, "dataType": data_type, "queued": True},
+    )
+    return action
+
+
 def visible_actions(actor: Actor):  # noqa: ANN201
+    """TheHive's actions; runs through the Cortex API act on no Propolis object (id 0) and
+    are only Cortex jobs (:func:`cortex_jobs`)."""
+    return select(ResponderAction).where(
+        ResponderAction.org_id == actor.org_id, ResponderAction.object_id != 0
+    )
+
+
+def cortex_jobs(actor: Actor):  # noqa: ANN201
+    """The responder runs the Cortex API shows as jobs: every action of the organisation."""
     return select(ResponderAction).where(ResponderAction.org_id == actor.org_id)
+
+
+def get_cortex_job(session: Session, actor: Actor, ref: str) -> AnalyzerJob | ResponderAction:
+    """A Cortex job is an analyzer job or a responder action (ids are global)."""
+    item_id = parse_id(ref)
+    found = None
+    if item_id is not None:
+        found = session.scalar(visible_jobs(actor).where(AnalyzerJob.id == item_id))
+        if found is None:
+            found = session.scalar(cortex_jobs(actor).where(ResponderAction.id == item_id))
+    if found is None or found.status == "Deleted":
+        raise NotFound(f"job {ref} not found")
+    return found
 
 
 def get_action(session: Session, actor: Actor, ref: str) -> ResponderAction:

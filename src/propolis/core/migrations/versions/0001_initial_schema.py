@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: b0cf20480b41
+Revision ID: 4612cb5a0a98
 Revises:
-Create Date: 2026-11-28 01:36:45.896020
+Create Date: 2026-11-28 02:09:41.391204
 """
 
 import sqlalchemy as sa
@@ -317,6 +317,27 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_template")),
         sa.UniqueConstraint("org_id", "name", name="uq_case_template_name"),
+    )
+    op.create_table(
+        "datastore_file",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("org_id", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=512), nullable=False),
+        sa.Column("content_type", sa.String(length=255), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organisation.id"],
+            name=op.f("fk_datastore_file_org_id_organisation"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_datastore_file")),
+        sa.UniqueConstraint("org_id", "sha256", name="uq_datastore_file_org_sha"),
     )
     op.create_table(
         "organisation_link",
@@ -717,6 +738,11 @@ def upgrade() -> None:
         sa.Column("pap", sa.BigInteger(), nullable=False),
         sa.Column("heartbeat_at", sa.BigInteger(), nullable=True),
         sa.Column("attempts", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "request",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("created_by", sa.String(length=255), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
@@ -1157,6 +1183,11 @@ def upgrade() -> None:
         sa.Column("tlp", sa.BigInteger(), nullable=False),
         sa.Column("pap", sa.BigInteger(), nullable=False),
         sa.Column("message", sa.Text(), nullable=True),
+        sa.Column(
+            "attachment",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("cache_tag", sa.String(length=32), nullable=True),
         sa.Column("heartbeat_at", sa.BigInteger(), nullable=True),
         sa.Column("attempts", sa.BigInteger(), nullable=False),
@@ -1366,6 +1397,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_organisation_link_from_org_id"))
 
     op.drop_table("organisation_link")
+    op.drop_table("datastore_file")
     op.drop_table("case_template")
     with op.batch_alter_table("case_file", schema=None) as batch_op:
         batch_op.drop_index("ix_case_org_status_created")

@@ -21,10 +21,14 @@ class Probe(Analyzer):
         return {"taxonomies": [self.build_taxonomy(level, "Probe", "Verdict", raw["verdict"])]}
 
     def artifacts(self, raw):
-        return [
+        found = [
             self.build_artifact("ip", "8.8.8.8", tags=["probe"]),
             self.build_artifact("domain", "auto-import.example.org", tags=["autoImport:true"]),
         ]
+        if self.data_type == "file" and self.get_param("parameters.fileArtifact"):
+            # the file itself, back as a file artifact (for the datastore)
+            found.append(self.build_artifact("file", self.get_param("file"), tags=["copy"]))
+        return found
 
     def operations(self, raw):
         return [
