@@ -227,26 +227,30 @@ def _analyzer(ctx: Ctx, ref: str) -> AnalysisWorker:
     return workers.get_worker(ctx.session, ctx.actor, ANALYZER, ref)
 
 
+def _list_workers(ctx: Ctx, kind: str, page: str | None, query: Any = None) -> JSON:
+    """The enabled analyzers or responders, optionally filtered by a Cortex search query."""
+    found = workers.list_workers(ctx.session, ctx.actor, kind)
+    if query is not None:
+        found = [w for w in found if _matches(query, render_worker(w, False))]
+    admin = ctx.actor.can(workers.CONFIG_PERMISSION)
+    return _listed([render_worker(w, admin) for w in _page(found, page)], len(found))
+
+
+def _search_workers(ctx: Ctx, kind: str, request: Request, data: dict) -> JSON:
+    page = request.query_params.get("range") or data.get("range")
+    return _list_workers(ctx, kind, page, data.get("query") or {})
+
+
 @router.get("/analyzer")
 def list_analyzers(range: str | None = None, ctx: Ctx = Depends(context)) -> JSON:  # noqa: A002
-    found = workers.list_workers(ctx.session, ctx.actor, ANALYZER)
-    admin = ctx.actor.can(workers.CONFIG_PERMISSION)
-    return _listed([render_worker(w, admin) for w in _page(found, range)], len(found))
+    return _list_workers(ctx, ANALYZER, range)
 
 
 @router.post("/analyzer/_search")
 def search_analyzers(
     request: Request, data: dict = Depends(body), ctx: Ctx = Depends(context)
 ) -> JSON:
-    query = data.get("query") or {}
-    found = [
-        w
-        for w in workers.list_workers(ctx.session, ctx.actor, ANALYZER)
-        if _matches(query, render_worker(w, False))
-    ]
-    page = request.query_params.get("range") or data.get("range")
-    admin = ctx.actor.can(workers.CONFIG_PERMISSION)
-    return _listed([render_worker(w, admin) for w in _page(found, page)], len(found))
+    return _search_workers(ctx, ANALYZER, request, data)
 
 
 def _matches(query: Any, item: dict[str, Any]) -> bool:
@@ -477,9 +481,7 @@ def _responder(ctx: Ctx, ref: str) -> AnalysisWorker:
 
 @router.get("/responder")
 def list_responders(range: str | None = None, ctx: Ctx = Depends(context)) -> JSON:  # noqa: A002
-    found = workers.list_workers(ctx.session, ctx.actor, RESPONDER)
-    admin = ctx.actor.can(workers.CONFIG_PERMISSION)
-    return _listed([render_worker(w, admin) for w in _page(found, range)], len(found))
+    return _list_workers(ctx, RESPONDER, range)
 
 
 @router.post("/responder/_search")
@@ -487,15 +489,7 @@ def search_responders(
     request: Request, data: dict = Depends(body), ctx: Ctx = Depends(context)
 ) -> JSON:
     """TheHive asks ``{"_field": "dataTypeList", "_value": "thehive:case"}``, range all."""
-    query = data.get("query") or {}
-    found = [
-        w
-        for w in workers.list_workers(ctx.session, ctx.actor, RESPONDER)
-        if _matches(query, render_worker(w, False))
-    ]
-    page = request.query_params.get("range") or data.get("range")
-    admin = ctx.actor.can(workers.CONFIG_PERMISSION)
-    return _listed([render_worker(w, admin) for w in _page(found, page)], len(found))
+    return _search_workers(ctx, RESPONDER, request, data)
 
 
 @router.get("/responder/type/{data_type}")
