@@ -236,6 +236,31 @@ def _list_workers(ctx: Ctx, kind: str, page: str | None, query: Any = None) -> J
     return _listed([render_worker(w, admin) for w in _page(found, page)], len(found))
 
 
+def _by_type(ctx: Ctx, kind: str, data_type: str) -> JSON:
+    found = workers.list_workers(ctx.session, ctx.actor, kind, data_type)
+    return _listed([render_worker(w, False) for w in found], len(found))
+
+
+def _definitions(ctx: Ctx, kind: str) -> JSON:
+    ctx.actor.require(workers.CONFIG_PERMISSION)
+    found = _catalog(ctx).all(kind)
+    return _listed(render_definitions(found), len(found))
+
+
+def _enable(ctx: Ctx, kind: str, definition_id: str, data: dict) -> JSON:
+    worker = workers.enable_worker(
+        ctx.session,
+        ctx.actor,
+        _catalog(ctx),
+        kind,
+        definition_id,
+        data,
+        ctx.app_state.sealer,
+        ctx.app_state.settings,
+    )
+    return created(render_worker(worker, False))
+
+
 def _search_workers(ctx: Ctx, kind: str, request: Request, data: dict) -> JSON:
     page = request.query_params.get("range") or data.get("range")
     return _list_workers(ctx, kind, page, data.get("query") or {})
@@ -278,8 +303,7 @@ def _matches(query: Any, item: dict[str, Any]) -> bool:
 
 @router.get("/analyzer/type/{data_type}")
 def analyzers_by_type(data_type: str, ctx: Ctx = Depends(context)) -> JSON:
-    found = workers.list_workers(ctx.session, ctx.actor, ANALYZER, data_type)
-    return _listed([render_worker(w, False) for w in found], len(found))
+    return _by_type(ctx, ANALYZER, data_type)
 
 
 @router.get("/analyzer/{worker_id}")
@@ -296,26 +320,14 @@ def delete_analyzer(worker_id: str, ctx: Ctx = Depends(context)):  # noqa: ANN20
 
 @router.get("/analyzerdefinition")
 def list_definitions(ctx: Ctx = Depends(context)) -> JSON:
-    ctx.actor.require(workers.CONFIG_PERMISSION)
-    found = _catalog(ctx).all(ANALYZER)
-    return _listed(render_definitions(found), len(found))
+    return _definitions(ctx, ANALYZER)
 
 
 @router.post("/organization/analyzer/{definition_id}")
 def enable_analyzer(
     definition_id: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
 ) -> JSON:
-    worker = workers.enable_worker(
-        ctx.session,
-        ctx.actor,
-        _catalog(ctx),
-        ANALYZER,
-        definition_id,
-        data,
-        ctx.app_state.sealer,
-        ctx.app_state.settings,
-    )
-    return created(render_worker(worker, False))
+    return _enable(ctx, ANALYZER, definition_id, data)
 
 
 async def json_or_form(request: Request) -> Multipart:
@@ -494,32 +506,19 @@ def search_responders(
 
 @router.get("/responder/type/{data_type}")
 def responders_by_type(data_type: str, ctx: Ctx = Depends(context)) -> JSON:
-    found = workers.list_workers(ctx.session, ctx.actor, RESPONDER, data_type)
-    return _listed([render_worker(w, False) for w in found], len(found))
+    return _by_type(ctx, RESPONDER, data_type)
 
 
 @router.get("/responderdefinition")
 def list_responder_definitions(ctx: Ctx = Depends(context)) -> JSON:
-    ctx.actor.require(workers.CONFIG_PERMISSION)
-    found = _catalog(ctx).all(RESPONDER)
-    return _listed(render_definitions(found), len(found))
+    return _definitions(ctx, RESPONDER)
 
 
 @router.post("/organization/responder/{definition_id}")
 def enable_responder(
     definition_id: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
 ) -> JSON:
-    worker = workers.enable_worker(
-        ctx.session,
-        ctx.actor,
-        _catalog(ctx),
-        RESPONDER,
-        definition_id,
-        data,
-        ctx.app_state.sealer,
-        ctx.app_state.settings,
-    )
-    return created(render_worker(worker, False))
+    return _enable(ctx, RESPONDER, definition_id, data)
 
 
 @router.delete("/responder/{worker_id}")
