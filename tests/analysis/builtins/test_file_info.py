@@ -41,7 +41,7 @@ def test_pe_metadata(tmp_path):
     result = analyze(tmp_path, samples.build_pe(), "dropper.exe")
     full = result.full
     assert full["type"] == "PE32"
-    assert full["magic"].startswith("PE32 executable")
+    assert full["mimetype"] == "application/x-dosexec"
     pe = full["pe"]
     assert pe["machine"] == "IMAGE_FILE_MACHINE_I386"
     assert pe["compile_timestamp"] == samples.PE_TIMESTAMP
@@ -139,20 +139,29 @@ def test_hashes_and_links_are_offered_when_extraction_is_on(tmp_path):
     }
 
 
-@pytest.mark.parametrize("library", ["pefile", "magic"])
-def test_a_missing_library_is_named_and_the_rest_still_works(tmp_path, library):
-    env = jobs.shadow_module(tmp_path / "shadow", library)
+def test_a_missing_library_is_named_and_the_rest_still_works(tmp_path):
+    env = jobs.shadow_module(tmp_path / "shadow", "pefile")
     content = samples.build_pe()
     result = analyze(tmp_path, content, "x.exe", env=env)
     full = result.full
     assert full["sha256"] == hashlib.sha256(content).hexdigest()
-    if library == "pefile":
-        assert full["pe"]["error"].startswith("pe: pefile is not installed")
-        assert "propolis[analyzers]" in full["pe"]["error"]
-    else:
-        assert full["errors"][0].startswith("libmagic unavailable")
-        assert full["mimetype"] == "application/x-dosexec"  # from the built-in signatures
-        assert full["type"] == "PE32"
+    assert full["pe"]["error"].startswith("pe: pefile is not installed")
+    assert "reinstall" in full["pe"]["error"]
+    assert full["mimetype"] == "application/x-dosexec"
+
+
+def test_types_beyond_the_dissected_formats_come_from_puremagic(tmp_path):
+    # An e-mail is none of the formats FileInfo dissects: its type is puremagic's guess.
+    result = analyze(tmp_path, samples.build_eml(), "mail.eml")
+    assert result.full["mimetype"] == "message/rfc822"
+    assert result.full["errors"] == []
+
+
+def test_without_puremagic_the_type_is_only_guessed_and_said_so(tmp_path):
+    env = jobs.shadow_module(tmp_path / "shadow", "puremagic")
+    result = analyze(tmp_path, samples.build_eml(), "mail.eml", env=env)
+    assert result.full["mimetype"] == "text/plain"  # the plain-text check, not rfc822
+    assert result.full["errors"][0].startswith("puremagic unavailable")
 
 
 def test_only_files_are_analysed(tmp_path):

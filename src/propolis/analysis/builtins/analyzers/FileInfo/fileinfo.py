@@ -20,7 +20,7 @@ from typing import Any
 from cortexutils.analyzer import Analyzer
 
 NAMESPACE = "FileInfo"
-INSTALL_HINT = "install Propolis with the 'analyzers' extra: pip install 'propolis[analyzers]'"
+INSTALL_HINT = "it is a dependency of Propolis: reinstall it with pip install --force-reinstall propolis"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 PACKED_ENTROPY = 7.2  # above this a section is almost certainly compressed or encrypted
 MAX_IMPORTS_PER_DLL = 300
@@ -94,20 +94,22 @@ class FileInfo(Analyzer):
         self.report(report)
 
     def magic_type(self, path: str, head: bytes) -> dict[str, str]:
+        """MIME type and description, from puremagic (a pure-Python magic database: no
+        system libmagic to install); where it has no specific answer, from the signatures of
+        the formats this analyzer dissects, then a plain-text check."""
         try:
-            import magic  # python-magic; needs the system's libmagic
-
-            return {
-                "mimetype": magic.from_file(path, mime=True),
-                "magic": magic.from_file(path),
-            }
+            matches = puremagic_matches(path)
         except ImportError as exc:
-            self.errors.append(f"libmagic unavailable ({exc}): type guessed from a few signatures")
-        except Exception as exc:  # noqa: BLE001 - libmagic failing on odd input is not fatal
-            self.errors.append(f"libmagic failed: {exc}")
+            self.errors.append(f"puremagic unavailable ({exc}); {INSTALL_HINT}")
+            matches = []
+        for match in matches:
+            if match.mime_type and match.mime_type != "application/octet-stream":
+                return {"mimetype": match.mime_type, "magic": match.name}
         for prefix, mime, label in SIGNATURES:
             if head.startswith(prefix):
                 return {"mimetype": mime, "magic": label}
+        if looks_like_text(head):
+            return {"mimetype": "text/plain", "magic": "text"}
         return {"mimetype": "application/octet-stream", "magic": "data"}
 
     def section(self, name: str, analyse: Any, path: str) -> dict[str, Any]:
@@ -256,6 +258,27 @@ def pe_exports(pe: Any) -> list[str]:
 
 
 # --------------------------------------------------------------------------- Office
+
+
+def looks_like_text(head: bytes) -> bool:
+    """Plain text has no signature to match: UTF-8 without NUL bytes (as libmagic decides)."""
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(head) - 3  # only a character cut at the end of the sample
+    return True
+
+
+def puremagic_matches(path: str) -> list[Any]:
+    """puremagic's guesses, best first; none when no signature matches (unknown binary data)."""
+    import puremagic
+
+    try:
+        return puremagic.magic_file(path)
+    except puremagic.PureError:
+        return []
 
 
 def is_office(path: str, head: bytes) -> bool:
