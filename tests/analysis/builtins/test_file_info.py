@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
-
 from tests.analysis.builtins import jobs, samples
 
 NAME = "Propolis_FileInfo"

@@ -29,7 +29,9 @@ from urllib.parse import urlsplit
 from cortexutils.analyzer import Analyzer
 
 NAMESPACE = "EmlParser"
-INSTALL_HINT = "it is a dependency of Propolis: reinstall it with pip install --force-reinstall propolis"
+INSTALL_HINT = (
+    "it is a dependency of Propolis: reinstall it with pip install --force-reinstall propolis"
+)
 MAX_BODY_CHARS = 100_000  # per body, in the report
 MAX_SCANNED_CHARS = 1_000_000  # text given to the IOC finder
 MAX_ATTACHMENTS = 100

@@ -20,7 +20,9 @@ from typing import Any
 from cortexutils.analyzer import Analyzer
 
 NAMESPACE = "FileInfo"
-INSTALL_HINT = "it is a dependency of Propolis: reinstall it with pip install --force-reinstall propolis"
+INSTALL_HINT = (
+    "it is a dependency of Propolis: reinstall it with pip install --force-reinstall propolis"
+)
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 PACKED_ENTROPY = 7.2  # above this a section is almost certainly compressed or encrypted
 MAX_IMPORTS_PER_DLL = 300

@@ -22,7 +22,9 @@ from typing import Any
 from cortexutils.analyzer import Analyzer
 
 NAMESPACE = "Yara"
-INSTALL_HINT = "it is a dependency of Propolis: reinstall it with pip install --force-reinstall propolis"
+INSTALL_HINT = (
+    "it is a dependency of Propolis: reinstall it with pip install --force-reinstall propolis"
+)
 RULE_EXTENSIONS = (".yar", ".yara", ".rule", ".rules")
 LEVELS = ("info", "safe", "suspicious", "malicious")
 SEVERITY_LEVELS = {
