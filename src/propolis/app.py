@@ -19,7 +19,7 @@ from propolis.core.errors import AttributeCheckingError, PropolisError
 from propolis.core.migrate import upgrade
 from propolis.core.security import Sealer
 from propolis.core.storage import Storage
-from propolis.core.web import JSON, error_response
+from propolis.core.web import JSON, BodyLimit, error_response
 from propolis.settings import Settings
 
 log = logging.getLogger("propolis")
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Propolis", version=__version__, lifespan=lifespan)
     app.state.settings = settings
+    app.add_middleware(BodyLimit, settings=settings)
     _install_error_handlers(app)
     for name in API_MODULES:
         try:

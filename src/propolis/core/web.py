@@ -18,7 +18,8 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import Headers, UploadFile
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from propolis.core import events
 from propolis.core.errors import BadRequest, PayloadTooLarge, PropolisError
@@ -58,17 +59,28 @@ def open_session(request: Request) -> Session:
     return session
 
 
-async def context(request: Request) -> Ctx:
-    """FastAPI dependency: authenticate the caller and open the unit of work."""
+async def caller(request: Request) -> Actor:
+    """The authenticated caller, once per request. Body readers call it before reading a
+    byte, so an anonymous request never costs more than its headers."""
+    actor = getattr(request.state, "actor", None)
+    if actor is None:
+        actor = await run_in_threadpool(_authenticate, request)
+        request.state.actor = actor
+    return actor
+
+
+def _authenticate(request: Request) -> Actor:
     from propolis.users.auth import authenticate
 
-    def who() -> Actor:
-        # A short read transaction of its own: a writer must not hold SQLite's write lock
-        # while the caller is being authenticated.
-        with request.app.state.db.read_sessions() as auth_session:
-            return authenticate(auth_session, request)
+    # A short read transaction of its own: a writer must not hold SQLite's write lock
+    # while the caller is being authenticated.
+    with request.app.state.db.read_sessions() as auth_session:
+        return authenticate(auth_session, request)
 
-    actor = await run_in_threadpool(who)
+
+async def context(request: Request) -> Ctx:
+    """FastAPI dependency: authenticate the caller and open the unit of work."""
+    actor = await caller(request)
     return Ctx(open_session(request), actor, request)
 
 
@@ -138,12 +150,50 @@ def error_response(error: PropolisError) -> JSON:
 # --------------------------------------------------------------------------- request bodies
 
 
-async def json_body(request: Request, required: bool = False) -> dict[str, Any]:
-    """The JSON object of the body. Many thehive4py calls send no body at all: that is ``{}``."""
+class BodyLimit:
+    """ASGI middleware: every request body is counted as it is received, whoever reads it.
+
+    The first read refuses a declared ``Content-Length`` over the limit before taking a
+    byte; later reads fail as soon as the running total crosses it (chunked bodies
+    included), so no reader ever holds more than the limit. Multipart bodies (spooled to
+    disk by the parser) may reach ``max_upload_bytes``, every other body ``max_json_bytes``.
+    Nothing is read before a route asks for the body, and the body readers below
+    authenticate the caller first.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Any) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        multipart = headers.get("content-type", "").startswith("multipart/form-data")
+        limit = self.settings.max_upload_bytes if multipart else self.settings.max_json_bytes
+        declared = headers.get("content-length") or "0"
+        declared_size = int(declared) if declared.isdigit() else 0
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            if declared_size > limit:
+                raise PayloadTooLarge(f"Request body larger than {limit} bytes")
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise PayloadTooLarge(f"Request body larger than {limit} bytes")
+            return message
+
+        await self.app(scope, limited, send)
+
+
+async def read_json(request: Request, required: bool = False) -> dict[str, Any]:
+    """The JSON object of the body, read *without* authenticating (for the login form only;
+    routes use :func:`json_body`)."""
     raw = await request.body()
-    limit = request.app.state.settings.max_json_bytes
-    if len(raw) > limit:
-        raise PayloadTooLarge(f"Request body larger than {limit} bytes")
     if not raw.strip():
         if required:
             raise BadRequest("A JSON body is required")
@@ -157,6 +207,12 @@ async def json_body(request: Request, required: bool = False) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadRequest("The JSON body must be an object")
     return value
+
+
+async def json_body(request: Request, required: bool = False) -> dict[str, Any]:
+    """The JSON object of the body. Many thehive4py calls send no body at all: that is ``{}``."""
+    await caller(request)
+    return await read_json(request, required)
 
 
 @dataclass
@@ -173,12 +229,11 @@ def is_multipart(request: Request) -> bool:
 async def multipart_body(request: Request) -> Multipart:
     """Parse a multipart request the way thehive4py builds them (spec §1.7): ``_json`` comes
     either as a form field or as a file part; other file parts are grouped by name."""
-    settings = request.app.state.settings
-    length = int(request.headers.get("content-length") or 0)
-    if length > settings.max_upload_bytes:
-        raise PayloadTooLarge(f"Upload larger than {settings.max_upload_bytes} bytes")
+    await caller(request)
     try:
         form = await request.form(max_files=10000, max_fields=10000)
+    except PropolisError:  # over the size limit (BodyLimit)
+        raise
     except Exception as exc:  # malformed multipart
         raise BadRequest(f"Invalid multipart body: {exc}") from exc
     document: dict[str, Any] = {}

@@ -15,10 +15,10 @@ from propolis.core.web import (
     context,
     created,
     is_multipart,
-    json_body,
     no_content,
     ok,
     open_session,
+    read_json,
     required_body,
 )
 from propolis.orgs import avatar
@@ -171,7 +171,7 @@ async def login_body(request: Request) -> dict[str, Any]:
     ):
         form = await request.form()
         return {k: v for k, v in form.items() if isinstance(v, str)}
-    return await json_body(request, required=True)
+    return await read_json(request, required=True)
 
 
 @router.post("/login")
