@@ -171,40 +171,101 @@ def test_bad_zips_are_rejected_and_create_nothing(thehive, tmp_path):
     assert thehive.alert.get(alert["_id"])["observableCount"] == 0
 
 
-def test_duplicates_are_reported_not_created(server, thehive):
+def test_re_adding_an_observable_merges_into_the_existing_one(thehive):
+    """TheHive 5.5: adding a value the case already holds succeeds and leaves one observable,
+    with the tags merged and the flags, message, TLP and PAP taken as sent."""
     case = new_case(thehive)
-    thehive.observable.create_in_case(case["_id"], {"dataType": "domain", "data": "dup.example"})
-    # the examples re-add an existing value and must not get a 4xx when others are new
-    response = server.http("main-org").post(
-        f"{server.url}/api/v1/case/{case['_id']}/observable",
-        json={"dataType": "domain", "data": ["dup.example", "new.example", "new.example"]},
-    )
-    assert response.status_code == 207
-    body = response.json()
-    assert [o["data"] for o in body["success"]] == ["new.example"]
-    assert [f["object"]["data"] for f in body["failure"]] == ["dup.example", "new.example"]
-    assert all(
-        f["type"] == "CreateError" and f["message"] == "Observable already exists"
-        for f in body["failure"]
-    )
-    # nothing new at all: 400 CreateError
-    error = error_of(
-        thehive.observable.create_in_case,
+    (first,) = thehive.observable.create_in_case(
         case["_id"],
-        {"dataType": "domain", "data": "dup.example"},
+        {"dataType": "domain", "data": "dup.example", "tags": ["a"], "message": "old", "tlp": 1},
     )
-    assert error == {
-        "type": "CreateError",
-        "message": "Observable already exists",
-        "object": {"dataType": "domain", "data": "dup.example"},
-    }
-    data = sorted(o["data"] for o in thehive.case.find_observables(case["_id"]))
-    assert data == ["dup.example", "new.example"]
-    # the same value in another case is not a duplicate
+    again = thehive.observable.create_in_case(
+        case["_id"],
+        {
+            "dataType": "domain",
+            "data": ["dup.example", "new.example"],
+            "tags": ["b", "a"],
+            "message": "new",
+            "tlp": 3,
+            "pap": 0,
+            "ioc": True,
+            "sighted": True,
+            "ignoreSimilarity": True,
+        },
+    )
+    assert [o["data"] for o in again] == ["dup.example", "new.example"]
+    merged = again[0]
+    assert merged["_id"] == first["_id"]
+    assert (merged["tags"], merged["message"], merged["tlp"], merged["pap"]) == (
+        ["a", "b"],
+        "new",
+        3,
+        0,
+    )
+    assert merged["ioc"] and merged["sighted"] and merged["ignoreSimilarity"]
+    assert thehive.observable.get(first["_id"]) == merged
+    found = thehive.case.find_observables(case["_id"])
+    assert sorted(o["data"] for o in found) == ["dup.example", "new.example"]
+
+
+def test_re_adding_without_fields_keeps_what_the_observable_has(thehive):
+    case = new_case(thehive)
+    body = {"dataType": "ip", "data": "10.9.8.7", "tags": ["kept"], "ioc": True, "tlp": 3}
+    (first,) = thehive.observable.create_in_case(case["_id"], body)
+    (again,) = thehive.observable.create_in_case(
+        case["_id"], {"dataType": "ip", "data": "10.9.8.7"}
+    )
+    assert again["_id"] == first["_id"]
+    assert (again["tags"], again["ioc"], again["tlp"]) == (["kept"], True, 3)
+    # a value repeated in one request is one observable too
+    twice = thehive.observable.create_in_case(
+        case["_id"], {"dataType": "ip", "data": ["10.1.1.1", "10.1.1.1"]}
+    )
+    assert len(twice) == 1
+    assert len(thehive.case.find_observables(case["_id"])) == 2
+    # the same value in another case is another observable
     other = new_case(thehive)
-    assert thehive.observable.create_in_case(
-        other["_id"], {"dataType": "domain", "data": "dup.example"}
+    (elsewhere,) = thehive.observable.create_in_case(
+        other["_id"], {"dataType": "ip", "data": "10.9.8.7"}
     )
+    assert elsewhere["_id"] != first["_id"] and elsewhere["tags"] == []
+
+
+def test_re_adding_in_an_alert_and_a_file_merges_too(thehive, tmp_path):
+    alert = new_alert(thehive)
+    body = {"dataType": "domain", "data": "example.com", "tags": ["x"]}
+    (first,) = thehive.observable.create_in_alert(alert["_id"], body)
+    (again,) = thehive.observable.create_in_alert(
+        alert["_id"], {"dataType": "domain", "data": "example.com", "tags": ["y"], "sighted": True}
+    )
+    assert again["_id"] == first["_id"] and again["tags"] == ["x", "y"] and again["sighted"]
+    assert thehive.alert.get(alert["_id"])["observableCount"] == 1
+    path = _file(tmp_path, "same.bin", b"same bytes")
+    (file_first,) = thehive.observable.create_in_alert(
+        alert["_id"], {"dataType": "file", "message": "one"}, observable_path=path
+    )
+    (file_again,) = thehive.observable.create_in_alert(
+        alert["_id"], {"dataType": "file", "message": "two", "ioc": True}, observable_path=path
+    )
+    assert file_again["_id"] == file_first["_id"]
+    assert file_again["message"] == "two" and file_again["ioc"]
+    assert file_again["attachment"]["id"] == file_first["attachment"]["id"]
+    assert len(thehive.alert.find_observables(alert["_id"])) == 2
+    assert thehive.alert.get(alert["_id"])["observableCount"] == 2
+
+
+def test_re_adding_is_audited_as_an_update(thehive):
+    case = new_case(thehive)
+    (first,) = thehive.observable.create_in_case(case["_id"], {"dataType": "other", "data": "v"})
+    thehive.observable.create_in_case(
+        case["_id"], {"dataType": "other", "data": "v", "tags": ["t"]}
+    )
+    audits = query(
+        thehive,
+        {"_name": "listAudit"},
+        {"_name": "filter", "_eq": {"_field": "objectId", "_value": first["_id"]}},
+    )
+    assert sorted(a["action"] for a in audits) == ["create", "update"]
 
 
 @pytest.mark.parametrize(

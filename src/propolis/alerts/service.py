@@ -290,8 +290,7 @@ def _create_children(
     if observables:
         from propolis.observables.service import create_many
 
-        # Duplicates inside the alert's own list are merged, not an error (the alert keeps
-        # one copy), so the failures list is deliberately ignored.
+        # Duplicates inside the alert's own list are merged: the alert keeps one copy.
         create_many(session, actor, alert=alert, items=observables, files=files)
     if procedures:
         from propolis.procedures.service import create_procedures

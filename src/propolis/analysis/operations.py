@@ -183,11 +183,7 @@ def add_artifact_to_case(ctx: Context, op: dict[str, Any]) -> None:
     for key in ("tlp", "ioc", "sighted", "ignoreSimilarity", "tags"):
         if op.get(key) is not None:
             data[key] = op[key]
-    created, failures = create_observables(
-        ctx.session, ctx.actor, case=_need(ctx.case, "case"), data=data
-    )
-    if not created and failures:
-        raise OperationError(failures[0].get("message", "Observable not created"))
+    create_observables(ctx.session, ctx.actor, case=_need(ctx.case, "case"), data=data)
 
 
 def assign_case(ctx: Context, op: dict[str, Any]) -> None:

@@ -302,9 +302,9 @@ class _Archive:
 
 def import_case(
     session: Session, actor: Actor, raw: bytes, data: dict[str, Any]
-) -> tuple[Case, list[Any], list[Any], list[dict[str, Any]]]:
+) -> tuple[Case, list[Any], list[Any]]:
     """Recreate an archived case in the caller's organisation. Returns the case, its
-    observables and procedures, and the observables that were not created (duplicates).
+    observables (a value listed twice is merged into one) and procedures.
     Anything invalid in the archive fails the whole import (nothing is created)."""
     password = validate.nonempty(data, "password")
     archive = _Archive(raw, password)
@@ -315,14 +315,14 @@ def import_case(
             case_input[name] = data[name]
     case = service.create_case(session, actor, case_input)
     _import_tasks(session, actor, case, archive)
-    observables, errors = _import_observables(session, actor, case, archive)
+    observables = _import_observables(session, actor, case, archive)
     procedures = _import_each(session, actor, case, archive, "procedures", _procedure)
     _import_each(session, actor, case, archive, "pages", _page)
     _import_each(session, actor, case, archive, "comments", _comment)
     _import_each(session, actor, case, archive, "customEvents", _custom_event)
     _import_each(session, actor, case, archive, "externalLinks", _external_link)
     _import_attachments(session, actor, case, archive)
-    return case, observables, procedures, errors
+    return case, observables, procedures
 
 
 def _import_each(
@@ -374,13 +374,10 @@ def _import_tasks(session: Session, actor: Actor, case: Case, archive: _Archive)
             create_log(session, actor, task, log, [u for u in uploads if u is not None])
 
 
-def _import_observables(
-    session: Session, actor: Actor, case: Case, archive: _Archive
-) -> tuple[list[Any], list[dict[str, Any]]]:
+def _import_observables(session: Session, actor: Actor, case: Case, archive: _Archive) -> list[Any]:
     from propolis.observables.service import create_observables
 
     created: list[Any] = []
-    failures: list[dict[str, Any]] = []
     for item in archive.items("observables"):
         file_ref = item.pop("file", None)
         files = None
@@ -389,10 +386,8 @@ def _import_observables(
             if upload is None:
                 raise BadRequest(f"The archive lacks the file of observable {file_ref}")
             files = {"attachment": [upload]}
-        done, failed = create_observables(session, actor, case=case, data=item, files=files)
-        created.extend(done)
-        failures.extend(failed)
-    return created, failures
+        created.extend(create_observables(session, actor, case=case, data=item, files=files))
+    return created
 
 
 def _import_attachments(session: Session, actor: Actor, case: Case, archive: _Archive) -> None:

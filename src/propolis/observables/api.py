@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from propolis.attachments import service as attachments
-from propolis.core.errors import CreateError
 from propolis.core.web import (
     JSON,
     Ctx,
@@ -69,15 +68,9 @@ def _input(form: Multipart, data_type: str | None) -> dict[str, Any]:
     return data
 
 
-def _creation_response(ctx: Ctx, result: tuple[list, list[dict[str, Any]]]) -> JSON:
-    """201 with the list; 207 ``{success, failure}`` when some already existed; 400 when all."""
-    observables, failures = result
-    rendered = render_observables(ctx.session, ctx.actor, observables)
-    if not failures:
-        return created(rendered)
-    if not observables:
-        raise CreateError("Observable already exists", object=failures[0]["object"])
-    return JSON({"success": rendered, "failure": failures}, status_code=207)
+def _creation_response(ctx: Ctx, observables: list) -> JSON:
+    """201 with the container's observable for each value (new or merged into)."""
+    return created(render_observables(ctx.session, ctx.actor, observables))
 
 
 @router.post("/case/{case_id}/observable")
@@ -90,10 +83,10 @@ def create_in_case(
     from propolis.cases.service import get_case
 
     case = get_case(ctx.session, ctx.actor, case_id)
-    result = service.create_observables(
+    observables = service.create_observables(
         ctx.session, ctx.actor, case=case, data=_input(form, data_type), files=form.files
     )
-    return _creation_response(ctx, result)
+    return _creation_response(ctx, observables)
 
 
 @router.post("/alert/{alert_id}/observable")
@@ -106,10 +99,10 @@ def create_in_alert(
     from propolis.alerts.service import get_alert
 
     alert = get_alert(ctx.session, ctx.actor, alert_id)
-    result = service.create_observables(
+    observables = service.create_observables(
         ctx.session, ctx.actor, alert=alert, data=_input(form, data_type), files=form.files
     )
-    return _creation_response(ctx, result)
+    return _creation_response(ctx, observables)
 
 
 # --------------------------------------------------------------------------- one observable

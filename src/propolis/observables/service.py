@@ -10,7 +10,7 @@ all one indexed lookup on it.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Integer, cast, exists, false, func, select
 from sqlalchemy.exc import IntegrityError
@@ -161,12 +161,11 @@ def create_observables(
     alert: Any = None,
     data: dict[str, Any],
     files: dict[str, list[UploadFile]] | None = None,
-) -> tuple[list[Observable], list[dict[str, Any]]]:
-    """Create one observable per value (or per file) of ``data`` in a case or an alert.
-
-    Returns ``(created, failures)``; a value already present in the container is a failure
-    (``CreateError "Observable already exists"``), not an error, so the others still get
-    created. Invalid input raises (400) and creates nothing."""
+) -> list[Observable]:
+    """One observable per value (or per file) of ``data`` in a case or an alert, in input
+    order. A value already in the container is not an error: as in TheHive 5.5, the existing
+    observable takes what was sent (tags merged) and is returned in its place. Invalid input
+    raises (400) and changes nothing."""
     return create_many(session, actor, case=case, alert=alert, items=[data], files=files)
 
 
@@ -178,9 +177,9 @@ def create_many(
     alert: Any = None,
     items: list[dict[str, Any]],
     files: dict[str, list[UploadFile]] | None = None,
-) -> tuple[list[Observable], list[dict[str, Any]]]:
+) -> list[Observable]:
     """Several ``InputObservable`` documents at once (an alert arriving with its observables):
-    one type lookup, one duplicate check, one flush and one alert update for all of them."""
+    one type lookup, one duplicate lookup, one flush and one alert update for all of them."""
     require_write(session, actor, case=case)
     if (case is None) == (alert is None):
         raise ValueError("an observable belongs to exactly one case or one alert")
@@ -195,12 +194,23 @@ def create_many(
             if observable_type.is_attachment
             else _data_candidates(observable_type, item, files)
         )
-        batches.append((observable_type, _common_fields(item), candidates))
+        sent = {key for key, value in item.items() if value is not None}
+        batches.append(_Batch(observable_type, _common_fields(item), sent, candidates))
     container = {"case_id": case.id if case else None, "alert_id": alert.id if alert else None}
-    created, failures = _insert_new(session, actor, container, batches)
-    if alert is not None and created:
-        _alert_observables_changed(session, actor, alert, len(created))
-    return created, failures
+    observables, added = _insert_or_merge(session, actor, container, batches)
+    if alert is not None and added:
+        _alert_observables_changed(session, actor, alert, added)
+    return observables
+
+
+class _Batch(NamedTuple):
+    """The observables of one ``InputObservable``: its type, the fields every value shares,
+    the API keys the client sent, and ``(fingerprint, data, attachment)`` per value."""
+
+    observable_type: ObservableType
+    fields: dict[str, Any]
+    sent: set[str]
+    candidates: list[tuple[str, str | None, Any]]
 
 
 def _input_types(session: Session, items: list[dict[str, Any]]) -> dict[str, ObservableType]:
@@ -273,28 +283,29 @@ def _file_candidates(
     return [(attachment.sha256, None, attachment) for attachment in stored]
 
 
-def _insert_new(
-    session: Session,
-    actor: Actor,
-    container: dict[str, int | None],
-    batches: list[tuple[ObservableType, dict[str, Any], list[tuple[str, str | None, Any]]]],
-) -> tuple[list[Observable], list[dict[str, Any]]]:
-    fingerprints = [fp for _t, _f, candidates in batches for fp, _v, _a in candidates]
-    taken = _existing_fingerprints(session, container, fingerprints)
+def _insert_or_merge(
+    session: Session, actor: Actor, container: dict[str, int | None], batches: list[_Batch]
+) -> tuple[list[Observable], int]:
+    """The container's observable for each value, in input order (each once), and how many
+    were new. A value the container already holds is merged into the existing observable."""
+    fingerprints = [fp for batch in batches for fp, _v, _a in batch.candidates]
+    present = _existing_by_fingerprint(session, container, fingerprints)
     now = now_ms()
+    out: list[Observable] = []
     created: list[tuple[Observable, Any]] = []
-    failures: list[dict[str, Any]] = []
-    for observable_type, fields, candidates in batches:
-        for fingerprint, value, attachment in candidates:
-            if fingerprint in taken:
-                failures.append(_duplicate_failure(observable_type.name, value, attachment))
-                if attachment is not None:
+    for batch in batches:
+        for fingerprint, value, attachment in batch.candidates:
+            existing = present.get(fingerprint)
+            if existing is not None:
+                if attachment is not None:  # the same bytes are already stored for it
                     attachments.delete_observable_file(session, attachment.id)
+                _merge_sent(session, actor, existing, batch)
+                if existing not in out:
+                    out.append(existing)
                 continue
-            taken.add(fingerprint)
             observable = Observable(
                 org_id=actor.org_id,
-                data_type=observable_type.name,
+                data_type=batch.observable_type.name,
                 data=value,
                 fingerprint=fingerprint,
                 attachment_id=attachment.id if attachment is not None else None,
@@ -302,15 +313,47 @@ def _insert_new(
                 created_by=actor.login,
                 created_at=now,
                 **container,
-                **{**fields, "start_date": fields["start_date"] or now},
+                **{**batch.fields, "start_date": batch.fields["start_date"] or now},
             )
             session.add(observable)
+            present[fingerprint] = observable
             created.append((observable, attachment))
+            out.append(observable)
     # One flush for all: ids are allocated in the order the rows were added (input order).
     _flush_new(session)
     for observable, attachment in created:
         _record(session, actor, "create", observable, _summary(observable, attachment))
-    return [observable for observable, _a in created], failures
+    return out, len(created)
+
+
+# API name -> column of what a re-added observable takes from the new input (TheHive 5.5)
+MERGED_FIELDS = {
+    "message": "message",
+    "tlp": "tlp",
+    "pap": "pap",
+    "ioc": "ioc",
+    "sighted": "sighted",
+    "sightedAt": "sighted_at",
+    "ignoreSimilarity": "ignore_similarity",
+}
+
+
+def _merge_sent(session: Session, actor: Actor, existing: Observable, batch: _Batch) -> None:
+    """The fields the client sent replace the existing observable's, its tags are added to
+    the existing ones; one update event when anything changed."""
+    changes: dict[str, Any] = {}
+    for key, column in MERGED_FIELDS.items():
+        value = batch.fields[column]
+        if key in batch.sent and getattr(existing, column) != value:
+            setattr(existing, column, value)
+            changes[key] = value
+    tags = list(existing.tags or [])
+    tags += [t for t in batch.fields["tags"] if t not in tags]
+    if tags != list(existing.tags or []):
+        existing.tags = changes["tags"] = tags
+    if changes and existing.id is not None:  # not one this request is creating
+        existing.touch(actor.login)
+        _record(session, actor, "update", existing, changes)
 
 
 def _flush_new(session: Session) -> None:
@@ -320,32 +363,25 @@ def _flush_new(session: Session) -> None:
         raise CreateError("Observable already exists") from exc
 
 
-def _existing_fingerprints(
+def _existing_by_fingerprint(
     session: Session, container: dict[str, int | None], fingerprints: list[str]
-) -> set[str]:
+) -> dict[str, Observable]:
     if not fingerprints:
-        return set()
-    where = (
-        Observable.case_id == container["case_id"]
-        if container["case_id"] is not None
-        else Observable.alert_id == container["alert_id"]
-    )
-    return set(
-        session.scalars(
-            select(Observable.fingerprint).where(
-                Observable.fingerprint.in_(set(fingerprints)), where
+        return {}
+    return {
+        observable.fingerprint: observable
+        for observable in session.scalars(
+            select(Observable).where(
+                Observable.fingerprint.in_(set(fingerprints)), _in_container(container)
             )
         )
-    )
+    }
 
 
-def _duplicate_failure(data_type: str, value: str | None, attachment: Any) -> dict[str, Any]:
-    obj: dict[str, Any] = {"dataType": data_type}
-    if value is not None:
-        obj["data"] = value
-    else:
-        obj["attachment"] = {"name": attachment.name, "id": attachment.sha256}
-    return {"type": "CreateError", "message": "Observable already exists", "object": obj}
+def _in_container(container: dict[str, int | None]) -> ColumnElement[bool]:
+    if container["case_id"] is not None:
+        return Observable.case_id == container["case_id"]
+    return Observable.alert_id == container["alert_id"]
 
 
 def _summary(observable: Observable, attachment: Any = None) -> dict[str, Any]:
@@ -433,7 +469,7 @@ def _change_type(session: Session, observable: Observable, data: dict[str, Any])
         checks.check_value(new_type.name, observable.data)
         fingerprint = fingerprint_of(new_type.name, observable.data)
         container = {"case_id": observable.case_id, "alert_id": observable.alert_id}
-        if fingerprint in _existing_fingerprints(session, container, [fingerprint]):
+        if _existing_by_fingerprint(session, container, [fingerprint]):
             raise CreateError(
                 f"Observable {new_type.name} {observable.data} already exists in this "
                 f"{'case' if observable.case_id else 'alert'}"
