@@ -10,7 +10,7 @@ import importlib
 from fastapi import APIRouter, Depends
 
 from propolis.core.errors import BadRequest
-from propolis.core.query import QueryContext, run_query
+from propolis.core.query import QueryContext, QueryLimits, run_query
 from propolis.core.web import JSON, Ctx, UnitOfWorkRoute, context, required_body
 
 QUERY_MODULES = [
@@ -49,6 +49,7 @@ def query(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> J
     exclude = data.get("excludeFields") or []
     if not isinstance(exclude, list):
         raise BadRequest("excludeFields must be a list")
-    result = run_query(QueryContext(ctx.session, ctx.actor), data.get("query"), exclude)
+    limits = QueryLimits.from_settings(ctx.app_state.settings)
+    result = run_query(QueryContext(ctx.session, ctx.actor, limits), data.get("query"), exclude)
     headers = {"X-Total": str(result.total)} if result.total is not None else None
     return JSON(result.value, status_code=200, headers=headers)

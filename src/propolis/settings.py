@@ -39,6 +39,16 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 1024 * 1024 * 1024
     max_json_bytes: int = 10 * 1024 * 1024
     session_hours: int = 12
+    # Query DSL (POST /api/v1/query): beyond these a query is refused with a 400.
+    query_max_in_values: int = Field(default=1000, description="values in one _in filter")
+    query_max_depth: int = Field(default=32, description="nesting of a query's JSON")
+    query_max_nodes: int = Field(default=5000, description="JSON elements in one query")
+    query_max_pattern_chars: int = Field(default=1000, description="_like/_match/... text")
+    query_max_match_words: int = Field(default=32, description="words in one _match")
+    query_max_page_size: int = Field(default=10_000, description="to - from of one page")
+    query_timeout_ms: int = Field(
+        default=30_000, description="database time of one query (0: no limit)"
+    )
     log_level: str = "info"
     # Analysis engine (Cortex-compatible analyzers/responders), see propolis.analysis.
     analyzers_path: str = Field(

@@ -14,7 +14,9 @@ and search use the same :func:`run_query`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +33,7 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from propolis.core.db import JsonType, parse_id
@@ -49,10 +52,38 @@ class Field:
     kind: str = STR
 
 
+@dataclass(frozen=True)
+class QueryLimits:
+    """What one query may ask for (settings ``query_*``): beyond these a query is refused
+    with a 400 before it reaches the database, and a statement that still runs longer than
+    ``timeout_ms`` is stopped by the database."""
+
+    max_in_values: int = 1000
+    max_depth: int = 32
+    max_nodes: int = 5000
+    max_pattern_chars: int = 1000
+    max_match_words: int = 32
+    max_page_size: int = 10_000
+    timeout_ms: int = 30_000
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> QueryLimits:
+        return cls(
+            max_in_values=settings.query_max_in_values,
+            max_depth=settings.query_max_depth,
+            max_nodes=settings.query_max_nodes,
+            max_pattern_chars=settings.query_max_pattern_chars,
+            max_match_words=settings.query_max_match_words,
+            max_page_size=settings.query_max_page_size,
+            timeout_ms=settings.query_timeout_ms,
+        )
+
+
 @dataclass
 class QueryContext:
     session: Session
     actor: Actor
+    limits: QueryLimits = field(default_factory=QueryLimits)
 
 
 Renderer = Callable[[QueryContext, list[Any], list[str]], list[dict[str, Any]]]
@@ -148,6 +179,14 @@ def run_query(
     for op in operations:
         if not isinstance(op, dict) or not isinstance(op.get("_name"), str):
             raise BadRequest("each query operation needs a _name")
+    _check_size(operations, ctx.limits)
+    with statement_timeout(ctx.session, ctx.limits.timeout_ms):
+        return _run(ctx, operations, exclude)
+
+
+def _run(
+    ctx: QueryContext, operations: list[dict[str, Any]], exclude: list[str] | None
+) -> QueryResult:
     first, rest = operations[0], operations[1:]
     starter = INITIAL_OPS.get(first["_name"])
     if starter is None:
@@ -161,7 +200,7 @@ def run_query(
                 raise BadRequest("count must be the last operation")
             return QueryResult(_count(ctx, result))
         if name == "limitedCount":
-            return QueryResult(min(_count(ctx, result), int(op.get("limit", 10000))))
+            return QueryResult(min(_count(ctx, result), _count_limit(op)))
         if name == "page" and "total" in (op.get("extraData") or []):
             total = _count(ctx, result)
         result = _apply(ctx, result, op)
@@ -172,15 +211,76 @@ def run_query(
     return QueryResult(rendered, total)
 
 
+def _count_limit(op: dict[str, Any]) -> int:
+    limit = op.get("limit", 10000)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit < 2**63:
+        raise BadRequest("limitedCount needs an integer limit between 0 and 2^63")
+    return limit
+
+
+def _check_size(value: Any, limits: QueryLimits) -> None:
+    """Refuse a query too deep or too large before compiling it (each node costs SQL)."""
+    nodes = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if depth > limits.max_depth:
+            raise BadRequest(f"The query is nested deeper than {limits.max_depth} levels")
+        if nodes > limits.max_nodes:
+            raise BadRequest(f"The query has more than {limits.max_nodes} elements")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+
+
+@contextmanager
+def statement_timeout(session: Session, timeout_ms: int) -> Iterator[None]:
+    """Stop the database work of a query that runs longer than ``timeout_ms``: PostgreSQL's
+    ``statement_timeout`` for the transaction; on SQLite a progress handler that aborts the
+    running statement. Either way the caller gets a 400, not a 500 (and so does a query the
+    database finds too complex to parse)."""
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    raw = connection.connection.dbapi_connection
+    if timeout_ms > 0 and postgres:
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+    elif timeout_ms > 0:
+        deadline = time.monotonic() + timeout_ms / 1000
+        raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    try:
+        yield
+    except DBAPIError as exc:
+        refusal = _refusal(exc, timeout_ms)
+        if refusal is None:
+            raise
+        raise refusal from exc
+    finally:
+        if timeout_ms > 0 and not postgres:
+            raw.set_progress_handler(None, 0)
+
+
+def _refusal(exc: DBAPIError, timeout_ms: int) -> BadRequest | None:
+    """The 400 for a database error the query itself caused, None for any other."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    text = str(exc.orig)
+    if sqlstate == "57014" or "interrupted" in text:  # query_canceled / progress handler
+        return BadRequest(f"The query ran longer than {timeout_ms} ms: narrow it down")
+    if sqlstate in ("54000", "54001") or "too large" in text or "too many" in text:
+        return BadRequest(f"The query is too complex for the database: {text.splitlines()[0]}")
+    return None
+
+
 def _apply(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> ResultSet:
     name = op["_name"]
     if name == "filter":
         expr = {k: v for k, v in op.items() if k != "_name"}
-        return _with(result, result.stmt.where(compile_filter(result.spec, expr)))
+        return _with(result, result.stmt.where(compile_filter(result.spec, expr, ctx.limits)))
     if name in ("sort", "_sort"):
         return _sort(result, op)
     if name == "page":
-        return _page(result, op)
+        return _page(result, op, ctx.limits)
     step = TRAVERSALS.get((result.spec.name, name))
     if step is None:
         raise BadRequest(f"Operation {name} is not applicable to {result.spec.name}")
@@ -247,14 +347,16 @@ def _sort_items(item: Any) -> list[tuple[str, str]]:
     raise BadRequest(f"Invalid sort item {item!r}")
 
 
-def _page(result: ResultSet, op: dict[str, Any]) -> ResultSet:
+def _page(result: ResultSet, op: dict[str, Any], limits: QueryLimits) -> ResultSet:
     try:
         start = int(op.get("from", 0))
         end = int(op["to"]) if op.get("to") is not None else None
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise BadRequest("page from/to must be integers") from exc
-    if start < 0 or (end is not None and end < start):
-        raise BadRequest("Invalid page bounds")
+    if not 0 <= start < 2**63 or (end is not None and not start <= end < 2**63):
+        raise BadRequest("Invalid page bounds: 0 <= from <= to < 2^63")
+    if end is not None and end - start > limits.max_page_size:
+        raise BadRequest(f"A page holds at most {limits.max_page_size} items")
     stmt = _ordered(result).offset(start)
     if end is not None:
         stmt = stmt.limit(end - start)
@@ -269,24 +371,28 @@ def _page(result: ResultSet, op: dict[str, Any]) -> ResultSet:
 _COMPARATORS = {"_lt": "__lt__", "_gt": "__gt__", "_lte": "__le__", "_gte": "__ge__"}
 
 
-def compile_filter(spec: EntitySpec, expr: Any) -> ColumnElement[bool]:
+def compile_filter(
+    spec: EntitySpec, expr: Any, limits: QueryLimits = QueryLimits()
+) -> ColumnElement[bool]:
     if not isinstance(expr, dict):
         raise BadRequest(f"Invalid filter {expr!r}")
     if not expr:
         return true()
     if len(expr) > 1:
-        return and_(*(compile_filter(spec, {k: v}) for k, v in expr.items()))
+        return and_(*(compile_filter(spec, {k: v}, limits) for k, v in expr.items()))
     ((key, value),) = expr.items()
     if key == "_and":
-        return and_(true(), *(compile_filter(spec, e) for e in _as_list(value)))
+        return and_(true(), *(compile_filter(spec, e, limits) for e in _as_list(value)))
     if key == "_or":
-        return or_(false(), *(compile_filter(spec, e) for e in _as_list(value)))
+        return or_(false(), *(compile_filter(spec, e, limits) for e in _as_list(value)))
     if key == "_not":
-        return not_(compile_filter(spec, value))
+        return not_(compile_filter(spec, value, limits))
     if key == "_any":
         return true()
     if key == "_string":
-        return true()
+        # TheHive's Lucene query strings: matching everything instead would hand back
+        # what the caller meant to exclude.
+        raise BadRequest("The _string filter is not supported: use _like, _match or _eq")
     if key == "_id":
         return _eq(spec.field("_id"), value)
     if key in ("_has", "_contains") and isinstance(value, str):
@@ -315,14 +421,25 @@ def compile_filter(spec: EntitySpec, expr: Any) -> ColumnElement[bool]:
         values = _need(value, "_values")
         if not isinstance(values, list):
             raise BadRequest("_in needs a list in _values")
-        return or_(false(), *(_eq(f, v) for v in values))
+        if len(values) > limits.max_in_values:
+            raise BadRequest(f"_in takes at most {limits.max_in_values} values")
+        return _in(f, values)
     if key in ("_startsWith", "_endsWith", "_like", "_wildcard", "_match"):
         name, val = _field_value(value)
-        return _text_match(spec.field(name), key, str(val))
+        return _text_match(spec.field(name), key, _pattern(key, val, limits))
     if key.startswith("_"):
         raise BadRequest(f"Unknown filter operator {key}")
     # deprecated short form {"title": "x"}
     return _eq(spec.field(key), value)
+
+
+def _pattern(op: str, value: Any, limits: QueryLimits) -> str:
+    text = str(value)
+    if len(text) > limits.max_pattern_chars:
+        raise BadRequest(f"{op} takes at most {limits.max_pattern_chars} characters")
+    if op == "_match" and len([t for t in _tokens(text) if t]) > limits.max_match_words:
+        raise BadRequest(f"_match takes at most {limits.max_match_words} words")
+    return text
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -400,6 +517,18 @@ def _eq(f: Field, value: Any) -> ColumnElement[bool]:
     if converted is None:
         return f.column.is_(None) if value is None and f.kind != ID else false()
     return f.column == converted
+
+
+def _in(f: Field, values: list[Any]) -> ColumnElement[bool]:
+    """``_eq`` on any of ``values``: one SQL ``IN`` (a chain of ORs this long would be too
+    deep an expression for SQLite's parser)."""
+    if f.kind == LIST:
+        return or_(false(), *(_eq(f, v) for v in values))
+    converted = [c for c in (_convert(f, v) for v in values if v is not None) if c is not None]
+    clauses = [f.column.in_(converted)] if converted else []
+    if f.kind != ID and any(v is None for v in values):
+        clauses.append(f.column.is_(None))
+    return or_(false(), *clauses)
 
 
 def _compare(f: Field, op: str, value: Any) -> ColumnElement[bool]:
