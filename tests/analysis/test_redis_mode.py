@@ -4,6 +4,7 @@ jobs, and a job whose worker dies is retried instead of staying InProgress."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -12,6 +13,8 @@ import time
 import uuid
 
 import pytest
+import redis
+import requests
 
 from tests.analysis.conftest import database_for, engine_env
 from tests.analysis.test_connector import wait_for
@@ -19,15 +22,14 @@ from tests.analysis.test_jobs import enable, new_case, new_observable, run_job
 from tests.harness import Server, free_port
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
+def start_redis(folder) -> tuple[subprocess.Popen, str]:
+    """A real redis-server on a free loopback port: (process, URL)."""
     binary = shutil.which("redis-server")
     if binary is None:
-        if "CI" in __import__("os").environ:
+        if "CI" in os.environ:
             pytest.fail("CI must provide redis-server")
         pytest.skip("redis-server is not installed")
     port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
         [
             binary,
@@ -45,8 +47,6 @@ def redis_url(tmp_path_factory):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    import redis
-
     client = redis.Redis(port=port)
     deadline = time.monotonic() + 10
     while True:
@@ -58,7 +58,13 @@ def redis_url(tmp_path_factory):
                 process.kill()
                 raise
             time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
+    return process, f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    process, url = start_redis(tmp_path_factory.mktemp("redis"))
+    yield url
     process.terminate()
     process.wait(timeout=10)
 
@@ -241,3 +247,70 @@ def test_a_job_whose_queue_entry_is_lost_is_queued_again(queued_server, org, red
         assert done["status"] == "Success", done
     finally:
         worker.stop()
+
+
+# --------------------------------------------------------------------------- /api/status
+
+
+def _analysis_status(server: Server) -> dict:
+    return requests.get(server.url + "/api/status", timeout=15).json()
+
+
+def test_status_shows_the_workers_that_run_and_those_that_stopped(queued_server):
+    """No worker: the analysis service is down, whatever serve itself says; a worker that
+    starts shows with its threads, and disappears when it stops or is killed."""
+    idle = wait_for(
+        lambda: _analysis_status(queued_server),
+        lambda s: s["analysis"]["workers"]["alive"] == 0,  # earlier tests' workers expired
+        15,
+    )
+    assert idle["analysis"]["status"] == "ERROR"
+    assert idle["analysis"]["queue"] == {"kind": "redis", "reachable": True, "pending": 0}
+    assert idle["connectors"]["cortex"]["status"] == "ERROR"
+    worker = Worker(queued_server, threads=3)
+    try:
+        running = wait_for(
+            lambda: _analysis_status(queued_server),
+            lambda s: s["analysis"]["status"] == "OK",
+            30,
+        )
+        assert running["analysis"]["workers"] == {"alive": 3, "processes": 1}
+        assert running["connectors"]["cortex"]["servers"] == [{"name": "local", "status": "OK"}]
+        second = Worker(queued_server, threads=1)
+        both = wait_for(
+            lambda: _analysis_status(queued_server),
+            lambda s: s["analysis"]["workers"]["processes"] == 2,
+            30,
+        )
+        assert both["analysis"]["workers"] == {"alive": 4, "processes": 2}
+        second.kill()  # no goodbye: its announcement expires
+        one = wait_for(
+            lambda: _analysis_status(queued_server),
+            lambda s: s["analysis"]["workers"]["processes"] == 1,
+            15,
+        )
+        assert one["analysis"]["workers"] == {"alive": 3, "processes": 1}
+    finally:
+        worker.stop()
+    stopped = _analysis_status(queued_server)  # a clean stop withdraws at once
+    assert stopped["analysis"]["workers"] == {"alive": 0, "processes": 0}
+    assert stopped["analysis"]["status"] == "ERROR"
+
+
+def test_status_shows_an_unreachable_queue(tmp_path):
+    (tmp_path / "redis").mkdir()
+    (tmp_path / "data").mkdir()
+    process, url = start_redis(tmp_path / "redis")
+    server = Server(tmp_path / "data", extra_env=engine_env(PROPOLIS_QUEUE_URL=url))
+    server.start()
+    try:
+        assert _analysis_status(server)["analysis"]["queue"]["reachable"] is True
+        process.terminate()
+        process.wait(timeout=10)
+        down = _analysis_status(server)
+        assert down["analysis"]["queue"] == {"kind": "redis", "reachable": False, "pending": None}
+        assert down["analysis"]["status"] == "ERROR"
+    finally:
+        server.stop()
+        if process.poll() is None:
+            process.kill()

@@ -94,6 +94,7 @@ def worker(
     runtime = _runtime(settings)
     runtime.start_reaper()
     runtime.start_consumers(embedded=False, workers=threads)
+    runtime.start_presence()
     _console().print(f"Propolis worker: {runtime.consumer.workers} threads on {settings.queue_url}")
     try:
         runtime.consumer.run()  # until SIGINT/SIGTERM

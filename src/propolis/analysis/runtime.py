@@ -13,14 +13,17 @@ marked ``Failure`` (responders, whose side effects must not happen twice).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
+import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import redis
 from huey import Huey, RedisHuey
 from huey.consumer import Consumer, Worker
 from huey.storage import SqliteStorage
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 
 JOB, ACTION = "job", "action"
 QUEUED_TYPES = {"AnalyzerJob": JOB, "ResponderAction": ACTION}
+# Redis keys (with a time-to-live) by which each `propolis worker` process announces itself
+PRESENCE_PREFIX = "propolis:worker:"
 
 
 # Set when this process enqueues a job, so an idle embedded worker picks it up at once
@@ -84,7 +89,12 @@ class _QueueStorage(SqliteStorage):
 
 def make_huey(settings: Any) -> Any:
     if settings.queue_url:
-        return RedisHuey("propolis", url=settings.queue_url, results=False)
+        # Bounded socket waits: a Redis that stops answering makes the status report it
+        # instead of hanging the caller (the blocking dequeue waits 1 s, under the timeout).
+        pool = redis.ConnectionPool.from_url(
+            settings.queue_url, socket_connect_timeout=3, socket_timeout=10
+        )
+        return RedisHuey("propolis", connection_pool=pool, results=False)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     return Huey(
         "propolis",
@@ -122,6 +132,69 @@ class Runtime:
         kind = QUEUED_TYPES.get(event.object_type)
         if kind and event.action == "create" and event.details.get("queued"):
             self.enqueue(kind, int(event.object_id))
+
+    # ------------------------------------------------------------------ health
+
+    def health(self) -> dict[str, Any]:
+        """The real state of the analysis service: is the queue answering, how many job
+        workers are alive (this process's threads in embedded mode; in Redis mode the
+        threads every ``propolis worker`` announces, expiring when one stops)."""
+        kind = "redis" if self.settings.queue_url else "embedded"
+        try:
+            pending = int(self.huey.storage.queue_size())
+            reachable = True
+        except Exception as exc:  # any failure of the queue's storage is "unreachable"
+            log.warning("analysis queue unreachable: %s", exc)
+            pending, reachable = None, False
+        workers = self._embedded_health() if kind == "embedded" else self._announced_health()
+        healthy = reachable and workers["alive"] > 0
+        return {
+            "status": "OK" if healthy else "ERROR",
+            "queue": {"kind": kind, "reachable": reachable, "pending": pending},
+            "workers": workers,
+        }
+
+    def _embedded_health(self) -> dict[str, int]:
+        threads = [t for _w, t in self.consumer.worker_threads] if self.consumer else []
+        return {"alive": sum(t.is_alive() for t in threads), "expected": len(threads)}
+
+    def _announced_health(self) -> dict[str, int]:
+        alive = processes = 0
+        try:
+            conn = self.huey.storage.conn
+            for key in conn.scan_iter(match=PRESENCE_PREFIX + "*", count=100):
+                raw = conn.get(key)
+                if raw is not None:
+                    processes += 1
+                    alive += int(json.loads(raw).get("alive", 0))
+        except Exception as exc:
+            log.warning("worker presence unreadable: %s", exc)
+        return {"alive": alive, "processes": processes}
+
+    def start_presence(self) -> None:
+        """``propolis worker``: announce this process's live worker threads in Redis every
+        heartbeat, with a time-to-live, so a worker that stops disappears from the status."""
+        interval = max(0.2, float(self.settings.job_heartbeat_seconds))
+        key = f"{PRESENCE_PREFIX}{socket.gethostname()}:{os.getpid()}"
+        ttl_ms = int((3 * interval + 2) * 1000)
+
+        def loop() -> None:
+            # The first announcement waits one heartbeat: the consumer starts its threads
+            # after this loop is started.
+            while not self._stop.wait(interval):
+                try:
+                    alive = self._embedded_health()["alive"]
+                    self.huey.storage.conn.set(key, json.dumps({"alive": alive}), px=ttl_ms)
+                except Exception:
+                    log.exception("worker presence not published")
+            try:
+                self.huey.storage.conn.delete(key)
+            except Exception:
+                log.warning("worker presence not withdrawn; it expires in %s ms", ttl_ms)
+
+        thread = threading.Thread(target=loop, name="propolis-presence", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     # ------------------------------------------------------------------ consumers
 
@@ -176,6 +249,13 @@ _subscribed = False
 
 def current() -> Runtime | None:
     return _current
+
+
+def health() -> dict[str, Any]:
+    """:meth:`Runtime.health` of this process's engine (not started: nothing runs jobs)."""
+    if _current is None:
+        return {"status": "ERROR", "queue": {"reachable": False}, "workers": {"alive": 0}}
+    return _current.health()
 
 
 def install(runtime: Runtime | None) -> None:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from propolis import __version__
+from propolis.analysis import runtime
 from propolis.cases import misp
 from propolis.cases.api import multipart_only, uploaded_file
 from propolis.cases.render import render_case
@@ -39,9 +40,15 @@ LICENSE = {
 }
 
 
-def _connectors() -> dict[str, object]:
+def _connectors(analysis: dict[str, object]) -> dict[str, object]:
+    """The built-in analysis service is TheHive's Cortex connector with one server."""
+    state = analysis["status"]
     return {
-        "cortex": {"enabled": True, "status": "OK", "servers": [{"name": "local", "status": "OK"}]},
+        "cortex": {
+            "enabled": True,
+            "status": state,
+            "servers": [{"name": "local", "status": state}],
+        },
         "misp": {"enabled": False, "status": "OK", "servers": []},
     }
 
@@ -62,10 +69,12 @@ def home() -> HTMLResponse:
 
 @router.get("/api/status")
 def legacy_status() -> JSON:
+    analysis = runtime.health()
     return ok(
         {
             "versions": {"Propolis": __version__, "TheHive": "5.5.13-1"},
-            "connectors": _connectors(),
+            "connectors": _connectors(analysis),
+            "analysis": analysis,
             "config": {
                 "protectDownloadsWith": "malware",
                 "authType": ["session", "local", "key"],
@@ -87,7 +96,7 @@ def status(ctx: Ctx = Depends(context)) -> JSON:
         {
             "version": __version__,
             "gitDescription": f"propolis-{__version__}",
-            "connectors": _connectors(),
+            "connectors": _connectors(runtime.health()),
             "config": {"protectDownloadsWith": "malware"},
             "license": {**LICENSE, "isValid": True},
         }
