@@ -10,6 +10,8 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException
 
 from propolis import __version__
@@ -19,7 +21,7 @@ from propolis.core.errors import AttributeCheckingError, PropolisError
 from propolis.core.migrate import upgrade
 from propolis.core.security import Sealer
 from propolis.core.storage import Storage
-from propolis.core.web import JSON, BodyLimit, error_response
+from propolis.core.web import BODY_SCHEMAS, JSON, BodyLimit, error_response
 from propolis.settings import Settings
 
 log = logging.getLogger("propolis")
@@ -98,7 +100,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 raise
             continue  # a domain without routes yet
         app.include_router(module.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's document plus the request-body models that routes read through
+    ``core.web.parsed`` (FastAPI does not see them: it does not parse those bodies itself)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(title=app.title, version=app.version, routes=app.routes)
+    models = sorted(BODY_SCHEMAS, key=lambda m: m.__name__)
+    _, defs = models_json_schema(
+        [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
+    )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in defs.get("$defs", {}).items():
+        schemas.setdefault(name, schema)
+    app.openapi_schema = document
+    return document
 
 
 def _install_error_handlers(app: FastAPI) -> None:

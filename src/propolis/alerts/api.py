@@ -8,20 +8,28 @@ from fastapi.responses import Response
 
 from propolis.alerts import service
 from propolis.alerts.render import render_alert, render_created_alert
+from propolis.alerts.schemas import (
+    AlertBulkMerge,
+    AlertBulkUpdate,
+    AlertCreate,
+    AlertIds,
+    AlertOut,
+    AlertUpdate,
+)
+from propolis.cases.schemas import CaseOut, CasePromote
 from propolis.core import validate
 from propolis.core.web import (
     JSON,
     Ctx,
     Multipart,
     UnitOfWorkRoute,
-    body,
     context,
     created,
-    json_or_multipart,
     no_content,
     ok,
-    required_body,
+    parsed,
 )
+from propolis.observables.schemas import ObservableOut
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 
@@ -38,86 +46,100 @@ def _case(ctx: Ctx, ref: str):  # noqa: ANN202
     return get_case(ctx.session, ctx.actor, ref)
 
 
-@router.post("/alert")
+@router.post("/alert", response_model=AlertOut, status_code=201)
 def create_alert(
-    ctx: Ctx = Depends(context), upload: Multipart = Depends(json_or_multipart)
+    ctx: Ctx = Depends(context), upload: Multipart = Depends(parsed(AlertCreate, multipart=True))
 ) -> JSON:
     alert = service.create_alert(ctx.session, ctx.actor, upload.json, files=upload.files)
     return created(render_created_alert(ctx.session, ctx.actor, alert))
 
 
 # Fixed paths first: "/alert/_bulk" must not be taken for an alert id.
-@router.patch("/alert/_bulk")
-def bulk_update(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> Response:
+@router.patch("/alert/_bulk", status_code=204)
+def bulk_update(
+    data: dict = Depends(parsed(AlertBulkUpdate, required=True)), ctx: Ctx = Depends(context)
+) -> Response:
     service.bulk_update(ctx.session, ctx.actor, data)
     return no_content()
 
 
-@router.post("/alert/delete/_bulk")
-def bulk_delete(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> Response:
+@router.post("/alert/delete/_bulk", status_code=204)
+def bulk_delete(
+    data: dict = Depends(parsed(AlertIds, required=True)), ctx: Ctx = Depends(context)
+) -> Response:
     alerts = service.get_alerts(ctx.session, ctx.actor, validate.id_list(data, "ids"))
     service.delete_alerts(ctx.session, ctx.actor, alerts)
     return no_content()
 
 
-@router.post("/alert/merge/_bulk")
-def bulk_merge(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> JSON:
+@router.post("/alert/merge/_bulk", response_model=CaseOut, status_code=200)
+def bulk_merge(
+    data: dict = Depends(parsed(AlertBulkMerge, required=True)), ctx: Ctx = Depends(context)
+) -> JSON:
     return ok(_case_json(ctx, service.bulk_merge(ctx.session, ctx.actor, data)))
 
 
-@router.get("/alert/{ref}")
+@router.get("/alert/{ref}", response_model=AlertOut, status_code=200)
 def get_alert(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_alert(ctx.session, ctx.actor, service.get_alert(ctx.session, ctx.actor, ref)))
 
 
-@router.patch("/alert/{ref}")
-def update_alert(ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)) -> Response:
+@router.patch("/alert/{ref}", status_code=204)
+def update_alert(
+    ref: str, data: dict = Depends(parsed(AlertUpdate)), ctx: Ctx = Depends(context)
+) -> Response:
     service.update_alert(
         ctx.session, ctx.actor, service.get_alert(ctx.session, ctx.actor, ref), data
     )
     return no_content()
 
 
-@router.delete("/alert/{ref}")
+@router.delete("/alert/{ref}", status_code=204)
 def delete_alert(ref: str, ctx: Ctx = Depends(context)) -> Response:
     service.delete_alerts(ctx.session, ctx.actor, [service.get_alert(ctx.session, ctx.actor, ref)])
     return no_content()
 
 
-@router.post("/alert/{ref}/follow")
+@router.post("/alert/{ref}/follow", status_code=204)
 def follow(ref: str, ctx: Ctx = Depends(context)) -> Response:
     service.set_follow(ctx.session, ctx.actor, service.get_alert(ctx.session, ctx.actor, ref), True)
     return no_content()
 
 
-@router.post("/alert/{ref}/unfollow")
+@router.post("/alert/{ref}/unfollow", status_code=204)
 def unfollow(ref: str, ctx: Ctx = Depends(context)) -> Response:
     alert = service.get_alert(ctx.session, ctx.actor, ref)
     service.set_follow(ctx.session, ctx.actor, alert, False)
     return no_content()
 
 
-@router.post("/alert/{ref}/case")
-def promote(ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)) -> JSON:
+@router.post("/alert/{ref}/case", response_model=CaseOut, status_code=201)
+def promote(
+    ref: str, data: dict = Depends(parsed(CasePromote)), ctx: Ctx = Depends(context)
+) -> JSON:
     alert = service.get_alert(ctx.session, ctx.actor, ref)
     return created(_case_json(ctx, service.promote_to_case(ctx.session, ctx.actor, alert, data)))
 
 
-@router.post("/alert/{ref}/merge/{case_ref}")
+@router.post("/alert/{ref}/merge/{case_ref}", response_model=CaseOut, status_code=200)
 def merge(ref: str, case_ref: str, ctx: Ctx = Depends(context)) -> JSON:
     alert = service.get_alert(ctx.session, ctx.actor, ref)
     case = service.merge_into_case(ctx.session, ctx.actor, alert, _case(ctx, case_ref))
     return ok(_case_json(ctx, case))
 
 
-@router.post("/alert/{ref}/import/{case_ref}")
+@router.post("/alert/{ref}/import/{case_ref}", response_model=CaseOut, status_code=200)
 def import_into_case(ref: str, case_ref: str, ctx: Ctx = Depends(context)) -> JSON:
     alert = service.get_alert(ctx.session, ctx.actor, ref)
     case = service.import_into_case(ctx.session, ctx.actor, alert, _case(ctx, case_ref))
     return ok(_case_json(ctx, case))
 
 
-@router.get("/alert/{ref}/similar/{other_ref}/observables")
+@router.get(
+    "/alert/{ref}/similar/{other_ref}/observables",
+    response_model=list[ObservableOut],
+    status_code=200,
+)
 def similar_observables(ref: str, other_ref: str, ctx: Ctx = Depends(context)) -> JSON:
     from propolis.observables.render import render_observables
 

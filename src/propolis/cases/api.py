@@ -12,20 +12,39 @@ from fastapi.responses import Response
 
 from propolis.cases import archive, links, merge, service, shares, timeline
 from propolis.cases.render import render_case, render_cases, render_custom_event, render_shares
+from propolis.cases.schemas import (
+    CaseAccess,
+    CaseApplyTemplate,
+    CaseBulkAccess,
+    CaseBulkUpdate,
+    CaseCreate,
+    CaseIds,
+    CaseLinkCase,
+    CaseLinkUrl,
+    CaseOut,
+    CaseOwner,
+    CaseUpdate,
+    CustomEventCreate,
+    CustomEventOut,
+    CustomEventUpdate,
+    OrganisationsIn,
+    ShareOut,
+    SharesIn,
+    ShareUpdate,
+)
 from propolis.core.errors import BadRequest
 from propolis.core.web import (
     JSON,
     Ctx,
     Multipart,
     UnitOfWorkRoute,
-    body,
     context,
     created,
     is_multipart,
     multipart_body,
     no_content,
     ok,
-    required_body,
+    parsed,
 )
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
@@ -56,28 +75,34 @@ def uploaded_file(upload: Multipart, name: str = "file") -> bytes:
 # --------------------------------------------------------------------------- fixed paths
 
 
-@router.post("/case")
-def create_case(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> JSON:
+@router.post("/case", response_model=CaseOut, status_code=201)
+def create_case(
+    data: dict = Depends(parsed(CaseCreate, required=True)), ctx: Ctx = Depends(context)
+) -> JSON:
     case = service.create_case(ctx.session, ctx.actor, data)
     return created(_rendered(ctx, case))
 
 
-@router.patch("/case/_bulk")
-def bulk_update(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> Response:
+@router.patch("/case/_bulk", status_code=204)
+def bulk_update(
+    data: dict = Depends(parsed(CaseBulkUpdate, required=True)), ctx: Ctx = Depends(context)
+) -> Response:
     service.bulk_update(ctx.session, ctx.actor, data)
     return no_content()
 
 
 @router.post("/case/_bulk/caseTemplate")
 def apply_case_template(
-    data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    data: dict = Depends(parsed(CaseApplyTemplate, required=True)), ctx: Ctx = Depends(context)
 ) -> Response:
     merge.apply_case_template(ctx.session, ctx.actor, data)
     return no_content()
 
 
-@router.post("/case/_bulk/access")
-def bulk_access(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> Response:
+@router.post("/case/_bulk/access", status_code=204)
+def bulk_access(
+    data: dict = Depends(parsed(CaseBulkAccess, required=True)), ctx: Ctx = Depends(context)
+) -> Response:
     service.bulk_set_access(ctx.session, ctx.actor, data)
     return no_content()
 
@@ -117,8 +142,10 @@ def delete_custom_field_value(ref: str, ctx: Ctx = Depends(context)) -> Response
     return no_content()
 
 
-@router.delete("/case/shares")
-def delete_shares(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> Response:
+@router.delete("/case/shares", status_code=204)
+def delete_shares(
+    data: dict = Depends(parsed(CaseIds, required=True)), ctx: Ctx = Depends(context)
+) -> Response:
     from propolis.core.validate import id_list
 
     for ref in id_list(data, "ids"):
@@ -134,7 +161,7 @@ def delete_share(ref: str, ctx: Ctx = Depends(context)) -> Response:
 
 @router.patch("/case/share/{ref}")
 def update_share(
-    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    ref: str, data: dict = Depends(parsed(ShareUpdate, required=True)), ctx: Ctx = Depends(context)
 ) -> Response:
     shares.set_share_profile(ctx.session, ctx.actor, ref, data)
     return no_content()
@@ -143,18 +170,20 @@ def update_share(
 # --------------------------------------------------------------------------- one case
 
 
-@router.get("/case/{ref}")
+@router.get("/case/{ref}", response_model=CaseOut, status_code=200)
 def get_case(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_case(ctx.session, ctx.actor, _case(ctx, ref)))
 
 
-@router.patch("/case/{ref}")
-def update_case(ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)) -> Response:
+@router.patch("/case/{ref}", status_code=204)
+def update_case(
+    ref: str, data: dict = Depends(parsed(CaseUpdate)), ctx: Ctx = Depends(context)
+) -> Response:
     service.update_case(ctx.session, ctx.actor, _case(ctx, ref), data)
     return no_content()
 
 
-@router.delete("/case/{ref}")
+@router.delete("/case/{ref}", status_code=204)
 def delete_case(ref: str, ctx: Ctx = Depends(context)) -> Response:
     service.delete_case(ctx.session, ctx.actor, _case(ctx, ref))
     return no_content()
@@ -209,37 +238,49 @@ def export_case(ref: str, password: str | None = None, ctx: Ctx = Depends(contex
 
 
 @router.post("/case/{ref}/owner")
-def change_owner(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+def change_owner(
+    ref: str, data: dict = Depends(parsed(CaseOwner, required=True)), ctx: Ctx = Depends(context)
+):  # noqa: ANN201
     service.change_owner(ctx.session, ctx.actor, _case(ctx, ref), data)
     return no_content()
 
 
 @router.post("/case/{ref}/access")
-def manage_access(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+def manage_access(
+    ref: str, data: dict = Depends(parsed(CaseAccess, required=True)), ctx: Ctx = Depends(context)
+):  # noqa: ANN201
     service.set_access(ctx.session, ctx.actor, _case(ctx, ref), data)
     return no_content()
 
 
 @router.post("/case/{ref}/link/case/add")
-def link_case(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+def link_case(
+    ref: str, data: dict = Depends(parsed(CaseLinkCase, required=True)), ctx: Ctx = Depends(context)
+):  # noqa: ANN201
     links.add_case_link(ctx.session, ctx.actor, _case(ctx, ref), data)
     return no_content()
 
 
 @router.post("/case/{ref}/link/case/remove")
-def unlink_case(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+def unlink_case(
+    ref: str, data: dict = Depends(parsed(CaseLinkCase, required=True)), ctx: Ctx = Depends(context)
+):  # noqa: ANN201
     links.remove_case_link(ctx.session, ctx.actor, _case(ctx, ref), data)
     return no_content()
 
 
 @router.post("/case/{ref}/link/external/add")
-def link_url(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+def link_url(
+    ref: str, data: dict = Depends(parsed(CaseLinkUrl, required=True)), ctx: Ctx = Depends(context)
+):  # noqa: ANN201
     links.add_external_link(ctx.session, ctx.actor, _case(ctx, ref), data)
     return no_content()
 
 
 @router.post("/case/{ref}/link/external/remove")
-def unlink_url(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+def unlink_url(
+    ref: str, data: dict = Depends(parsed(CaseLinkUrl, required=True)), ctx: Ctx = Depends(context)
+):  # noqa: ANN201
     links.remove_external_link(ctx.session, ctx.actor, _case(ctx, ref), data)
     return no_content()
 
@@ -252,22 +293,26 @@ def get_timeline(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(timeline.timeline(ctx.session, ctx.actor, _case(ctx, ref)))
 
 
-@router.post("/case/{ref}/customEvent")
+@router.post("/case/{ref}/customEvent", response_model=CustomEventOut, status_code=201)
 def create_custom_event(
-    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    ref: str,
+    data: dict = Depends(parsed(CustomEventCreate, required=True)),
+    ctx: Ctx = Depends(context),
 ) -> JSON:
     event = timeline.create_custom_event(ctx.session, ctx.actor, _case(ctx, ref), data)
     return created(render_custom_event(event))
 
 
-@router.get("/customEvent/{ref}")
+@router.get("/customEvent/{ref}", response_model=CustomEventOut, status_code=200)
 def get_custom_event(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     event, _case_row = timeline.get_custom_event(ctx.session, ctx.actor, ref)
     return ok(render_custom_event(event))
 
 
 @router.patch("/customEvent/{ref}")
-def update_custom_event(ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+def update_custom_event(
+    ref: str, data: dict = Depends(parsed(CustomEventUpdate)), ctx: Ctx = Depends(context)
+):  # noqa: ANN201
     timeline.update_custom_event(ctx.session, ctx.actor, ref, data)
     return no_content()
 
@@ -291,24 +336,28 @@ def list_case_shares(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_shares(ctx.session, shares.listed_shares(ctx.session, ctx.actor, case)))
 
 
-@router.post("/case/{ref}/shares")
-def share_case(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> JSON:
+@router.post("/case/{ref}/shares", response_model=list[ShareOut], status_code=201)
+def share_case(
+    ref: str, data: dict = Depends(parsed(SharesIn, required=True)), ctx: Ctx = Depends(context)
+) -> JSON:
     made = shares.share_case(ctx.session, ctx.actor, _case(ctx, ref), data.get("shares"))
     return created(render_shares(ctx.session, made))
 
 
-@router.put("/case/{ref}/shares")
+@router.put("/case/{ref}/shares", response_model=list[ShareOut], status_code=200)
 def set_case_shares(
-    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    ref: str, data: dict = Depends(parsed(SharesIn, required=True)), ctx: Ctx = Depends(context)
 ) -> JSON:
     case = _case(ctx, ref)
     shares.share_case(ctx.session, ctx.actor, case, data.get("shares"), replace=True)
     return ok(render_shares(ctx.session, shares.listed_shares(ctx.session, ctx.actor, case)))
 
 
-@router.delete("/case/{ref}/shares")
+@router.delete("/case/{ref}/shares", status_code=204)
 def unshare_case(
-    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    ref: str,
+    data: dict = Depends(parsed(OrganisationsIn, required=True)),
+    ctx: Ctx = Depends(context),
 ) -> Response:
     orgs = shares.org_list(data)
     shares.unshare_organisations(ctx.session, ctx.actor, _case(ctx, ref), orgs)
@@ -325,14 +374,22 @@ def list_task_shares(ref: str, ctx: Ctx = Depends(context)) -> JSON:
 
 
 @router.post("/task/{ref}/shares")
-def share_task(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+def share_task(
+    ref: str,
+    data: dict = Depends(parsed(OrganisationsIn, required=True)),
+    ctx: Ctx = Depends(context),
+):  # noqa: ANN201
     task, case = shares.get_task(ctx.session, ctx.actor, ref)
     shares.share_task(ctx.session, ctx.actor, task, case, shares.org_list(data))
     return no_content()
 
 
 @router.delete("/task/{ref}/shares")
-def unshare_task(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+def unshare_task(
+    ref: str,
+    data: dict = Depends(parsed(OrganisationsIn, required=True)),
+    ctx: Ctx = Depends(context),
+):  # noqa: ANN201
     task, case = shares.get_task(ctx.session, ctx.actor, ref)
     shares.unshare_task(ctx.session, ctx.actor, task, case, shares.org_list(data))
     return no_content()
@@ -369,7 +426,11 @@ def list_observable_shares(ref: str, ctx: Ctx = Depends(context)) -> JSON:
 
 
 @router.post("/observable/{ref}/shares")
-def share_observable(ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+def share_observable(
+    ref: str,
+    data: dict = Depends(parsed(OrganisationsIn, required=True)),
+    ctx: Ctx = Depends(context),
+):  # noqa: ANN201
     observable, case = shares.get_case_observable(ctx.session, ctx.actor, ref)
     shares.share_observable(ctx.session, ctx.actor, observable, case, shares.org_list(data))
     return no_content()
@@ -377,7 +438,9 @@ def share_observable(ref: str, data: dict = Depends(required_body), ctx: Ctx = D
 
 @router.delete("/observable/{ref}/shares")
 def unshare_observable(
-    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    ref: str,
+    data: dict = Depends(parsed(OrganisationsIn, required=True)),
+    ctx: Ctx = Depends(context),
 ) -> Response:
     observable, case = shares.get_case_observable(ctx.session, ctx.actor, ref)
     shares.unshare_observable(ctx.session, ctx.actor, observable, case, shares.org_list(data))

@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from propolis.casetemplates import service
 from propolis.casetemplates.render import render_template
+from propolis.casetemplates.schemas import CaseTemplateCreate, CaseTemplateOut, CaseTemplateUpdate
 from propolis.core.web import (
     JSON,
     Ctx,
@@ -16,27 +17,29 @@ from propolis.core.web import (
     created,
     no_content,
     ok,
-    required_body,
+    parsed,
 )
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 
 
-@router.post("/caseTemplate")
-def create_case_template(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> JSON:
+@router.post("/caseTemplate", response_model=CaseTemplateOut, status_code=201)
+def create_case_template(
+    data: dict = Depends(parsed(CaseTemplateCreate, required=True)), ctx: Ctx = Depends(context)
+) -> JSON:
     template = service.create_template(ctx.session, ctx.actor, data)
     return created(render_template(ctx.session, ctx.actor, template))
 
 
-@router.get("/caseTemplate/{ref}")
+@router.get("/caseTemplate/{ref}", response_model=CaseTemplateOut, status_code=200)
 def get_case_template(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     template = service.get_template(ctx.session, ctx.actor, ref)
     return ok(render_template(ctx.session, ctx.actor, template))
 
 
-@router.patch("/caseTemplate/{ref}")
+@router.patch("/caseTemplate/{ref}", status_code=204)
 def update_case_template(
-    ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
+    ref: str, data: dict = Depends(parsed(CaseTemplateUpdate)), ctx: Ctx = Depends(context)
 ) -> Response:
     template = service.get_template(ctx.session, ctx.actor, ref)
     service.update_template(ctx.session, ctx.actor, template, data)

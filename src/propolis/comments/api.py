@@ -7,16 +7,16 @@ from fastapi.responses import Response
 
 from propolis.comments import service
 from propolis.comments.render import render_comments
+from propolis.comments.schemas import CommentIn, CommentOut
 from propolis.core.web import (
     JSON,
     Ctx,
     UnitOfWorkRoute,
-    body,
     context,
     created,
     no_content,
     ok,
-    required_body,
+    parsed,
 )
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
@@ -26,9 +26,11 @@ def _one(ctx: Ctx, comment) -> dict:  # noqa: ANN001
     return render_comments(ctx.session, ctx.actor, [comment])[0]
 
 
-@router.post("/case/{case_ref}/comment")
+@router.post("/case/{case_ref}/comment", response_model=CommentOut, status_code=201)
 def create_in_case(
-    case_ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    case_ref: str,
+    data: dict = Depends(parsed(CommentIn, required=True)),
+    ctx: Ctx = Depends(context),
 ) -> JSON:
     from propolis.cases.service import get_case
 
@@ -36,9 +38,11 @@ def create_in_case(
     return created(_one(ctx, service.create_comment(ctx.session, ctx.actor, case=case, data=data)))
 
 
-@router.post("/alert/{alert_ref}/comment")
+@router.post("/alert/{alert_ref}/comment", response_model=CommentOut, status_code=201)
 def create_in_alert(
-    alert_ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    alert_ref: str,
+    data: dict = Depends(parsed(CommentIn, required=True)),
+    ctx: Ctx = Depends(context),
 ) -> JSON:
     from propolis.alerts.service import get_alert
 
@@ -47,19 +51,21 @@ def create_in_alert(
     return created(_one(ctx, comment))
 
 
-@router.get("/comment/{ref}")
+@router.get("/comment/{ref}", response_model=CommentOut)
 def get_comment(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(_one(ctx, service.get_comment(ctx.session, ctx.actor, ref)))
 
 
-@router.patch("/comment/{ref}")
-def update_comment(ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)) -> Response:
+@router.patch("/comment/{ref}", status_code=204)
+def update_comment(
+    ref: str, data: dict = Depends(parsed(CommentIn)), ctx: Ctx = Depends(context)
+) -> Response:
     comment = service.get_comment(ctx.session, ctx.actor, ref)
     service.update_comment(ctx.session, ctx.actor, comment, data)
     return no_content()
 
 
-@router.delete("/comment/{ref}")
+@router.delete("/comment/{ref}", status_code=204)
 def delete_comment(ref: str, ctx: Ctx = Depends(context)) -> Response:
     service.delete_comment(ctx.session, ctx.actor, service.get_comment(ctx.session, ctx.actor, ref))
     return no_content()

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
 
 class PropolisError(Exception):
     status = 400
@@ -66,5 +69,25 @@ def invalid(field: str, message: str, value: object = None) -> AttributeChecking
     """A single attribute failed validation (TheHive's AttributeCheckingError shape)."""
     return AttributeCheckingError(
         f"Invalid value for {field}: {message}",
-        errors=[{"name": field, "type": "InvalidFormatAttributeError", "value": value}],
+        errors=[{"name": field, "type": "InvalidFormatAttributeError", "value": safe_value(value)}],
     )
+
+
+_MAX_ECHO = 100
+
+
+def safe_value(value: Any) -> Any:
+    """A value an error may echo: JSON-serializable and short (never a 2**70 or a megabyte)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if INT64_MIN <= value <= INT64_MAX else _short(repr(value))
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else repr(value)
+    if isinstance(value, str):
+        return _short(value)
+    return _short(repr(value))
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_ECHO else text[:_MAX_ECHO] + "…"

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from propolis.core.errors import AttributeCheckingError, invalid
+from propolis.core.errors import INT64_MAX, INT64_MIN, AttributeCheckingError, invalid
 
 _MISSING = object()
+# Epoch milliseconds of years 1 and 9999 (core.schemas.Date has the same bounds).
+DATE_MIN = -62_135_596_800_000
+DATE_MAX = 253_402_300_799_999
 
 
 def required(data: dict[str, Any], name: str) -> Any:
@@ -65,7 +68,10 @@ def integer(
         if not value.is_integer():
             raise invalid(name, "must be an integer", value)
         value = int(value)
-    if (low is not None and value < low) or (high is not None and value > high):
+    # The database stores 64-bit integers: nothing larger gets as far as a 500.
+    low = INT64_MIN if low is None else low
+    high = INT64_MAX if high is None else high
+    if value < low or value > high:
         raise invalid(name, f"must be between {low} and {high}", value)
     return value
 
@@ -80,7 +86,8 @@ def boolean(data: dict[str, Any], name: str, default: Any = None) -> bool | None
 
 
 def date(data: dict[str, Any], name: str, *, req: bool = False, default: Any = None) -> int | None:
-    return integer(data, name, req=req, default=default)
+    """Epoch milliseconds, within the years a datetime can show (1 to 9999)."""
+    return integer(data, name, req=req, low=DATE_MIN, high=DATE_MAX, default=default)
 
 
 def severity(data: dict[str, Any], default: int | None = None) -> int | None:

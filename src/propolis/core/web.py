@@ -14,8 +14,10 @@ from typing import Any
 
 import orjson
 from fastapi import Request
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, UploadFile
@@ -23,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from propolis.core import events
 from propolis.core.errors import BadRequest, PayloadTooLarge, PropolisError
+from propolis.core.schemas import check
 from propolis.core.security import Actor
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,14 @@ async def context(request: Request) -> Ctx:
 
 
 class UnitOfWorkRoute(APIRoute):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A body read through parsed(Model) is documented as the request body.
+        for model, required, multipart in body_models(self.dependant)[:1]:
+            extra = request_body_doc(model, required, multipart)
+            self.openapi_extra = {**extra, **(self.openapi_extra or {})}
+            BODY_SCHEMAS.add(model)
+
     def get_route_handler(self):  # noqa: ANN201
         handler = super().get_route_handler()
 
@@ -285,3 +296,64 @@ async def json_or_multipart(request: Request) -> Multipart:
     if is_multipart(request):
         return await multipart_body(request)
     return Multipart(await json_body(request, required=True), {}, {})
+
+
+# --------------------------------------------------------------------------- typed bodies
+#
+# A route that takes ``data: AlertIn = Depends(parsed(AlertIn))`` gets the body read by
+# ``json_body`` / ``json_or_multipart`` (their size limits, after authentication) and then
+# validated by the model; a ``ValidationError`` is TheHive's ``AttributeCheckingError`` (400).
+# FastAPI's own body parsing is not used because it would read the body before the caller is
+# authenticated; :class:`UnitOfWorkRoute` documents the model as the request body instead.
+
+_BODY_MODEL = "__propolis_body_model__"
+# Every model documented as a request body; app.py adds them to the OpenAPI components.
+BODY_SCHEMAS: set[type[BaseModel]] = set()
+
+
+def parsed(model: type[BaseModel], *, required: bool = False, multipart: bool = False):  # noqa: ANN201
+    """Dependency factory: the JSON body validated with ``model``, as the dict of what the
+    client sent (``model_dump(exclude_unset=True)``: an update changes only those fields).
+    With ``multipart`` the dependency yields a :class:`Multipart` whose ``json`` is that dict.
+    The body readers authenticate the caller before reading a byte."""
+    if multipart:
+
+        async def from_upload(request: Request) -> Multipart:
+            upload = await json_or_multipart(request)
+            upload.json = check(model, upload.json).sent()
+            return upload
+
+        setattr(from_upload, _BODY_MODEL, (model, True, True))
+        return from_upload
+
+    async def from_json(request: Request) -> dict[str, Any]:
+        return check(model, await json_body(request, required=required)).sent()
+
+    setattr(from_json, _BODY_MODEL, (model, required, False))
+    return from_json
+
+
+def body_models(dependant: Dependant) -> list[tuple[type[BaseModel], bool, bool]]:
+    found = []
+    for dep in dependant.dependencies:
+        if hasattr(dep.call, _BODY_MODEL):
+            found.append(getattr(dep.call, _BODY_MODEL))
+        found.extend(body_models(dep))
+    return found
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def request_body_doc(model: type[BaseModel], required: bool, multipart: bool) -> dict[str, Any]:
+    content: dict[str, Any] = {"application/json": {"schema": _ref(model)}}
+    if multipart:
+        content["multipart/form-data"] = {
+            "schema": {
+                "type": "object",
+                "properties": {"_json": {"type": "string", "description": model.__name__}},
+                "additionalProperties": True,
+            }
+        }
+    return {"requestBody": {"required": required, "content": content}}

@@ -9,16 +9,16 @@ from propolis.core.web import (
     JSON,
     Ctx,
     UnitOfWorkRoute,
-    body,
     context,
     created,
     no_content,
     ok,
     parse_bool,
-    required_body,
+    parsed,
 )
 from propolis.fields import service
 from propolis.fields.render import render_field, render_fields
+from propolis.fields.schemas import CustomFieldCreate, CustomFieldOut, CustomFieldUpdate
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 
@@ -28,8 +28,10 @@ def list_custom_fields(ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_fields(service.list_fields(ctx.session)))
 
 
-@router.post("/customField")
-def create_custom_field(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> JSON:
+@router.post("/customField", response_model=CustomFieldOut, status_code=201)
+def create_custom_field(
+    data: dict = Depends(parsed(CustomFieldCreate, required=True)), ctx: Ctx = Depends(context)
+) -> JSON:
     return created(render_field(service.create_field(ctx.session, ctx.actor, data)))
 
 
@@ -38,9 +40,9 @@ def get_custom_field(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_field(service.get_field(ctx.session, ref)))
 
 
-@router.patch("/customField/{ref}")
+@router.patch("/customField/{ref}", status_code=204)
 def update_custom_field(
-    ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
+    ref: str, data: dict = Depends(parsed(CustomFieldUpdate)), ctx: Ctx = Depends(context)
 ) -> Response:
     service.update_field(ctx.session, ctx.actor, service.get_field(ctx.session, ref), data)
     return no_content()

@@ -13,20 +13,26 @@ from propolis.core.web import (
     Ctx,
     Multipart,
     UnitOfWorkRoute,
-    body,
     context,
     created,
-    json_or_multipart,
     no_content,
     ok,
     parse_bool,
-    required_body,
+    parsed,
 )
 from propolis.observables import service
 from propolis.observables.render import (
     render_observable,
     render_observable_type,
     render_observables,
+)
+from propolis.observables.schemas import (
+    ObservableBulkUpdate,
+    ObservableCreate,
+    ObservableOut,
+    ObservableTypeCreate,
+    ObservableTypeOut,
+    ObservableUpdate,
 )
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
@@ -35,19 +41,19 @@ router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 # --------------------------------------------------------------------------- observable types
 
 
-@router.post("/observable/type")
+@router.post("/observable/type", response_model=ObservableTypeOut, status_code=201)
 def create_observable_type(
-    data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    data: dict = Depends(parsed(ObservableTypeCreate, required=True)), ctx: Ctx = Depends(context)
 ) -> JSON:
     return created(render_observable_type(service.create_type(ctx.session, ctx.actor, data)))
 
 
-@router.get("/observable/type/{ref}")
+@router.get("/observable/type/{ref}", response_model=ObservableTypeOut, status_code=200)
 def get_observable_type(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_observable_type(service.get_type(ctx.session, ref)))
 
 
-@router.delete("/observable/type/{ref}")
+@router.delete("/observable/type/{ref}", status_code=204)
 def delete_observable_type(ref: str, ctx: Ctx = Depends(context)) -> Response:
     service.delete_type(ctx.session, ctx.actor, service.get_type(ctx.session, ref))
     return no_content()
@@ -73,12 +79,12 @@ def _creation_response(ctx: Ctx, observables: list) -> JSON:
     return created(render_observables(ctx.session, ctx.actor, observables))
 
 
-@router.post("/case/{case_id}/observable")
+@router.post("/case/{case_id}/observable", response_model=list[ObservableOut], status_code=201)
 def create_in_case(
     case_id: str,
     data_type: str | None = Query(None, alias="dataType"),
     ctx: Ctx = Depends(context),
-    form: Multipart = Depends(json_or_multipart),
+    form: Multipart = Depends(parsed(ObservableCreate, multipart=True)),
 ) -> JSON:
     from propolis.cases.service import get_case
 
@@ -89,12 +95,12 @@ def create_in_case(
     return _creation_response(ctx, observables)
 
 
-@router.post("/alert/{alert_id}/observable")
+@router.post("/alert/{alert_id}/observable", response_model=list[ObservableOut], status_code=201)
 def create_in_alert(
     alert_id: str,
     data_type: str | None = Query(None, alias="dataType"),
     ctx: Ctx = Depends(context),
-    form: Multipart = Depends(json_or_multipart),
+    form: Multipart = Depends(parsed(ObservableCreate, multipart=True)),
 ) -> JSON:
     from propolis.alerts.service import get_alert
 
@@ -108,28 +114,30 @@ def create_in_alert(
 # --------------------------------------------------------------------------- one observable
 
 
-@router.patch("/observable/_bulk")
-def bulk_update(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> Response:
+@router.patch("/observable/_bulk", status_code=204)
+def bulk_update(
+    data: dict = Depends(parsed(ObservableBulkUpdate, required=True)), ctx: Ctx = Depends(context)
+) -> Response:
     service.bulk_update(ctx.session, ctx.actor, data)
     return no_content()
 
 
-@router.get("/observable/{ref}")
+@router.get("/observable/{ref}", response_model=ObservableOut, status_code=200)
 def get_observable(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     observable = service.get_observable(ctx.session, ctx.actor, ref)
     return ok(render_observable(ctx.session, ctx.actor, observable))
 
 
-@router.patch("/observable/{ref}")
+@router.patch("/observable/{ref}", status_code=204)
 def update_observable(
-    ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
+    ref: str, data: dict = Depends(parsed(ObservableUpdate)), ctx: Ctx = Depends(context)
 ) -> Response:
     observable = service.get_observable(ctx.session, ctx.actor, ref)
     service.update_observable(ctx.session, ctx.actor, observable, data)
     return no_content()
 
 
-@router.delete("/observable/{ref}")
+@router.delete("/observable/{ref}", status_code=204)
 def delete_observable(ref: str, ctx: Ctx = Depends(context)) -> Response:
     observable = service.get_observable(ctx.session, ctx.actor, ref)
     service.delete_observable(ctx.session, ctx.actor, observable)

@@ -10,15 +10,21 @@ from propolis.core.web import (
     JSON,
     Ctx,
     UnitOfWorkRoute,
-    body,
     context,
     created,
     no_content,
     ok,
-    required_body,
+    parsed,
 )
 from propolis.orgs import avatar, service
 from propolis.orgs.render import render_links, render_org
+from propolis.orgs.schemas import (
+    OrganisationCreate,
+    OrganisationLink,
+    OrganisationLinks,
+    OrganisationOut,
+    OrganisationUpdate,
+)
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 
@@ -45,20 +51,24 @@ SHARING_PROFILES = [
 ]
 
 
-@router.post("/organisation")
-def create_organisation(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> JSON:
+@router.post("/organisation", response_model=OrganisationOut, status_code=201)
+def create_organisation(
+    data: dict = Depends(parsed(OrganisationCreate, required=True)), ctx: Ctx = Depends(context)
+) -> JSON:
     org = service.create(ctx.session, ctx.actor, data)
     return created(render_org(ctx.session, org))
 
 
-@router.get("/organisation/{ref}")
+@router.get("/organisation/{ref}", response_model=OrganisationOut, status_code=200)
 def get_organisation(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_org(ctx.session, service.get_visible(ctx.session, ctx.actor, ref)))
 
 
-@router.patch("/organisation/{ref}")
+@router.patch("/organisation/{ref}", status_code=204)
 def update_organisation(
-    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    ref: str,
+    data: dict = Depends(parsed(OrganisationUpdate, required=True)),
+    ctx: Ctx = Depends(context),
 ) -> Response:
     service.update(ctx.session, ctx.actor, service.get_visible(ctx.session, ctx.actor, ref), data)
     return no_content()
@@ -72,9 +82,12 @@ def get_avatar(ref: str, file_hash: str, ctx: Ctx = Depends(context)) -> Respons
     return avatar.response(org.avatar)
 
 
-@router.put("/organisation/{ref}/link/{other}")
+@router.put("/organisation/{ref}/link/{other}", status_code=201)
 def link_organisation(
-    ref: str, other: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
+    ref: str,
+    other: str,
+    data: dict = Depends(parsed(OrganisationLink)),
+    ctx: Ctx = Depends(context),
 ) -> Response:
     service.link(
         ctx.session, ctx.actor, ref, other, data.get("linkType"), data.get("otherLinkType")
@@ -93,9 +106,11 @@ def list_links(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_links(ctx.session, service.get_visible(ctx.session, ctx.actor, ref)))
 
 
-@router.put("/organisation/{ref}/links")
+@router.put("/organisation/{ref}/links", status_code=201)
 def bulk_link(
-    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    ref: str,
+    data: dict = Depends(parsed(OrganisationLinks, required=True)),
+    ctx: Ctx = Depends(context),
 ) -> Response:
     service.set_links(ctx.session, ctx.actor, ref, data.get("links"))
     return Response(status_code=201)

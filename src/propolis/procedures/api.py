@@ -12,17 +12,23 @@ from propolis.core.web import (
     Ctx,
     Multipart,
     UnitOfWorkRoute,
-    body,
     context,
     created,
     is_multipart,
     multipart_body,
     no_content,
     ok,
-    required_body,
+    parsed,
 )
 from propolis.procedures import patterns, service
 from propolis.procedures.render import render_pattern, render_patterns, render_procedures
+from propolis.procedures.schemas import (
+    ProcedureBulkCreate,
+    ProcedureBulkDelete,
+    ProcedureCreate,
+    ProcedureOut,
+    ProcedureUpdate,
+)
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 
@@ -43,9 +49,11 @@ def _one(ctx: Ctx, procedure) -> dict:  # noqa: ANN001
     return render_procedures(ctx.session, ctx.actor, [procedure])[0]
 
 
-@router.post("/case/{case_ref}/procedure")
+@router.post("/case/{case_ref}/procedure", response_model=ProcedureOut, status_code=201)
 def create_in_case(
-    case_ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    case_ref: str,
+    data: dict = Depends(parsed(ProcedureCreate, required=True)),
+    ctx: Ctx = Depends(context),
 ) -> JSON:
     procedure = service.create_procedure(
         ctx.session, ctx.actor, case=_case(ctx, case_ref), data=data
@@ -53,9 +61,11 @@ def create_in_case(
     return created(_one(ctx, procedure))
 
 
-@router.post("/case/{case_ref}/procedures")
+@router.post("/case/{case_ref}/procedures", response_model=list[ProcedureOut], status_code=201)
 def bulk_create_in_case(
-    case_ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    case_ref: str,
+    data: dict = Depends(parsed(ProcedureBulkCreate, required=True)),
+    ctx: Ctx = Depends(context),
 ) -> JSON:
     case = _case(ctx, case_ref)
     items = validate.required(data, "procedures")
@@ -63,9 +73,11 @@ def bulk_create_in_case(
     return created(render_procedures(ctx.session, ctx.actor, procedures))
 
 
-@router.post("/alert/{alert_ref}/procedure")
+@router.post("/alert/{alert_ref}/procedure", response_model=ProcedureOut, status_code=201)
 def create_in_alert(
-    alert_ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    alert_ref: str,
+    data: dict = Depends(parsed(ProcedureCreate, required=True)),
+    ctx: Ctx = Depends(context),
 ) -> JSON:
     procedure = service.create_procedure(
         ctx.session, ctx.actor, alert=_alert(ctx, alert_ref), data=data
@@ -73,9 +85,11 @@ def create_in_alert(
     return created(_one(ctx, procedure))
 
 
-@router.post("/alert/{alert_ref}/procedures")
+@router.post("/alert/{alert_ref}/procedures", response_model=list[ProcedureOut], status_code=201)
 def bulk_create_in_alert(
-    alert_ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    alert_ref: str,
+    data: dict = Depends(parsed(ProcedureBulkCreate, required=True)),
+    ctx: Ctx = Depends(context),
 ) -> JSON:
     alert = _alert(ctx, alert_ref)
     items = validate.required(data, "procedures")
@@ -83,26 +97,30 @@ def bulk_create_in_alert(
     return created(render_procedures(ctx.session, ctx.actor, procedures))
 
 
-@router.post("/procedure/delete/_bulk")
-def bulk_delete(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> Response:
+@router.post("/procedure/delete/_bulk", status_code=204)
+def bulk_delete(
+    data: dict = Depends(parsed(ProcedureBulkDelete, required=True)), ctx: Ctx = Depends(context)
+) -> Response:
     procedures = service.get_procedures(ctx.session, ctx.actor, validate.id_list(data, "ids"))
     service.delete_procedures(ctx.session, ctx.actor, procedures)
     return no_content()
 
 
-@router.get("/procedure/{ref}")
+@router.get("/procedure/{ref}", response_model=ProcedureOut, status_code=200)
 def get_procedure(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(_one(ctx, service.get_procedure(ctx.session, ctx.actor, ref)))
 
 
-@router.patch("/procedure/{ref}")
-def update_procedure(ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)) -> Response:
+@router.patch("/procedure/{ref}", status_code=204)
+def update_procedure(
+    ref: str, data: dict = Depends(parsed(ProcedureUpdate)), ctx: Ctx = Depends(context)
+) -> Response:
     procedure = service.get_procedure(ctx.session, ctx.actor, ref)
     service.update_procedure(ctx.session, ctx.actor, procedure, data)
     return no_content()
 
 
-@router.delete("/procedure/{ref}")
+@router.delete("/procedure/{ref}", status_code=204)
 def delete_procedure(ref: str, ctx: Ctx = Depends(context)) -> Response:
     procedure = service.get_procedure(ctx.session, ctx.actor, ref)
     service.delete_procedures(ctx.session, ctx.actor, [procedure])

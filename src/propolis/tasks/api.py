@@ -11,26 +11,35 @@ from propolis.core.web import (
     Ctx,
     Multipart,
     UnitOfWorkRoute,
-    body,
     context,
     created,
     is_multipart,
-    json_or_multipart,
     multipart_body,
     no_content,
     ok,
     parse_bool,
-    required_body,
+    parsed,
 )
 from propolis.tasks import service
 from propolis.tasks.render import render_log, render_task
+from propolis.tasks.schemas import (
+    LogCreate,
+    LogOut,
+    LogUpdate,
+    TaskBulkUpdate,
+    TaskCreate,
+    TaskOut,
+    TaskUpdate,
+)
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 
 
-@router.post("/case/{case_ref}/task")
+@router.post("/case/{case_ref}/task", response_model=TaskOut, status_code=201)
 def create_task(
-    case_ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    case_ref: str,
+    data: dict = Depends(parsed(TaskCreate, required=True)),
+    ctx: Ctx = Depends(context),
 ) -> JSON:
     from propolis.cases.service import get_case
 
@@ -39,32 +48,38 @@ def create_task(
     return created(render_task(ctx.session, ctx.actor, task))
 
 
-@router.patch("/task/_bulk")
-def bulk_update_tasks(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> Response:
+@router.patch("/task/_bulk", status_code=204)
+def bulk_update_tasks(
+    data: dict = Depends(parsed(TaskBulkUpdate, required=True)), ctx: Ctx = Depends(context)
+) -> Response:
     service.bulk_update(ctx.session, ctx.actor, data)
     return no_content()
 
 
-@router.get("/task/{ref}")
+@router.get("/task/{ref}", response_model=TaskOut, status_code=200)
 def get_task(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_task(ctx.session, ctx.actor, service.get_task(ctx.session, ctx.actor, ref)))
 
 
-@router.patch("/task/{ref}")
-def update_task(ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)) -> Response:
+@router.patch("/task/{ref}", status_code=204)
+def update_task(
+    ref: str, data: dict = Depends(parsed(TaskUpdate)), ctx: Ctx = Depends(context)
+) -> Response:
     service.update_task(ctx.session, ctx.actor, service.get_task(ctx.session, ctx.actor, ref), data)
     return no_content()
 
 
-@router.delete("/task/{ref}")
+@router.delete("/task/{ref}", status_code=204)
 def delete_task(ref: str, ctx: Ctx = Depends(context)) -> Response:
     service.delete_task(ctx.session, ctx.actor, service.get_task(ctx.session, ctx.actor, ref))
     return no_content()
 
 
-@router.post("/task/{ref}/log")
+@router.post("/task/{ref}/log", response_model=LogOut, status_code=201)
 def create_log(
-    ref: str, upload: Multipart = Depends(json_or_multipart), ctx: Ctx = Depends(context)
+    ref: str,
+    upload: Multipart = Depends(parsed(LogCreate, multipart=True)),
+    ctx: Ctx = Depends(context),
 ) -> JSON:
     task = service.get_task(ctx.session, ctx.actor, ref)
     files = upload.files.get("attachments", [])
@@ -72,13 +87,15 @@ def create_log(
     return created(render_log(ctx.session, ctx.actor, log))
 
 
-@router.patch("/log/{ref}")
-def update_log(ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)) -> Response:
+@router.patch("/log/{ref}", status_code=204)
+def update_log(
+    ref: str, data: dict = Depends(parsed(LogUpdate)), ctx: Ctx = Depends(context)
+) -> Response:
     service.update_log(ctx.session, ctx.actor, service.get_log(ctx.session, ctx.actor, ref), data)
     return no_content()
 
 
-@router.delete("/log/{ref}")
+@router.delete("/log/{ref}", status_code=204)
 def delete_log(ref: str, ctx: Ctx = Depends(context)) -> Response:
     service.delete_log(ctx.session, ctx.actor, service.get_log(ctx.session, ctx.actor, ref))
     return no_content()
@@ -91,7 +108,7 @@ async def _log_files(request: Request) -> list:
     return (await multipart_body(request)).files.get("attachments", [])
 
 
-@router.post("/log/{ref}/attachments")
+@router.post("/log/{ref}/attachments", status_code=204)
 def add_log_attachments(
     ref: str, files: list = Depends(_log_files), ctx: Ctx = Depends(context)
 ) -> Response:
@@ -100,7 +117,7 @@ def add_log_attachments(
     return no_content()
 
 
-@router.delete("/log/{ref}/attachments/{attachment_ref}")
+@router.delete("/log/{ref}/attachments/{attachment_ref}", status_code=204)
 def delete_log_attachment(ref: str, attachment_ref: str, ctx: Ctx = Depends(context)) -> Response:
     log = service.get_log(ctx.session, ctx.actor, ref)
     service.delete_log_attachment(ctx.session, ctx.actor, log, attachment_ref)

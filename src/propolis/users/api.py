@@ -18,13 +18,24 @@ from propolis.core.web import (
     no_content,
     ok,
     open_session,
+    parsed,
     read_json,
-    required_body,
 )
 from propolis.orgs import avatar
 from propolis.users import auth, profiles, service
 from propolis.users.models import Profile, User
 from propolis.users.render import render_profile, render_user
+from propolis.users.schemas import (
+    PasswordChange,
+    PasswordSet,
+    ProfileCreate,
+    ProfileOut,
+    ProfileUpdate,
+    UserCreate,
+    UserOrganisations,
+    UserOut,
+    UserUpdate,
+)
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 
@@ -41,21 +52,23 @@ def current_user(ctx: Ctx = Depends(context)) -> JSON:
     return response
 
 
-@router.post("/user")
-def create_user(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> JSON:
+@router.post("/user", response_model=UserOut, status_code=201)
+def create_user(
+    data: dict = Depends(parsed(UserCreate, required=True)), ctx: Ctx = Depends(context)
+) -> JSON:
     user, org = service.create_user(ctx.session, ctx.actor, data)
     ctx.session.flush()
     return created(render_user(ctx.session, ctx.actor, user, context_org_id=org.id))
 
 
-@router.get("/user/{ref}")
+@router.get("/user/{ref}", response_model=UserOut, status_code=200)
 def get_user(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_user(ctx.session, ctx.actor, _user(ctx, ref)))
 
 
-@router.patch("/user/{ref}")
+@router.patch("/user/{ref}", status_code=204)
 def update_user(
-    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    ref: str, data: dict = Depends(parsed(UserUpdate, required=True)), ctx: Ctx = Depends(context)
 ) -> Response:
     service.update_user(ctx.session, ctx.actor, _user(ctx, ref), data)
     return no_content()
@@ -74,26 +87,30 @@ def lock_user(ref: str, ctx: Ctx = Depends(context)) -> Response:
     return no_content()
 
 
-@router.put("/user/{ref}/organisations")
+@router.put("/user/{ref}/organisations", status_code=200)
 def set_organisations(
-    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    ref: str,
+    data: dict = Depends(parsed(UserOrganisations, required=True)),
+    ctx: Ctx = Depends(context),
 ) -> JSON:
     user = _user(ctx, ref)
     result = service.set_organisations(ctx.session, ctx.actor, user, data.get("organisations"))
     return ok({"organisations": result})
 
 
-@router.post("/user/{ref}/password/set")
+@router.post("/user/{ref}/password/set", status_code=204)
 def set_password(
-    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    ref: str, data: dict = Depends(parsed(PasswordSet, required=True)), ctx: Ctx = Depends(context)
 ) -> Response:
     service.set_password(ctx.session, ctx.actor, _user(ctx, ref), data)
     return no_content()
 
 
-@router.post("/user/{ref}/password/change")
+@router.post("/user/{ref}/password/change", status_code=204)
 def change_password(
-    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    ref: str,
+    data: dict = Depends(parsed(PasswordChange, required=True)),
+    ctx: Ctx = Depends(context),
 ) -> Response:
     service.change_password(ctx.session, ctx.actor, _user(ctx, ref), data)
     return no_content()
@@ -133,8 +150,10 @@ def _user(ctx: Ctx, ref: str) -> User:
 # --------------------------------------------------------------------------- profiles
 
 
-@router.post("/profile")
-def create_profile(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> JSON:
+@router.post("/profile", response_model=ProfileOut, status_code=201)
+def create_profile(
+    data: dict = Depends(parsed(ProfileCreate, required=True)), ctx: Ctx = Depends(context)
+) -> JSON:
     return created(render_profile(profiles.create_profile(ctx.session, ctx.actor, data)))
 
 
@@ -143,9 +162,11 @@ def get_profile(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_profile(_profile(ctx, ref)))
 
 
-@router.patch("/profile/{ref}")
+@router.patch("/profile/{ref}", status_code=204)
 def update_profile(
-    ref: str, data: dict = Depends(required_body), ctx: Ctx = Depends(context)
+    ref: str,
+    data: dict = Depends(parsed(ProfileUpdate, required=True)),
+    ctx: Ctx = Depends(context),
 ) -> Response:
     profiles.update_profile(ctx.session, ctx.actor, _profile(ctx, ref), data)
     return no_content()

@@ -1,0 +1,80 @@
+"""Users and profiles in TheHive's JSON shape (spec §19, §20)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from propolis.core.schemas import Bool, Entity, Input, NonEmpty, Str
+
+UserType = Literal["Normal", "Service", "External"]
+ProfileType = Literal["Organisation", "Admin", "External"]
+
+
+class UserCreate(Input):
+    login: NonEmpty(255)
+    name: NonEmpty(128)
+    profile: NonEmpty(64)
+    email: Str(255) | None = None
+    password: Str(1024) | None = None
+    organisation: Str(64) | None = None
+    type: UserType | None = None
+    locked: Bool | None = None
+    avatar: Str(2_000_000) | None = None
+
+
+class UserUpdate(Input):
+    name: NonEmpty(128) = None
+    profile: NonEmpty(64) = None
+    email: Str(255) | None = None
+    organisation: Str(64) | None = None
+    type: UserType = None
+    locked: Bool = None
+    avatar: Str(2_000_000) | None = None
+    defaultOrganisation: NonEmpty(64) = None
+
+
+class PasswordSet(Input):
+    password: Str(1024)
+
+
+class PasswordChange(Input):
+    password: Str(1024)
+    currentPassword: Str(1024)
+
+
+class UserOrganisation(Input):
+    organisation: NonEmpty(64)
+    profile: NonEmpty(64)
+    default: Bool | None = None
+
+
+class UserOrganisations(Input):
+    organisations: list[UserOrganisation] = Field(max_length=1_000)
+
+
+class ProfileCreate(Input):
+    name: NonEmpty(64)
+    permissions: list[NonEmpty(128)] | None = Field(None, max_length=1_000)
+    type: ProfileType | None = None
+
+
+class ProfileUpdate(Input):
+    name: NonEmpty(64) = None
+    permissions: list[NonEmpty(128)] | None = Field(None, max_length=1_000)
+
+
+class UserOut(Entity):
+    type: str | None = Field(None, alias="_type")
+    login: str
+    name: str
+    organisation: str | None = None
+    profile: str | None = None
+    permissions: list[str] | None = None
+    organisations: list[dict[str, Any]] | None = None
+
+
+class ProfileOut(Entity):
+    name: str
+    permissions: list[str]
