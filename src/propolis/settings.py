@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     )
     analysis_python: str | None = Field(default=None, description="interpreter for .py analyzers")
     job_timeout_minutes: float = 30
+    job_max_output_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        description="largest output.json (report) a program may write; larger is a Failure",
+    )
     job_cache_minutes: float = 10
     job_heartbeat_seconds: float = 5
     analyzer_parallelism_min: int = 2

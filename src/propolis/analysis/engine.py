@@ -115,6 +115,8 @@ def _plan(rt: Runtime, session: Session, kind: str, item_id: int, attempt: int) 
         keep_folder=(item.parameters or {}).get("keepJobFolder") is True,
         interpreter=rt.settings.analysis_python,
         builtin=definition.builtin,
+        max_output_bytes=rt.settings.job_max_output_bytes,
+        max_file_bytes=rt.settings.max_upload_bytes,
     )
     if kind == JOB:
         _add_observable(rt, session, item, job_input)

@@ -50,6 +50,8 @@ class JobInput:
     keep_folder: bool = False
     interpreter: str | None = None  # for .py programs; default: the server's own
     builtin: bool = False  # one of Propolis' own programs
+    max_output_bytes: int | None = None  # largest output.json read; None: no limit
+    max_file_bytes: int | None = None  # largest file artifact kept; None: no limit
 
 
 @dataclass
@@ -78,7 +80,7 @@ def run(
     try:
         document = _prepare(folder, job)
         captured = _execute(job, folder)
-        return _read_output(folder, captured, document, store_file)
+        return _read_output(folder, captured, document, store_file, job)
     except OSError as exc:
         return failure(f"Process execution error: {exc}", job.document)
     finally:
@@ -244,10 +246,18 @@ def _read_output(
     captured: str,
     document: dict[str, Any],
     store_file: Callable[[Path], dict[str, Any]],
+    job: JobInput,
 ) -> Outcome:
     path = folder / "output" / "output.json"
     if not path.is_file() or path.stat().st_size == 0:
         return failure(captured.strip() or "The program wrote no output", document)
+    # Checked before reading: a program that ignores every limit must not fill our memory.
+    if _too_big(path, job.max_output_bytes):
+        return failure(
+            f"Invalid output.json: larger than the limit of {job.max_output_bytes} bytes "
+            "(PROPOLIS_JOB_MAX_OUTPUT_BYTES)",
+            document,
+        )
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -267,7 +277,9 @@ def _read_output(
     if not isinstance(report.get("full"), dict):
         return failure("Invalid output.json: success without a full report object", document)
     try:
-        artifacts = _artifacts(folder / "output", report.get("artifacts"), store_file)
+        artifacts = _artifacts(
+            folder / "output", report.get("artifacts"), store_file, job.max_file_bytes
+        )
     except ValueError as exc:
         return failure(f"Report creation failure: {exc}", document)
     summary = report.get("summary") if isinstance(report.get("summary"), dict) else {}
@@ -290,15 +302,22 @@ def _objects(value: Any) -> list[dict[str, Any]]:
     return []
 
 
+def _too_big(path: Path, limit: int | None) -> bool:
+    return limit is not None and path.stat().st_size > limit
+
+
 def _artifacts(
-    output: Path, value: Any, store_file: Callable[[Path], dict[str, Any]]
+    output: Path,
+    value: Any,
+    store_file: Callable[[Path], dict[str, Any]],
+    max_file_bytes: int | None = None,
 ) -> list[dict[str, Any]]:
     artifacts: list[dict[str, Any]] = []
     for raw in _objects(value):
         if not isinstance(raw.get("dataType"), str):
             continue  # Cortex skips artifacts without a dataType
         if "file" in raw or raw["dataType"] == "file":
-            artifact = _file_artifact(output, raw, store_file)
+            artifact = _file_artifact(output, raw, store_file, max_file_bytes)
         else:
             artifact = _value_artifact(raw)
         if artifact is not None:
@@ -332,7 +351,10 @@ def _value_artifact(raw: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _file_artifact(
-    output: Path, raw: dict[str, Any], store_file: Callable[[Path], dict[str, Any]]
+    output: Path,
+    raw: dict[str, Any],
+    store_file: Callable[[Path], dict[str, Any]],
+    max_bytes: int | None = None,
 ) -> dict[str, Any] | None:
     out = _common(raw, FILE_ARTIFACT_KEYS)
     name, filename = raw.get("file"), raw.get("filename")
@@ -342,6 +364,8 @@ def _file_artifact(
     # Only a direct child of output/ (no sub-folder, no escape through "..").
     if path.parent.resolve() != output.resolve() or not path.is_file() or path.is_symlink():
         return None
+    if _too_big(path, max_bytes):  # the same limit as any uploaded file
+        raise ValueError(f"artifact file {filename} is larger than {max_bytes} bytes")
     stored = store_file(path)
     content_type = raw.get("contentType")
     out["attachment"] = {

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""A test program written WITHOUT cortexutils that ignores every limit it is given.
+
+It follows only the bare job-folder protocol (read ``<job>/input/input.json``, write
+``<job>/output/output.json``) and never refuses anything: not on TLP or PAP, not on time,
+not on size. Whatever limit holds when it runs is the engine's doing. It serves as an
+analyzer and, through ``responders/RogueResponder``, as a responder.
+
+``config.service`` selects the misbehaviour; ``config.markers`` names a folder where every
+run leaves a file (so a test can tell whether the program ran at all):
+
+echo       reports its whole input and its whole environment
+sleep      ignores SIGTERM, starts a child that ignores it too, and sleeps forever
+huge       writes a valid output.json of ``config.bytes`` bytes
+hugefile   reports a file artifact of ``config.bytes`` bytes
+noise      prints ``config.bytes`` bytes on stdout, writes no output.json
+nothing    writes nothing at all
+empty      writes an empty output.json
+binary     writes bytes that are not UTF-8
+array      writes a JSON array
+nofull     writes {"success": true} without a report
+directory  makes output.json a directory
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+SLEEPER = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"
+
+
+def main() -> None:
+    folder = sys.argv[1]
+    with open(os.path.join(folder, "input", "input.json"), encoding="utf-8") as handle:
+        document = json.load(handle)
+    config = document.get("config") or {}
+    service = config.get("service") or "echo"
+    size = int(config.get("bytes") or 0)
+    output = os.path.join(folder, "output", "output.json")
+    marker = {"service": service, "pid": os.getpid(), "tlp": document.get("tlp")}
+    if service == "sleep":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        child = subprocess.Popen([sys.executable, "-c", SLEEPER])  # noqa: S603
+        marker["child"] = child.pid
+    leave_marker(config.get("markers"), marker)
+    if service == "echo":
+        full = {"input": document, "environ": dict(os.environ), "cwd": os.getcwd()}
+        write(output, json.dumps({"success": True, "full": full}).encode())
+    elif service == "sleep":
+        while True:
+            time.sleep(60)
+    elif service == "huge":
+        head, tail = b'{"success": true, "full": {"blob": "', b'"}}'
+        write(output, head + b"x" * max(0, size - len(head) - len(tail)) + tail)
+    elif service == "hugefile":
+        write(os.path.join(folder, "output", "big.bin"), b"\0" * size)
+        artifact = {"dataType": "file", "file": "big.bin", "filename": "big.bin"}
+        write(output, json.dumps({"success": True, "full": {}, "artifacts": [artifact]}).encode())
+    elif service == "noise":
+        sys.stdout.write("n" * size)
+    elif service == "empty":
+        write(output, b"")
+    elif service == "binary":
+        write(output, b"\xff\xfe\x00garbage\x80")
+    elif service == "array":
+        write(output, b"[1, 2, 3]")
+    elif service == "nofull":
+        write(output, b'{"success": true}')
+    elif service == "directory":
+        os.makedirs(output)
+    # "nothing", and anything unknown: exit 0 having written nothing
+
+
+def leave_marker(markers: object, marker: dict) -> None:
+    if isinstance(markers, str) and markers:
+        write(
+            os.path.join(markers, f"{marker['service']}-{os.getpid()}.json"),
+            json.dumps(marker).encode(),
+        )
+
+
+def write(path: str, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+
+
+if __name__ == "__main__":
+    main()
