@@ -298,3 +298,71 @@ def test_current_user_for_cortex_and_thehive_clients(engine_server):
     anonymous = requests.get(f"{engine_server.url}/api/user/current")
     assert anonymous.status_code == 401
     assert anonymous.json()["type"] == "AuthenticationError"
+
+
+# --------------------------------------------------------------------------- identity
+
+
+def test_who_asked_is_the_caller_whatever_the_body_says(engine_server, cortex, http, cortex_user):
+    """An analyst of one organisation names another in ``parameters``: the analyzers still
+    see the caller's organisation and login, and Sightings reads nothing of the other one."""
+    org, login, _key = cortex_user
+    victim = new_cortex_user(engine_server)[0]
+    victim_client = engine_server.client(organisation=victim)
+    secret_case = victim_client.case.create(case={"title": "victim secret", "description": "d"})
+    victim_client.case.create_observable(
+        case_id=secret_case["_id"], observable={"dataType": "ip", "data": "203.0.113.77"}
+    )
+    spoofed = {"organisation": victim, "user": "admin@thehive.local"}
+    sightings = cortex.analyzers.enable("Propolis_Sightings_1_0", {"configuration": {}})
+    run = http.post(
+        f"{http.base_url}/analyzer/{sightings.id}/run",
+        json={"data": "203.0.113.77", "dataType": "ip", "parameters": spoofed},
+    )
+    assert run.status_code == 200, run.text
+    assert run.json()["parameters"] == {"organisation": org, "user": login}
+    done = wait_done(http, run.json()["id"])
+    assert done["status"] == "Success", done
+    assert done["report"]["full"] == {"cases": [], "alerts": []}
+    echo = cortex.analyzers.enable("Probe_Echo_1_0", {"configuration": {"api_key": "k"}})
+    run = http.post(
+        f"{http.base_url}/analyzer/{echo.id}/run",
+        json={"data": "203.0.113.78", "dataType": "ip", "parameters": {**spoofed, "x": 1}},
+    )
+    seen = wait_done(http, run.json()["id"])["report"]["full"]["parameters"]
+    assert seen == {"organisation": org, "user": login, "x": 1}
+    responder = cortex.responders.enable("ProbeResponder_1_0", {"configuration": {}})
+    action = http.post(
+        f"{http.base_url}/responder/{responder.id}/run",
+        json={"dataType": "thehive:case", "data": CASE, "parameters": spoofed},
+    ).json()
+    assert action["parameters"] == {"organisation": org, "user": login}
+    wait_done(http, action["id"])
+
+
+def test_connector_jobs_carry_the_callers_identity(engine_server, cortex_user):
+    org, login, key = cortex_user
+    client = engine_server.client(organisation=org)
+    engine_server.http(org).post(
+        engine_server.url + "/api/v1/analysis/worker",
+        json={
+            "kind": "analyzer",
+            "definitionId": "Probe_Echo_1_0",
+            "configuration": {"api_key": "k"},
+        },
+    ).raise_for_status()
+    case = client.case.create(case={"title": "mine", "description": "d"})
+    observable = client.case.create_observable(
+        case_id=case["_id"], observable={"dataType": "ip", "data": "203.0.113.79"}
+    )[0]
+    job = client.cortex.create_analyzer_job(
+        job={
+            "analyzerId": "Probe_Echo",
+            "cortexId": "local",
+            "artifactId": observable["_id"],
+            "parameters": {"organisation": "admin", "user": "someone@else"},
+        }
+    )
+    done = wait_done(bearer(engine_server, key), job["cortexJobId"])
+    assert done["report"]["full"]["parameters"]["organisation"] == org
+    assert done["report"]["full"]["parameters"]["user"] == "admin@thehive.local"

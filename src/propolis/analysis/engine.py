@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from propolis.analysis import catalog as catalog_mod
-from propolis.analysis import runner, service, workers
+from propolis.analysis import runner, service, sightings, workers
 from propolis.analysis.config import mask_for_report
 from propolis.analysis.models import AnalysisWorker, AnalyzerJob, ResponderAction
 from propolis.analysis.runtime import ACTION, JOB, Runtime
@@ -28,6 +28,8 @@ from propolis.core import events
 from propolis.core.db import now_ms
 from propolis.core.errors import PropolisError
 from propolis.core.security import ALL_PERMISSIONS, Actor
+from propolis.observables.service import fingerprint_of
+from propolis.orgs.models import Organisation
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +106,7 @@ def _plan(rt: Runtime, session: Session, kind: str, item_id: int, attempt: int) 
         "tlp": service.cortex_tlp(item.tlp),
         "pap": item.pap,
         "message": (item.message or "") if kind == JOB else request.get("message", ""),
-        "parameters": dict(item.parameters or {}),
+        "parameters": _parameters_of(session, item),
         "config": config,
     }
     job_input = runner.JobInput(
@@ -120,6 +122,7 @@ def _plan(rt: Runtime, session: Session, kind: str, item_id: int, attempt: int) 
     )
     if kind == JOB:
         _add_observable(rt, session, item, job_input)
+        _add_context(session, item, definition, document)
     elif request:
         document["data"] = request.get("data")
     else:
@@ -127,6 +130,33 @@ def _plan(rt: Runtime, session: Session, kind: str, item_id: int, attempt: int) 
 
         document["data"] = responder_data(session, _actor_for(session, item), item)
     return Plan(attempt, job_input=job_input)
+
+
+def _parameters_of(session: Session, item: AnalyzerJob | ResponderAction) -> dict[str, Any]:
+    """The job's parameters, with who asked taken from the job row (its organisation and
+    creator, set from the authenticated caller), whatever the stored parameters say."""
+    org_name = session.scalar(select(Organisation.name).where(Organisation.id == item.org_id))
+    parameters = service.without_identity(item.parameters or {})
+    return {**parameters, "organisation": org_name, "user": item.created_by}
+
+
+def _add_context(
+    session: Session, job: AnalyzerJob, definition: Any, document: dict[str, Any]
+) -> None:
+    """Platform data a built-in asks for in its definition (``propolisContext``), looked up
+    here for the job's organisation: the program itself has no database access."""
+    wanted = definition.extra.get("propolisContext") if definition.builtin else None
+    if not isinstance(wanted, list) or sightings.CONTEXT not in wanted:
+        return
+    observable = _observable_of(session, job)
+    if observable is not None:
+        fingerprint, exclude = observable.fingerprint, observable.case_id
+    elif job.attachment:
+        fingerprint, exclude = str(job.attachment.get("id")), None
+    else:
+        fingerprint, exclude = fingerprint_of(job.data_type or "", job.data or ""), None
+    found = sightings.sightings(session, job.org_id, fingerprint, exclude)
+    document.setdefault("propolis", {})[sightings.CONTEXT] = found
 
 
 def _action_data_type(action: ResponderAction) -> str:

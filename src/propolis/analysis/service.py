@@ -28,8 +28,10 @@ LOCAL_CORTEX = "local"
 ANALYSE_PERMISSION = "manageAnalyse"
 ACTION_PERMISSION = "manageAction"
 OBJECT_TYPES = ("case", "case_task", "case_task_log", "case_artifact", "alert")
+# Parameters that say who asked: always the authenticated caller's, never what was sent.
+IDENTITY_PARAMETERS = ("organisation", "user")
 # Parameters TheHive adds to every run; they say who asked, not what to compute.
-_CALLER_PARAMETERS = ("organisation", "user", "force", "keepJobFolder")
+_CALLER_PARAMETERS = (*IDENTITY_PARAMETERS, "force", "keepJobFolder")
 
 
 class RateLimitExceeded(PropolisError):
@@ -50,7 +52,7 @@ def create_job(session: Session, actor: Actor, data: dict[str, Any], settings: A
     analyzer_ref = validate.nonempty(data, "analyzerId", max_len=255)
     cortex_id = validate.nonempty(data, "cortexId", max_len=255)
     artifact_ref = validate.nonempty(data, "artifactId", max_len=64)
-    parameters = _parameters(data)
+    parameters = _parameters(data, actor)
     from propolis.observables.service import get_observable
 
     observable = get_observable(session, actor, artifact_ref)
@@ -96,7 +98,7 @@ def run_analyzer(
     tlp = validate.integer(data, "tlp", low=0, high=3, default=2)
     pap = validate.integer(data, "pap", low=0, high=3, default=2)
     message = data.get("message") if isinstance(data.get("message"), str) else ""
-    parameters = data.get("parameters") if isinstance(data.get("parameters"), dict) else {}
+    parameters = _parameters(data, actor)
     now = now_ms()
     job = AnalyzerJob(
         org_id=actor.org_id,
@@ -214,13 +216,18 @@ def create_jobs(
     return [create_job(session, actor, item, settings) for item in items]
 
 
-def _parameters(data: dict[str, Any]) -> dict[str, Any]:
+def _parameters(data: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """The ``parameters`` sent, with the caller's identity in place of any sent one."""
     parameters = data.get("parameters")
     if parameters is None:
-        return {}
+        parameters = {}
     if not isinstance(parameters, dict):
         raise invalid("parameters", "must be an object", parameters)
-    return dict(parameters)
+    return {**without_identity(parameters), "organisation": actor.org_name, "user": actor.login}
+
+
+def without_identity(parameters: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in parameters.items() if k not in IDENTITY_PARAMETERS}
 
 
 def _new_job(
@@ -244,7 +251,7 @@ def _new_job(
         cortex_job_id="",
         status="Waiting",
         start_date=now,
-        parameters={**parameters, "organisation": actor.org_name, "user": actor.login},
+        parameters=parameters,
         report=None,
         operations=[],
         data_type=observable.data_type,
@@ -464,7 +471,7 @@ def create_action(session: Session, actor: Actor, data: dict[str, Any]) -> Respo
     cortex_id = validate.string(data, "cortexId", max_len=255)
     object_type = validate.nonempty(data, "objectType", max_len=32)
     object_ref = validate.nonempty(data, "objectId", max_len=64)
-    parameters = _parameters(data)
+    parameters = _parameters(data, actor)
     target = find_target(session, actor, object_type, object_ref)
     tlp = validate.tlp(data, target.tlp)
     worker = None
@@ -485,7 +492,7 @@ def create_action(session: Session, actor: Actor, data: dict[str, Any]) -> Respo
         object_id=target.entity.id,
         status="Waiting",
         start_date=now,
-        parameters={**parameters, "organisation": actor.org_name, "user": actor.login},
+        parameters=parameters,
         report={},
         operations=[],
         tlp=tlp,
@@ -521,7 +528,7 @@ def run_responder(
         raise invalid("data", "is required", None)
     tlp = validate.integer(data, "tlp", low=0, high=3, default=2)
     pap = validate.integer(data, "pap", low=0, high=3, default=2)
-    parameters = data.get("parameters") if isinstance(data.get("parameters"), dict) else {}
+    parameters = _parameters(data, actor)
     texts = {k: data.get(k) if isinstance(data.get(k), str) else "" for k in ("label", "message")}
     now = now_ms()
     action = ResponderAction(
