@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 1024 * 1024 * 1024
     max_json_bytes: int = 10 * 1024 * 1024
     session_hours: int = 12
+    # Archives sent by callers (case import, zipped observables, MISP samples): checked
+    # before anything is decompressed, then streamed (see propolis.core.unzip).
+    archive_max_members: int = Field(default=10_000, description="files in one archive")
+    archive_max_member_bytes: int = Field(default=1024**3, description="one file, expanded")
+    archive_max_total_bytes: int = Field(default=4 * 1024**3, description="all files, expanded")
+    archive_max_ratio: float = Field(default=200.0, description="expanded / compressed size")
+    archive_max_manifest_bytes: int = Field(
+        default=64 * 1024 * 1024, description="case.json of a case archive (parsed in memory)"
+    )
     # Query DSL (POST /api/v1/query): beyond these a query is refused with a 400.
     query_max_in_values: int = Field(default=1000, description="values in one _in filter")
     query_max_depth: int = Field(default=32, description="nesting of a query's JSON")

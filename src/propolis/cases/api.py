@@ -7,6 +7,8 @@ before ``/case/{ref}`` so that they are matched first.
 
 from __future__ import annotations
 
+from typing import IO
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -72,6 +74,15 @@ def uploaded_file(upload: Multipart, name: str = "file") -> bytes:
     return files[0].file.read()
 
 
+def uploaded_stream(upload: Multipart, name: str = "file") -> IO[bytes]:
+    """The uploaded file itself (spooled to disk by the parser), for readers that stream."""
+    files = upload.files.get(name) or []
+    if not files:
+        raise BadRequest(f"The multipart part {name!r} (a file) is missing")
+    files[0].file.seek(0)
+    return files[0].file
+
+
 # --------------------------------------------------------------------------- fixed paths
 
 
@@ -121,7 +132,7 @@ def link_types(ctx: Ctx = Depends(context)) -> JSON:
 @router.post("/case/import")
 def import_case(upload: Multipart = Depends(multipart_only), ctx: Ctx = Depends(context)) -> JSON:
     case, observables, procedures = archive.import_case(
-        ctx.session, ctx.actor, uploaded_file(upload), upload.json
+        ctx.session, ctx.actor, uploaded_stream(upload), upload.json
     )
     from propolis.observables.render import render_observables
     from propolis.procedures.render import render_procedures

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import json
 import zlib
-from typing import Any
+from typing import IO, Any
 
 import pyzipper
 from sqlalchemy import select
@@ -29,6 +29,7 @@ from propolis.cases.models import Case, CustomEvent, ExternalLink
 from propolis.core import validate
 from propolis.core.errors import BadRequest
 from propolis.core.security import Actor
+from propolis.core.unzip import ZipLimits, check_members, read_member, spool_member
 
 FORMAT_VERSION = 1
 MANIFEST = "case.json"
@@ -257,13 +258,18 @@ def _external_links(session: Session, case: Case) -> list[dict[str, Any]]:
 
 
 class _Archive:
-    """The opened archive: its manifest and its files, read on demand."""
+    """The opened archive: its manifest and its files, streamed on demand within the
+    archive limits (a crafted archive is refused before anything is decompressed)."""
 
-    def __init__(self, raw: bytes, password: str) -> None:
+    def __init__(self, source: IO[bytes], password: str, settings: Any) -> None:
+        self.limits = ZipLimits.from_settings(settings)
+        manifest_limit = getattr(settings, "archive_max_manifest_bytes", 64 * 1024 * 1024)
         try:
-            self._zip = pyzipper.AESZipFile(io.BytesIO(raw))
+            self._zip = pyzipper.AESZipFile(source)
             self._zip.setpassword(password.encode("utf-8"))
-            self.document = json.loads(self._zip.read(MANIFEST))
+            check_members(self._zip.infolist(), self.limits, "The case archive")
+            manifest = read_member(self._zip, self._zip.getinfo(MANIFEST), manifest_limit)
+            self.document = json.loads(manifest)
         except RuntimeError as exc:  # pyzipper: "Bad password for file ..."
             raise BadRequest("Invalid password for the case archive") from exc
         except (
@@ -288,26 +294,27 @@ class _Archive:
         if not isinstance(ref, dict) or not isinstance(ref.get("sha256"), str):
             return None
         try:
-            content = self._zip.read(f"files/{ref['sha256']}")
+            member = self._zip.getinfo(f"files/{ref['sha256']}")
+            content, size = spool_member(self._zip, member, self.limits.max_member_bytes)
         except (KeyError, RuntimeError, pyzipper.BadZipFile, OSError, EOFError, zlib.error):
             return None
         content_type = ref.get("contentType") or "application/octet-stream"
         return UploadFile(
-            io.BytesIO(content),
-            size=len(content),
+            content,
+            size=size,
             filename=str(ref.get("name") or ref["sha256"]),
             headers=Headers({"content-type": content_type}),
         )
 
 
 def import_case(
-    session: Session, actor: Actor, raw: bytes, data: dict[str, Any]
+    session: Session, actor: Actor, source: IO[bytes], data: dict[str, Any]
 ) -> tuple[Case, list[Any], list[Any]]:
     """Recreate an archived case in the caller's organisation. Returns the case, its
     observables (a value listed twice is merged into one) and procedures.
     Anything invalid in the archive fails the whole import (nothing is created)."""
     password = validate.nonempty(data, "password")
-    archive = _Archive(raw, password)
+    archive = _Archive(source, password, session.info.get("settings"))
     case_input = dict(archive.document["case"])
     case_input.pop("assignee", None)  # users differ between platforms
     for name in ("sharingParameters", "taskRule", "observableRule"):

@@ -22,6 +22,7 @@ from propolis.cases import service
 from propolis.cases.models import Case
 from propolis.core.errors import BadRequest, NotFound
 from propolis.core.security import Actor
+from propolis.core.unzip import ZipLimits, check_members, read_member
 
 NOT_AN_EVENT = "Could not convert json to MISP event"
 MALWARE_ZIP_PASSWORD = b"infected"
@@ -262,9 +263,12 @@ def _file_of(misp_type: str, value: str, attribute: dict[str, Any]) -> dict | No
 def _unzip_sample(content: bytes, name: str) -> tuple[bytes, str]:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            members = [m for m in archive.namelist() if not m.endswith(".filename.txt")]
+            members = [m for m in archive.infolist() if not m.filename.endswith(".filename.txt")]
             if members:
-                return archive.read(members[0], pwd=MALWARE_ZIP_PASSWORD), name
+                # The sample is held in memory: refused (413) when it would expand too much.
+                check_members(members, ZipLimits(), name)
+                limit = ZipLimits().max_member_bytes
+                return read_member(archive, members[0], limit, MALWARE_ZIP_PASSWORD), name
     except (zipfile.BadZipFile, RuntimeError, KeyError):
         pass
     return content, f"{name}.zip"

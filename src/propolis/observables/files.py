@@ -18,6 +18,7 @@ from propolis.attachments import service as attachments
 from propolis.attachments.models import Attachment
 from propolis.core.errors import BadRequest, PayloadTooLarge
 from propolis.core.security import Actor
+from propolis.core.unzip import ZipLimits, check_members
 
 MAX_ZIP_MEMBERS = 10_000
 # pyzipper has its own copy of zipfile (and of its exceptions).
@@ -93,6 +94,8 @@ def _expand_zip(
         limit = attachments.max_upload_bytes(session)
         if limit is not None and sum(m.file_size for m in members) > limit:
             raise PayloadTooLarge(f"{upload.filename} expands to more than {limit} bytes")
+        limits = ZipLimits.from_settings(session.info.get("settings"))
+        check_members(members, limits, upload.filename or "the zip archive")
         pwd = password.encode() if password else None
         return [_store_member(session, actor, archive, member, pwd) for member in members]
 
