@@ -74,6 +74,14 @@ class Settings(BaseSettings):
         default=True, description="run analysis jobs inside `propolis serve`"
     )
     analysis_python: str | None = Field(default=None, description="interpreter for .py analyzers")
+    # The environment of analyzer/responder programs (nothing else of the server's reaches them)
+    analyzer_path: str | None = Field(
+        default=None, description="PATH of analyzer programs; default: the server's PATH"
+    )
+    analyzer_locale: str = "C.UTF-8"
+    analyzer_http_proxy: str | None = None
+    analyzer_https_proxy: str | None = None
+    analyzer_no_proxy: str | None = None
     job_timeout_minutes: float = 30
     job_max_output_bytes: int = Field(
         default=16 * 1024 * 1024,

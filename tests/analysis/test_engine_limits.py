@@ -28,6 +28,7 @@ TIMEOUT_MINUTES = 0.1  # 6 s: the server's default, so every Rogue worker gets i
 MAX_OUTPUT = 256 * 1024  # PROPOLIS_JOB_MAX_OUTPUT_BYTES of this server
 MAX_UPLOAD = 256 * 1024  # PROPOLIS_MAX_UPLOAD_BYTES: file artifacts too
 SECRET_KEY = "rogue-secret-key-" + uuid.uuid4().hex
+PROXY = "http://proxy.invalid:3128"  # what the admin configures for the programs
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -42,6 +43,8 @@ def rogue_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
             PROPOLIS_JOB_MAX_OUTPUT_BYTES=str(MAX_OUTPUT),
             PROPOLIS_MAX_UPLOAD_BYTES=str(MAX_UPLOAD),
             PROPOLIS_SECRET_KEY=SECRET_KEY,
+            PROPOLIS_ANALYZER_HTTPS_PROXY=PROXY,
+            PROPOLIS_ANALYZER_NO_PROXY="localhost,127.0.0.1",
         ),
     )
     srv.start()
@@ -226,11 +229,6 @@ def leaked(report: dict, server: Server) -> list[str]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: programs still get the server's whole environment (PROPOLIS_*); "
-    "the minimal environment is being built by another change",
-)
 @pytest.mark.parametrize("kind", ["analyzer", "responder"])
 def test_the_program_sees_no_server_secret(org, rogue_server, markers, kind):
     http, client = org
@@ -246,6 +244,52 @@ def test_the_program_sees_no_server_secret(org, rogue_server, markers, kind):
     assert done["status"] == "Success", done["report"]
     assert report["full"]["environ"], "the program reported its environment"
     assert leaked(report, rogue_server) == []
+    environ = report["full"]["environ"]
+    # exactly the minimal environment: PATH, locale, HOME, and the proxies the admin set
+    # (PROBE_INTERPRETER and PWD come from the test's interpreter wrapper, a shell script)
+    assert set(environ) - {"PROBE_INTERPRETER", "PWD"} == {
+        "PATH", "LANG", "LC_ALL", "PYTHONIOENCODING", "HOME",
+        "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY",
+    }  # fmt: skip
+    assert environ["HTTPS_PROXY"] == environ["https_proxy"] == PROXY
+    assert environ["NO_PROXY"] == "localhost,127.0.0.1"
+    assert environ["LANG"] == "C.UTF-8"
+
+
+def test_the_fork_server_of_the_builtins_holds_no_server_secret(org, rogue_server):
+    """Built-ins are forks of one pre-started interpreter: a fork's /proc/<pid>/environ is
+    that interpreter's, so it must have been started without the server's environment."""
+    http, client = org
+    enable(http, rogue_server.url, "Propolis_LocalList_1_0", configuration={"blocklist": ["x"]})
+    job = run_job(client, observable(client, "10.20.30.99"), "Propolis_LocalList")
+    assert finished(client, job)["status"] == "Success"
+    forkservers = [
+        pid for pid in descendants(rogue_server.process.pid) if b"--serve" in cmdline(pid)
+    ]
+    assert forkservers, "the built-in ran through the fork server"
+    for pid in forkservers:
+        environ = dict(
+            item.split(b"=", 1) for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            if b"=" in item
+        )  # fmt: skip
+        assert not [name for name in environ if name.startswith(b"PROPOLIS_") and
+                    name != b"PROPOLIS_BUILTIN_PATH"]  # fmt: skip
+        assert SECRET_KEY.encode() not in b"".join(environ.values())
+
+
+def descendants(pid: int) -> list[int]:
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        children += [int(c) for c in text]
+    return children + [d for c in children for d in descendants(c)]
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 # --------------------------------------------------------------------------- output

@@ -294,12 +294,19 @@ def test_builtin_programs_start_like_a_fresh_interpreter(tmp_path):
         "        json.dump({'success': True, 'full': {\n"
         "            'name': __name__, 'argv': sys.argv, 'cwd': os.getcwd(),\n"
         "            'path0': sys.path[0], 'ca': os.environ.get('REQUESTS_CA_BUNDLE'),\n"
-        "            'marker': os.environ.get('PROPOLIS_TEST_MARKER')}}, out)\n"
+        "            'marker': os.environ.get('PROPOLIS_TEST_MARKER'),\n"
+        "            'given': os.environ.get('GIVEN')}}, out)\n"
         "atexit.register(save)\n"
         "sys.exit('bye')\n"
     )
     document = {"dataType": "ip", "config": {"cacerts": "-----BEGIN CERTIFICATE-----"}}
-    job = runner.JobInput(str(program), str(tmp_path / "root"), document, builtin=True)
+    job = runner.JobInput(
+        str(program),
+        str(tmp_path / "root"),
+        document,
+        builtin=True,
+        environment={"PATH": os.environ["PATH"], "GIVEN": "by the engine"},
+    )
     os.environ["PROPOLIS_TEST_MARKER"] = "set-after-the-fork-server-started"
     try:
         forkserver.default().start()
@@ -314,4 +321,5 @@ def test_builtin_programs_start_like_a_fresh_interpreter(tmp_path):
     assert full["cwd"] == str(tmp_path / "root")
     assert full["path0"] == str(program.parent)
     assert full["ca"] == f"{folder}/input/cacerts"
-    assert full["marker"] == "set-after-the-fork-server-started"
+    # the job's environment, not the server's
+    assert full["marker"] is None and full["given"] == "by the engine"

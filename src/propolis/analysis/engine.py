@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from propolis.analysis import catalog as catalog_mod
-from propolis.analysis import runner, service, sightings, workers
+from propolis.analysis import environment, runner, service, sightings, workers
 from propolis.analysis.config import mask_for_report
 from propolis.analysis.models import AnalysisWorker, AnalyzerJob, ResponderAction
 from propolis.analysis.runtime import ACTION, JOB, Runtime
@@ -116,6 +116,7 @@ def _plan(rt: Runtime, session: Session, kind: str, item_id: int, attempt: int) 
         timeout_seconds=_timeout_seconds(worker, config, rt.settings),
         keep_folder=(item.parameters or {}).get("keepJobFolder") is True,
         interpreter=rt.settings.analysis_python,
+        environment=environment.program_environment(rt.settings),
         builtin=definition.builtin,
         max_output_bytes=rt.settings.job_max_output_bytes,
         max_file_bytes=rt.settings.max_upload_bytes,

@@ -25,6 +25,8 @@ import sys
 import threading
 from pathlib import Path
 
+from propolis.analysis import environment
+
 log = logging.getLogger(__name__)
 
 LAUNCHER = Path(__file__).parent / "builtins" / "launch.py"
@@ -104,7 +106,8 @@ class ForkServer:
             self._process = subprocess.Popen(  # noqa: S603 - argv list, no shell
                 [sys.executable, "-S", str(LAUNCHER), "--serve", str(theirs.fileno())],
                 pass_fds=[theirs.fileno()],
-                env={**os.environ, "PROPOLIS_BUILTIN_PATH": server_path()},
+                # Its children are copies of it: it holds none of the server's environment.
+                env={**environment.base_environment(), "PROPOLIS_BUILTIN_PATH": server_path()},
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=None,  # its own failures go to the server's log

@@ -25,11 +25,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from propolis.analysis import forkserver
+from propolis.analysis import environment, forkserver
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class JobInput:
     timeout_seconds: float | None = None
     keep_folder: bool = False
     interpreter: str | None = None  # for .py programs; default: the server's own
+    environment: dict[str, str] = field(default_factory=environment.base_environment)
     builtin: bool = False  # one of Propolis' own programs
     max_output_bytes: int | None = None  # largest output.json read; None: no limit
     max_file_bytes: int | None = None  # largest file artifact kept; None: no limit
@@ -124,7 +125,8 @@ def argv_for(
 
 
 def _execute(job: JobInput, folder: Path) -> str:
-    env = dict(os.environ)
+    # Only what the admin configured for programs (environment.py), never the server's own
+    env = {**job.environment, "HOME": str(folder)}
     if (folder / "input" / "cacerts").exists():
         env["REQUESTS_CA_BUNDLE"] = str(folder / "input" / "cacerts")
     if job.builtin:
