@@ -139,6 +139,16 @@ def test_the_configured_ceiling_is_the_one_enforced(org, rogue_server, markers):
     assert len(runs(markers)) == 1
 
 
+def test_a_ceiling_set_to_null_is_amber(org, rogue_server, markers):
+    """Like cortexutils: a checked level without a number as its ceiling stops above 2."""
+    http, client = org
+    rogue(http, rogue_server, markers, config={"max_tlp": None, "max_pap": None})
+    assert error_of(analyse(client, tlp=3)) == "TLP is higher than allowed."
+    assert error_of(analyse(client, "10.20.30.44", pap=3)) == "PAP is higher than allowed."
+    assert runs(markers) == []
+    assert analyse(client, "10.20.30.45", tlp=2, pap=2)["status"] == "Success"
+
+
 def test_unchecked_levels_run_whatever_the_ceiling(org, rogue_server, markers):
     http, client = org
     rogue(http, rogue_server, markers, config={"check_tlp": False, "check_pap": False})
@@ -214,6 +224,16 @@ def test_rate_limit_holds_whatever_the_program(org, rogue_server, markers):
     assert refused.value.response.status_code == 429
     assert refused.value.response.json()["type"] == "RateLimitExceeded"
     assert len(runs(markers)) == 1
+
+
+def test_the_rate_counts_only_the_last_unit(org, rogue_server, markers):
+    http, client = org
+    rogue(http, rogue_server, markers, "nothing", rate=1, rateUnit="Second")
+    target = observable(client, "10.20.30.46")
+    finished(client, run_job(client, target, "Rogue"))
+    time.sleep(1.5)  # the first job is now older than the window
+    assert finished(client, run_job(client, target, "Rogue"))["status"] == "Failure"
+    assert len(runs(markers)) == 2
 
 
 # --------------------------------------------------------------------------- environment
@@ -322,6 +342,16 @@ def test_file_artifact_above_the_upload_limit_is_a_failure(org, rogue_server, ma
     assert error_of(done) == (
         f"Report creation failure: artifact file big.bin is larger than {MAX_UPLOAD} bytes"
     )
+
+
+def test_file_artifacts_outside_the_output_folder_are_dropped(org, rogue_server, markers):
+    """``..``, a symlink (here to input.json, which holds the secrets) and a sub-folder."""
+    http, client = org
+    rogue(http, rogue_server, markers, "escape")
+    done = analyse(client)
+    assert done["status"] == "Success", error_of(done)
+    names = [a["attachment"]["name"] for a in done["report"]["artifacts"]]
+    assert names == ["kept.txt"]
 
 
 def test_a_flood_on_stdout_is_cut_in_the_error_message(org, rogue_server, markers):

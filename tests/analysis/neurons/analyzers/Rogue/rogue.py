@@ -20,6 +20,7 @@ binary     writes bytes that are not UTF-8
 array      writes a JSON array
 nofull     writes {"success": true} without a report
 directory  makes output.json a directory
+escape     reports file artifacts outside output/ (.., a symlink, a sub-folder) and one inside
 """
 
 import json
@@ -71,7 +72,20 @@ def main() -> None:
         write(output, b'{"success": true}')
     elif service == "directory":
         os.makedirs(output)
+    elif service == "escape":
+        escape(folder, output)
     # "nothing", and anything unknown: exit 0 having written nothing
+
+
+def escape(folder: str, output: str) -> None:
+    out = os.path.dirname(output)
+    os.symlink(os.path.join(folder, "input", "input.json"), os.path.join(out, "link.json"))
+    os.makedirs(os.path.join(out, "sub"))
+    write(os.path.join(out, "sub", "inner.txt"), b"inner")
+    write(os.path.join(out, "kept.txt"), b"kept")
+    names = ("../input/input.json", "link.json", "sub/inner.txt", "kept.txt")
+    artifacts = [{"dataType": "file", "file": name, "filename": name} for name in names]
+    write(output, json.dumps({"success": True, "full": {}, "artifacts": artifacts}).encode())
 
 
 def leave_marker(markers: object, marker: dict) -> None:
