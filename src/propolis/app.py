@@ -93,13 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, settings=settings)
     _install_error_handlers(app)
     for name in API_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
-                raise
-            continue  # a domain without routes yet
-        app.include_router(module.router)
+        # An import error propagates: a renamed or broken package must stop the start-up,
+        # not make its routes vanish silently.
+        app.include_router(importlib.import_module(name).router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -104,9 +104,10 @@ def test_login_sets_a_session_cookie_and_returns_the_user(server, make_user):
 def test_logout_ends_the_session(server, make_user):
     login = make_user()
     browser = requests.Session()
-    browser.post(server.url + "/api/v1/login", json={"user": login, "password": PASSWORD})
+    answer = browser.post(server.url + "/api/v1/login", json={"user": login, "password": PASSWORD})
     token = browser.cookies["PROPOLIS_SESSION"]
-    assert browser.post(server.url + "/api/v1/logout").status_code == 204
+    csrf = {"X-CSRF-Token": answer.json()["csrfToken"]}
+    assert browser.post(server.url + "/api/v1/logout", headers=csrf).status_code == 204
     # Even a client that kept the cookie is refused afterwards.
     stolen = requests.get(server.url + "/api/v1/user/current", cookies={"PROPOLIS_SESSION": token})
     assert stolen.status_code == 401

@@ -34,7 +34,7 @@ from propolis.cases.schemas import (
     SharesIn,
     ShareUpdate,
 )
-from propolis.core.errors import BadRequest
+from propolis.core.errors import BadRequest, NotFound, missing
 from propolis.core.web import (
     JSON,
     Ctx,
@@ -48,6 +48,7 @@ from propolis.core.web import (
     ok,
     parsed,
 )
+from propolis.observables import service as observables
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 
@@ -339,10 +340,15 @@ def delete_custom_event(ref: str, ctx: Ctx = Depends(context)) -> Response:
 
 @router.get("/case/{ref}/shares")
 def list_case_shares(ref: str, ctx: Ctx = Depends(context)) -> JSON:
-    # thehive4py's observable.list_shares calls this route with an observable id: anything
-    # that is not a visible case has no shares (200 []), not a 404.
+    # thehive4py's observable.list_shares calls this route with an observable id: a visible
+    # observable has no case shares (200 []); an id the caller cannot see is a 404, as on
+    # every other route (a 200 would tell that the id exists).
     case = service.find_case(ctx.session, ctx.actor, ref)
     if case is None:
+        try:
+            observables.get_observable(ctx.session, ctx.actor, ref)
+        except NotFound:
+            raise missing("Case", ref) from None
         return ok([])
     return ok(render_shares(ctx.session, shares.listed_shares(ctx.session, ctx.actor, case)))
 

@@ -56,6 +56,9 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def export_case(session: Session, actor: Actor, case: Case, password: Any) -> bytes:
+    # The archive carries the whole case out of the platform under a password of the
+    # caller's choosing: reading the case is not enough (TheHive asks for manageCase).
+    service.require_case_permission(session, actor, case, "manageCase/update")
     if not isinstance(password, str) or not password:
         raise BadRequest("A password is required to export a case")
     from propolis.attachments.service import storage_of

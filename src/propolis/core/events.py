@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Index
+from sqlalchemy import Index, inspect
 from sqlalchemy.orm import Mapped, Session
 
 from propolis.core.columns import json_obj, ms, serial_pk, string
@@ -89,6 +89,8 @@ def publish_pending(session: Session) -> None:
     """Hand the events of a committed unit of work to the subscribers."""
     rows = session.info.pop(_PENDING_KEY, [])
     for row in rows:
+        if not inspect(row).has_identity:
+            continue  # rolled back with its savepoint: it never happened
         event = Event(
             row.id,
             row.created_at,

@@ -223,7 +223,8 @@ def login(request: Request, data: dict = Depends(login_body)) -> JSON:
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
-    auth.logout(open_session(request), request.cookies.get(auth.SESSION_COOKIE))
+    csrf = request.headers.get(auth.CSRF_HEADER) or request.query_params.get("csrf")
+    auth.logout(open_session(request), request.cookies.get(auth.SESSION_COOKIE), csrf)
     response = no_content()
     response.delete_cookie(auth.SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response

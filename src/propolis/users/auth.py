@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from propolis.core import events, validate
 from propolis.core.db import Database, now_ms, parse_id
-from propolis.core.errors import AuthenticationError
+from propolis.core.errors import AuthenticationError, AuthorizationError
 from propolis.core.security import (
     ADMIN_ORG,
     SYSTEM_LOGIN,
@@ -232,13 +232,17 @@ def login(
     return Login(actor, user, token, csrf, expires)
 
 
-def logout(session: Session, token: str | None) -> None:
-    """Close the browser session of ``token`` (nothing to do when there is none)."""
+def logout(session: Session, token: str | None, csrf_token: str | None) -> None:
+    """Close the browser session of ``token`` (nothing to do when there is none). Like any
+    write made with the cookie, it needs the session's CSRF token: another site must not
+    be able to log the user out."""
     if not token:
         return
     row = session.scalar(select(AuthSession).where(AuthSession.token_digest == digest(token)))
     if row is None:
         return
+    if not csrf_token or not hmac.compare_digest(csrf_token, row.csrf_token):
+        raise AuthorizationError("Logging out needs the session's CSRF token")
     login_name = session.scalar(select(User.login).where(User.id == row.user_id))
     session.delete(row)
     events.record(session, login_name or "", None, "logout", "User", row.user_id, {})
