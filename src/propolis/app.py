@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException
 
 from propolis import __version__
+from propolis.analysis.runtime import start as start_analysis
 from propolis.bootstrap import bootstrap
 from propolis.core.db import Database
 from propolis.core.errors import AttributeCheckingError, PropolisError
@@ -81,8 +82,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.storage = Storage(Path(settings.data_dir) / "attachments")
         app.state.sealer = Sealer(_secret_key(settings))
         # Analysis engine: job queue, embedded job workers and their housekeeping.
-        from propolis.analysis.runtime import start as start_analysis
-
         analysis = start_analysis(settings, db, app.state.storage, app.state.sealer)
         yield
         analysis.stop()

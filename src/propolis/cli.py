@@ -11,7 +11,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from propolis.app import prepare
+from propolis.core.errors import PropolisError, missing
+from propolis.core.security import ADMIN_ORG, SYSTEM_LOGIN, system_actor
+from propolis.orgs import service as orgs
+from propolis.orgs.models import Organisation
 from propolis.settings import Settings
+from propolis.users import service as users
+from propolis.users.models import Membership, User
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -36,8 +43,6 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     # Migrate and bootstrap once, before any worker starts (workers then find it done).
-    from propolis.app import prepare
-
     db, generated = prepare(settings)
     db.dispose()
     if generated:
@@ -58,8 +63,6 @@ def serve(
 @app.command()
 def init() -> None:
     """Create the data folder, migrate the database and bootstrap, then exit."""
-    from propolis.app import prepare
-
     db, generated = prepare(Settings())
     db.dispose()
     if generated:
@@ -86,11 +89,6 @@ app.add_typer(org_app, name="org")
 @contextmanager
 def _as_platform() -> Iterator[tuple[Session, Actor]]:
     """A unit of work acting as the platform; domain errors end the command with code 1."""
-    from propolis.app import prepare
-    from propolis.core.errors import PropolisError
-    from propolis.core.security import ADMIN_ORG, system_actor
-    from propolis.orgs import service as orgs
-
     db, generated = prepare(Settings())
     if generated:
         _console(markup=False).print(f"Created admin@thehive.local with password: {generated}")
@@ -129,13 +127,11 @@ def user_add(
     password: str = typer.Option(None, "--password", help="initial password (default: none)"),
 ) -> None:
     """Create a user (or add an existing user to ORG with PROFILE)."""
-    from propolis.users import service
-
     data = {"login": login, "name": name, "organisation": org, "profile": profile}
     if password:
         data["password"] = password
     with _as_platform() as (session, actor):
-        user, target = service.create_user(session, actor, data)
+        user, target = users.create_user(session, actor, data)
         summary = f"{user.login} is {profile} in {target.name}"
     _ok(summary)
 
@@ -146,15 +142,12 @@ def user_passwd(
     password: str = typer.Option(None, "--password", help="new password (else prompted)"),
 ) -> None:
     """Set a user's password."""
-    from propolis.core.errors import missing
-    from propolis.users import service
-
     new_password = _new_password(password)
     with _as_platform() as (session, actor):
-        user = service.find_user(session, login)
+        user = users.find_user(session, login)
         if user is None:
             raise missing("User", login)
-        service.set_password(session, actor, user, {"password": new_password})
+        users.set_password(session, actor, user, {"password": new_password})
     _ok(f"password of {login.lower()} set")
 
 
@@ -164,22 +157,18 @@ def user_list() -> None:
     from rich.table import Table
     from sqlalchemy import select
 
-    from propolis.core.security import SYSTEM_LOGIN
-    from propolis.users import service
-    from propolis.users.models import User
-
     table = Table("login", "name", "organisations (profile)", "locked", "password", "API key")
     with _as_platform() as (session, _actor):
-        users = session.scalars(
+        listed = session.scalars(
             select(User).where(User.login != SYSTEM_LOGIN).order_by(User.login)
         ).all()
-        members = service.memberships(session, [u.id for u in users])
-        for user in users:
-            orgs = ", ".join(f"{o.name} ({p.name})" for o, p in members[user.id])
+        members = users.memberships(session, [u.id for u in listed])
+        for user in listed:
+            memberships = ", ".join(f"{o.name} ({p.name})" for o, p in members[user.id])
             table.add_row(
                 user.login,
                 user.name,
-                orgs,
+                memberships,
                 "yes" if user.locked else "",
                 "yes" if user.password_hash else "",
                 "yes" if user.api_key_digest else "",
@@ -193,10 +182,8 @@ def org_add(
     description: str = typer.Option(None, "--description", help="description (default: name)"),
 ) -> None:
     """Create an organisation."""
-    from propolis.orgs import service
-
     with _as_platform() as (session, actor):
-        service.create(session, actor, {"name": name, "description": description or name})
+        orgs.create(session, actor, {"name": name, "description": description or name})
     _ok(f"organisation {name} created")
 
 
@@ -205,9 +192,6 @@ def org_list() -> None:
     """List the organisations and how many members each has."""
     from rich.table import Table
     from sqlalchemy import func, select
-
-    from propolis.orgs.models import Organisation
-    from propolis.users.models import Membership
 
     table = Table("name", "description", "members", "locked")
     with _as_platform() as (session, _actor):

@@ -16,7 +16,9 @@ from propolis.alerts.schemas import (
     AlertOut,
     AlertUpdate,
 )
+from propolis.cases.render import render_cases
 from propolis.cases.schemas import CaseOut, CasePromote
+from propolis.cases.service import get_case
 from propolis.core import validate
 from propolis.core.web import (
     JSON,
@@ -29,20 +31,18 @@ from propolis.core.web import (
     ok,
     parsed,
 )
+from propolis.flows import alert_case, deletion
+from propolis.observables.render import render_observables
 from propolis.observables.schemas import ObservableOut
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 
 
 def _case_json(ctx: Ctx, case) -> dict:  # noqa: ANN001
-    from propolis.cases.render import render_cases
-
     return render_cases(ctx.session, ctx.actor, [case], [])[0]
 
 
 def _case(ctx: Ctx, ref: str):  # noqa: ANN202
-    from propolis.cases.service import get_case
-
     return get_case(ctx.session, ctx.actor, ref)
 
 
@@ -68,7 +68,7 @@ def bulk_delete(
     data: dict = Depends(parsed(AlertIds, required=True)), ctx: Ctx = Depends(context)
 ) -> Response:
     alerts = service.get_alerts(ctx.session, ctx.actor, validate.id_list(data, "ids"))
-    service.delete_alerts(ctx.session, ctx.actor, alerts)
+    deletion.delete_alerts(ctx.session, ctx.actor, alerts)
     return no_content()
 
 
@@ -76,7 +76,7 @@ def bulk_delete(
 def bulk_merge(
     data: dict = Depends(parsed(AlertBulkMerge, required=True)), ctx: Ctx = Depends(context)
 ) -> JSON:
-    return ok(_case_json(ctx, service.bulk_merge(ctx.session, ctx.actor, data)))
+    return ok(_case_json(ctx, alert_case.bulk_merge(ctx.session, ctx.actor, data)))
 
 
 @router.get("/alert/{ref}", response_model=AlertOut, status_code=200)
@@ -96,7 +96,7 @@ def update_alert(
 
 @router.delete("/alert/{ref}", status_code=204)
 def delete_alert(ref: str, ctx: Ctx = Depends(context)) -> Response:
-    service.delete_alerts(ctx.session, ctx.actor, [service.get_alert(ctx.session, ctx.actor, ref)])
+    deletion.delete_alerts(ctx.session, ctx.actor, [service.get_alert(ctx.session, ctx.actor, ref)])
     return no_content()
 
 
@@ -118,20 +118,20 @@ def promote(
     ref: str, data: dict = Depends(parsed(CasePromote)), ctx: Ctx = Depends(context)
 ) -> JSON:
     alert = service.get_alert(ctx.session, ctx.actor, ref)
-    return created(_case_json(ctx, service.promote_to_case(ctx.session, ctx.actor, alert, data)))
+    return created(_case_json(ctx, alert_case.promote_to_case(ctx.session, ctx.actor, alert, data)))
 
 
 @router.post("/alert/{ref}/merge/{case_ref}", response_model=CaseOut, status_code=200)
 def merge(ref: str, case_ref: str, ctx: Ctx = Depends(context)) -> JSON:
     alert = service.get_alert(ctx.session, ctx.actor, ref)
-    case = service.merge_into_case(ctx.session, ctx.actor, alert, _case(ctx, case_ref))
+    case = alert_case.merge_into_case(ctx.session, ctx.actor, alert, _case(ctx, case_ref))
     return ok(_case_json(ctx, case))
 
 
 @router.post("/alert/{ref}/import/{case_ref}", response_model=CaseOut, status_code=200)
 def import_into_case(ref: str, case_ref: str, ctx: Ctx = Depends(context)) -> JSON:
     alert = service.get_alert(ctx.session, ctx.actor, ref)
-    case = service.import_into_case(ctx.session, ctx.actor, alert, _case(ctx, case_ref))
+    case = alert_case.import_into_case(ctx.session, ctx.actor, alert, _case(ctx, case_ref))
     return ok(_case_json(ctx, case))
 
 
@@ -141,8 +141,6 @@ def import_into_case(ref: str, case_ref: str, ctx: Ctx = Depends(context)) -> JS
     status_code=200,
 )
 def similar_observables(ref: str, other_ref: str, ctx: Ctx = Depends(context)) -> JSON:
-    from propolis.observables.render import render_observables
-
     alert = service.get_alert(ctx.session, ctx.actor, ref)
     found = service.similar_observables(ctx.session, ctx.actor, alert, other_ref)
     return ok(render_observables(ctx.session, ctx.actor, found, []))

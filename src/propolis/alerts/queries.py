@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
+from propolis.access import case_visible
 from propolis.alerts import service
 from propolis.alerts.models import Alert
 from propolis.alerts.render import render_alerts
+from propolis.cases.models import Case
 from propolis.core.errors import BadRequest
 from propolis.core.query import (
     BOOL,
@@ -30,6 +32,9 @@ from propolis.core.query import (
     traversal,
 )
 from propolis.core.render import PAP_LABELS, SEVERITY_LABELS, TLP_LABELS
+from propolis.fields.models import CustomFieldValue
+from propolis.fields.queries import custom_field_resolver
+from propolis.observables.models import Observable
 
 
 def _render(ctx: QueryContext, rows: list[Alert], extra: list[str]) -> list[dict[str, Any]]:
@@ -40,9 +45,6 @@ def _custom_field(name: str) -> Field | None:
     """``customFields.<name>`` filters and sorts, compiled by the custom fields package."""
     if not name.startswith("customFields."):
         return None
-    from propolis.fields.models import CustomFieldValue
-    from propolis.fields.queries import custom_field_resolver
-
     return custom_field_resolver(CustomFieldValue.alert_id)(name)
 
 
@@ -114,9 +116,6 @@ def _entity(name: str) -> EntitySpec:
 
 @traversal("Alert", "case")
 def alert_case(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> ResultSet:
-    from propolis.cases.models import Case
-    from propolis.cases.service import case_visible
-
     linked = select(Alert.case_id).where(Alert.id.in_(ids_of(result)))
     stmt = select(Case).where(Case.id.in_(linked), case_visible(ctx.actor, Case.id))
     return ResultSet(_entity("Case"), stmt)
@@ -128,8 +127,6 @@ def alert_case(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> Resu
 def _source_fingerprints(result: ResultSet):  # noqa: ANN202
     """Fingerprints of the observables of the alerts in ``result`` that take part in
     similarity."""
-    from propolis.observables.models import Observable
-
     return select(Observable.fingerprint).where(
         Observable.alert_id.in_(ids_of(result)), Observable.ignore_similarity.is_(False)
     )
@@ -138,10 +135,6 @@ def _source_fingerprints(result: ResultSet):  # noqa: ANN202
 @traversal("Alert", "similarCasesLight")
 def similar_cases(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> ResultSet:
     """Visible cases sharing at least one observable (by fingerprint) with the alerts."""
-    from propolis.cases.models import Case
-    from propolis.cases.service import case_visible
-    from propolis.observables.models import Observable
-
     fingerprints = _source_fingerprints(result)
     matching = select(Observable.case_id).where(
         Observable.fingerprint.in_(fingerprints),
@@ -155,8 +148,6 @@ def similar_cases(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> R
 @traversal("Alert", "similarAlertsLight")
 def similar_alerts(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> ResultSet:
     """Other alerts of the organisation sharing at least one observable with the alerts."""
-    from propolis.observables.models import Observable
-
     fingerprints = _source_fingerprints(result)
     matching = select(Observable.alert_id).where(
         Observable.fingerprint.in_(fingerprints),
@@ -198,8 +189,6 @@ def _similarity_stats(
 ) -> dict[int, dict[str, Any]]:
     """Per entity: its observable and IOC counts, how many of them are similar to the source's
     and the data types of those (two grouped queries for the whole page)."""
-    from propolis.observables.models import Observable
-
     if not ids:
         return {}
     similar = and_(

@@ -12,9 +12,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from propolis.access import case_visible
 from propolis.alerts.models import Alert
+from propolis.cases.models import Case, StatusValue
 from propolis.core.render import eid, labels, meta, put
 from propolis.core.security import Actor
+from propolis.fields.service import values_for
+from propolis.procedures.models import Procedure
 
 
 def render_alerts(
@@ -22,8 +26,6 @@ def render_alerts(
 ) -> list[dict[str, Any]]:
     if not alerts:
         return []
-    from propolis.fields.service import values_for
-
     custom = values_for(session, "alert", [a.id for a in alerts])
     extras = _extra_data(session, actor, alerts, extra or [])
     return [_render(a, custom.get(a.id, []), extras.get(a.id, {})) for a in alerts]
@@ -116,9 +118,6 @@ def _related_cases(
     names: list[str],
     out: dict[int, dict[str, Any]],
 ) -> None:
-    from propolis.cases.models import Case
-    from propolis.cases.service import case_visible
-
     case_ids = {a.case_id for a in alerts if a.case_id is not None}
     if not case_ids:
         return
@@ -146,8 +145,6 @@ def _related_cases(
 
 
 def _procedure_counts(session: Session, alert_ids: list[int]) -> dict[int, int]:
-    from propolis.procedures.models import Procedure
-
     rows = session.execute(
         select(Procedure.alert_id, func.count())
         .where(Procedure.alert_id.in_(alert_ids))
@@ -157,8 +154,6 @@ def _procedure_counts(session: Session, alert_ids: list[int]) -> dict[int, int]:
 
 
 def _status_details(session: Session, alerts: list[Alert], out: dict[int, dict[str, Any]]) -> None:
-    from propolis.cases.models import StatusValue
-
     statuses = {
         row.value: row
         for row in session.execute(

@@ -1,25 +1,26 @@
 """Alerts (spec §4): incoming signals owned by one organisation, triaged, then promoted to a
-new case, merged or imported into an existing one, or closed.
-
-Other domains are imported inside the functions that need them: cases, observables,
-procedures and comments all import this module (alerts are their parents), so a module-level
-import the other way round would be circular.
+new case, merged or imported into an existing one (:mod:`propolis.flows.alert_case`), or
+closed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from propolis import access
 from propolis.alerts.models import Alert
 from propolis.cases.models import StatusValue
-from propolis.core import events, validate
+from propolis.core import events, moves, validate
 from propolis.core.db import now_ms, parse_id
-from propolis.core.errors import BadRequest, CreateError, NotFound, invalid, missing
+from propolis.core.errors import BadRequest, CreateError, invalid, missing
 from propolis.core.security import Actor
+from propolis.fields.service import apply_update, set_custom_fields
+from propolis.observables.service import create_many, similar_in
+from propolis.procedures.service import create_procedures
 from propolis.users.models import Membership, User
 
 CREATE, UPDATE, DELETE, IMPORT, REOPEN = (
@@ -29,59 +30,8 @@ CREATE, UPDATE, DELETE, IMPORT, REOPEN = (
     "manageAlert/import",
     "manageAlert/reopen",
 )
-# Fields of InputPromoteAlert that override what the new case takes from the alert (§4.7).
-PROMOTE_OVERRIDES = (
-    "title",
-    "description",
-    "severity",
-    "startDate",
-    "endDate",
-    "tags",
-    "flag",
-    "tlp",
-    "pap",
-    "status",
-    "summary",
-    "assignee",
-    "customFields",
-    "caseTemplate",
-    "tasks",
-    "pages",
-    "sharingParameters",
-    "taskRule",
-    "observableRule",
-)
-
 
 # --------------------------------------------------------------------------- visibility
-
-
-def owned_by_visible_parent(model: Any, actor: Actor):  # noqa: ANN201
-    """SQL condition for rows hanging below a case or an alert (comments, procedures...):
-    those of the cases visible to the caller, and those of its organisation's alerts."""
-    from propolis.cases.service import case_visible
-
-    return or_(
-        and_(model.alert_id.isnot(None), model.org_id == actor.org_id),
-        case_visible(actor, model.case_id),
-    )
-
-
-def require_on_parent(
-    session: Session, actor: Actor, permission: str, *, case: Any = None, case_id: int | None = None
-) -> None:
-    """Writing below a case needs the permission on that case (the caller's organisation may
-    only hold a read-only share of it); below an alert, the caller's own permission."""
-    if case is None and case_id is not None:
-        from propolis.cases.models import Case
-
-        case = session.get(Case, case_id)
-    if case is None:
-        actor.require(permission)
-        return
-    from propolis.cases.service import require_case_permission
-
-    require_case_permission(session, actor, case, permission)
 
 
 def visible_alerts(actor: Actor):  # noqa: ANN201
@@ -284,29 +234,12 @@ def _create_children(
     files: dict[str, list] | None,
 ) -> None:
     if data.get("customFields") is not None:
-        from propolis.fields.service import set_custom_fields
-
         set_custom_fields(session, actor, alert_id=alert.id, value=data["customFields"])
     if observables:
-        from propolis.observables.service import create_many
-
         # Duplicates inside the alert's own list are merged: the alert keeps one copy.
         create_many(session, actor, alert=alert, items=observables, files=files)
     if procedures:
-        from propolis.procedures.service import create_procedures
-
         create_procedures(session, actor, alert=alert, items=procedures)
-
-
-def observables_changed(session: Session, actor: Actor, alert: Alert, delta: int) -> None:
-    """Called by the observables service when observables are added to (delta > 0) or removed
-    from (delta < 0) an alert: keeps ``observableCount`` and ``_updatedAt`` current."""
-    if delta == 0:
-        return
-    # An SQL increment, so that two concurrent writers do not lose a count.
-    alert.observable_count = Alert.observable_count + delta
-    alert.touch(actor.login)
-    session.flush()
 
 
 # --------------------------------------------------------------------------- update
@@ -419,8 +352,6 @@ def _set_status(
 def _update_custom_fields(
     session: Session, actor: Actor, alert: Alert, data: dict[str, Any], changes: dict[str, Any]
 ) -> None:
-    from propolis.fields.service import apply_update
-
     changes.update(apply_update(session, actor, data, alert_id=alert.id))
 
 
@@ -485,152 +416,13 @@ def delete_alerts(session: Session, actor: Actor, alerts: list[Alert]) -> None:
 # --------------------------------------------------------------------------- into cases
 
 
-def promote_to_case(session: Session, actor: Actor, alert: Alert, data: dict[str, Any]) -> Any:
-    """Create a case from the alert (§4.7): its fields (overridable by ``data``), custom
-    fields, observables and procedures; the alert is then Imported into it."""
-    from propolis.cases.service import create_case
-
-    actor.require(IMPORT)
-    _ensure_not_imported(alert)
-    case_data = _case_input(session, actor, alert, data)
-    now = now_ms()
-    # Set before the case is created: the case copies the alert's dates (alertImportedDate).
-    alert.imported_date = now
-    case = create_case(session, actor, case_data, alert=alert)
-    _copy_into_case(session, actor, alert, case)
-    _link(session, actor, alert, case, now)
-    return case
-
-
-def merge_into_case(session: Session, actor: Actor, alert: Alert, case: Any) -> Any:
-    """Merge the alert into an existing case (§4.8): observables (tags merged into similar
-    ones), procedures, custom fields, tags and a description section; the alert is Imported."""
-    from propolis.cases.service import touch_case
-    from propolis.fields.service import set_custom_fields
-
-    actor.require(IMPORT)
-    require_on_parent(session, actor, "manageCase/update", case=case)
-    _ensure_not_imported(alert)
-    _copy_into_case(session, actor, alert, case)
-    custom = _alert_custom_fields(session, alert)
-    if custom:
-        # "set or create": the alert's values replace the case's for the same fields.
-        set_custom_fields(session, actor, case_id=case.id, value=custom, replace=False)
-    case.tags = list(dict.fromkeys([*case.tags, *alert.tags]))
-    case.description = (
-        f"{case.description}\n  \n#### Merged with alert #{alert.source_ref} {alert.title}"
-        f"\n\n{alert.description.strip()}"
-    )
-    touch_case(session, actor, case)
-    events.record(
-        session,
-        actor.login,
-        actor.org_id,
-        "merge",
-        "Case",
-        case.id,
-        {"alert": alert.eid, "tags": case.tags},
-        root_id=case.id,
-    )
-    _link(session, actor, alert, case, now_ms())
-    return case
-
-
-def import_into_case(session: Session, actor: Actor, alert: Alert, case: Any) -> Any:
-    """Copy the alert's observables and procedures into an existing case, and link them
-    (§4.9); the case's description and tags stay as they are."""
-    from propolis.cases.service import touch_case
-
-    actor.require(IMPORT)
-    require_on_parent(session, actor, "manageCase/update", case=case)
-    _ensure_not_imported(alert)
-    _copy_into_case(session, actor, alert, case)
-    touch_case(session, actor, case)
-    _link(session, actor, alert, case, now_ms())
-    return case
-
-
-def bulk_merge(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
-    from propolis.cases.service import get_case
-
-    case_ref = validate.required(data, "caseId")
-    if not isinstance(case_ref, (str, int)) or isinstance(case_ref, bool):
-        raise invalid("caseId", "must be a case id or number", case_ref)
-    alerts = get_alerts(session, actor, validate.id_list(data, "alertIds"))
-    case = get_case(session, actor, str(case_ref))
-    for alert in alerts:
-        merge_into_case(session, actor, alert, case)
-    return case
-
-
-def _ensure_not_imported(alert: Alert) -> None:
+def ensure_not_imported(alert: Alert) -> None:
     if alert.case_id is not None:
         raise BadRequest("Alert is already imported")
 
 
-def _case_input(session: Session, actor: Actor, alert: Alert, data: dict[str, Any]) -> dict:
-    """The InputCase of a promotion: the alert's values, overridden by the request's."""
-    case_data: dict[str, Any] = {
-        "title": alert.title,
-        "description": alert.description,
-        "severity": alert.severity,
-        "startDate": alert.date,
-        "tags": list(alert.tags),
-        "flag": alert.flag,
-        "tlp": alert.tlp,
-        "pap": alert.pap,
-    }
-    if alert.summary is not None:
-        case_data["summary"] = alert.summary
-    custom = _alert_custom_fields(session, alert)
-    if custom:
-        case_data["customFields"] = custom
-    template = _alert_template(session, actor, alert)
-    if template is not None:
-        case_data["caseTemplate"] = template
-    case_data.update({k: data[k] for k in PROMOTE_OVERRIDES if k in data})
-    return case_data
-
-
-def _alert_custom_fields(session: Session, alert: Alert) -> list[dict[str, Any]]:
-    from propolis.fields.service import values_for
-
-    values = values_for(session, "alert", [alert.id]).get(alert.id, [])
-    return [
-        {"name": v["name"], "value": v.get("value"), "order": v.get("order", 0)} for v in values
-    ]
-
-
-def _alert_template(session: Session, actor: Actor, alert: Alert) -> str | None:
-    """The alert's case template, if it still exists: it was not checked when the alert came
-    in (§4.2), and a feeder's stale template name must not make the promotion fail."""
-    if not alert.case_template:
-        return None
-    from propolis.casetemplates.service import get_template
-
-    try:
-        get_template(session, actor, alert.case_template)
-    except NotFound:
-        return None
-    return alert.case_template
-
-
-def _copy_into_case(session: Session, actor: Actor, alert: Alert, case: Any) -> None:
-    from propolis.observables.models import Observable
-    from propolis.observables.service import copy_to_case
-    from propolis.procedures.service import copy_procedures
-
-    observables = session.scalars(
-        select(Observable)
-        .where(Observable.alert_id == alert.id)
-        .order_by(Observable.created_at, Observable.id)
-    ).all()
-    for observable in observables:
-        copy_to_case(session, actor, observable, case)
-    copy_procedures(session, actor, alert, case)
-
-
-def _link(session: Session, actor: Actor, alert: Alert, case: Any, at: int) -> None:
+def link_to_case(session: Session, actor: Actor, alert: Alert, case: Any, at: int) -> None:
+    """The alert is Imported into ``case`` (promotion, merge or import)."""
     alert.case_id = case.id
     alert.status = alert.stage = "Imported"
     alert.imported_date = at
@@ -648,17 +440,26 @@ def _link(session: Session, actor: Actor, alert: Alert, case: Any, at: int) -> N
     session.flush()
 
 
+def unlink_from_case(session: Session, actor: Actor, alert: Alert) -> None:
+    """The alert is no longer linked to its case and goes back to status New."""
+    alert.case_id = None
+    alert.imported_date = None
+    alert.status = alert.stage = "New"
+    alert.touch(actor.login)
+
+
+def move_to_case(session: Session, actor: Actor, source_ids: list[int], target: Any) -> None:
+    """Alerts imported into merged cases are linked to the merged case ``target``."""
+    moves.move_to_case(session, actor, Alert, "Alert", source_ids, target)
+
+
 # --------------------------------------------------------------------------- similarity
 
 
 def similar_observables(session: Session, actor: Actor, alert: Alert, other_ref: str) -> list:
     """Observables of ``alert`` that have a similar one in another alert or a case (§4.12)."""
-    from propolis.observables.service import similar_in
-
     other = find_alert(session, actor, other_ref)
     if other is not None:
         return similar_in(session, actor, "alert", alert.id, "alert", other.id)
-    from propolis.cases.service import get_case
-
-    case = get_case(session, actor, other_ref)
+    case = access.get_case(session, actor, other_ref)
     return similar_in(session, actor, "alert", alert.id, "case", case.id)

@@ -16,6 +16,17 @@ from typing import Any
 
 import typer
 
+from propolis.analysis import catalog as catalog_mod
+from propolis.analysis import engine, service, workers
+from propolis.analysis.config import all_items, is_secret, masked
+from propolis.analysis.models import AnalyzerJob
+from propolis.analysis.reports import taxonomies_of, taxonomy_tag
+from propolis.analysis.runtime import Runtime, install
+from propolis.app import _secret_key, prepare
+from propolis.core.errors import PropolisError
+from propolis.core.security import Sealer, system_actor
+from propolis.core.storage import Storage
+from propolis.orgs import service as orgs
 from propolis.settings import Settings
 
 analyzers_app = typer.Typer(
@@ -50,11 +61,6 @@ def _kind(responder: bool) -> str:
 
 def _runtime(settings: Settings):  # noqa: ANN202
     """Database, storage and sealer of this data folder, as the server has them."""
-    from propolis.analysis.runtime import Runtime, install
-    from propolis.app import _secret_key, prepare
-    from propolis.core.security import Sealer
-    from propolis.core.storage import Storage
-
     db, _generated = prepare(settings)
     runtime = Runtime(
         settings, db, Storage(settings.attachments_dir), Sealer(_secret_key(settings))
@@ -65,10 +71,6 @@ def _runtime(settings: Settings):  # noqa: ANN202
 
 @contextmanager
 def _in_org(runtime: Any, org: str) -> Iterator[tuple[Any, Any]]:
-    from propolis.core.errors import PropolisError
-    from propolis.core.security import system_actor
-    from propolis.orgs import service as orgs
-
     try:
         with runtime.db.session() as session:
             found = orgs.find(session, org)
@@ -114,9 +116,6 @@ def list_definitions(
     """List the catalogue, and the definitions that could not be used."""
     from rich.table import Table
 
-    from propolis.analysis import catalog as catalog_mod
-    from propolis.analysis import workers
-
     _quiet_catalogue()
     settings = Settings()
     kind = _kind(responders)
@@ -160,9 +159,6 @@ def show_definition(
     responder: bool = typer.Option(False, "--responder", help="only look among responders"),
 ) -> None:
     """Show one analyzer (or responder) definition and its configuration items."""
-    from propolis.analysis import catalog as catalog_mod
-    from propolis.analysis.config import all_items, is_secret
-
     _quiet_catalogue()
     settings = Settings()
     found = catalog_mod.load(settings)
@@ -225,10 +221,6 @@ def enable(
     name: str = typer.Option(None, "--name", help="name in the organisation"),
 ) -> None:
     """Enable a definition in an organisation with its configuration."""
-    from propolis.analysis import catalog as catalog_mod
-    from propolis.analysis import workers
-    from propolis.analysis.config import masked
-
     _quiet_catalogue()
     settings = Settings()
     runtime = _runtime(settings)
@@ -255,8 +247,6 @@ def enable(
 
 
 def _enabled(session: Any, actor: Any, kind: str, ref: str, org: str) -> Any:
-    from propolis.analysis import workers
-
     worker = workers.find_worker(session, actor.org_id, kind, ref)
     if worker is None:
         raise _fail(f"no {kind} {ref} is enabled in {org} (see `propolis analyzers list --org`)")
@@ -270,8 +260,6 @@ def disable(
     responder: bool = typer.Option(False, "--responder", help="a responder"),
 ) -> None:
     """Disable an analyzer (or responder) in an organisation."""
-    from propolis.analysis import workers
-
     _quiet_catalogue()
     runtime = _runtime(Settings())
     with _in_org(runtime, org) as (session, actor):
@@ -289,9 +277,6 @@ def run(
     force: bool = typer.Option(False, "--force", help="ignore cached results"),
 ) -> None:
     """Run an analyzer on an observable now, in this process, and print the report."""
-    from propolis.analysis import engine, service
-    from propolis.analysis.models import AnalyzerJob
-
     _quiet_catalogue()
     settings = Settings()
     runtime = _runtime(settings)
@@ -321,8 +306,6 @@ def _print_result(
     worker_name: str, target: str, job_id: int, cached: bool, status: str, report: dict
 ) -> None:
     """One status line, the summary taxonomies, then the full report (or the error)."""
-    from propolis.analysis.engine import taxonomies_of, taxonomy_tag
-
     console = _console()
     color = "green" if status == "Success" else "red"
     origin = " (from cache)" if cached else ""

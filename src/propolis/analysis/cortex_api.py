@@ -22,8 +22,10 @@ from fastapi.responses import StreamingResponse
 from propolis.analysis import catalog as catalog_mod
 from propolis.analysis import service, workers
 from propolis.analysis.catalog import ANALYZER, RESPONDER
+from propolis.analysis.config import masked
 from propolis.analysis.models import AnalysisWorker, AnalyzerJob, ResponderAction
 from propolis.analysis.render import render_definitions
+from propolis.attachments.downloads import content_disposition
 from propolis.core import events
 from propolis.core.errors import BadRequest, NotFound
 from propolis.core.web import (
@@ -41,6 +43,7 @@ from propolis.core.web import (
     ok,
     parse_bool,
 )
+from propolis.users.models import User
 
 router = APIRouter(prefix="/api", route_class=UnitOfWorkRoute)
 
@@ -76,8 +79,6 @@ def _listed(items: list[dict[str, Any]], total: int) -> JSON:
 
 
 def render_worker(worker: AnalysisWorker, with_config: bool) -> dict[str, Any]:
-    from propolis.analysis.config import masked
-
     definition = worker.definition or {}
     out = {
         "_id": worker.eid,
@@ -547,8 +548,6 @@ def datastore(
     sha256: str, request: Request, name: str | None = None, ctx: Ctx = Depends(context)
 ) -> StreamingResponse:
     """The bytes of a file of a job or report of the caller's organisation (§6.9)."""
-    from propolis.attachments.downloads import content_disposition
-
     sha256 = sha256.lower()
     storage = request.app.state.storage
     found = None
@@ -572,8 +571,6 @@ def datastore(
 def current_user(ctx: Ctx = Depends(context)) -> JSON:
     """Cortex's user (TheHive reads ``id``), with TheHive 4's (v0) keys as well: one path,
     both clients."""
-    from propolis.users.models import User
-
     user = ctx.session.get(User, ctx.actor.user_id)
     if user is None:
         raise NotFound("user not found")

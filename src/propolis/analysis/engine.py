@@ -14,25 +14,33 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from propolis.analysis import catalog as catalog_mod
-from propolis.analysis import environment, runner, service, sightings, workers
+from propolis.analysis import environment, operations, runner, service, sightings, workers
 from propolis.analysis.config import mask_for_report
 from propolis.analysis.models import AnalysisWorker, AnalyzerJob, ResponderAction
-from propolis.analysis.runtime import ACTION, JOB, Runtime
+from propolis.analysis.objects import responder_data
+from propolis.analysis.reports import apply_analyzer_report
+from propolis.attachments.models import Attachment
 from propolis.core import events
 from propolis.core.db import now_ms
 from propolis.core.errors import PropolisError
 from propolis.core.security import ALL_PERMISSIONS, Actor
+from propolis.observables.models import Observable
 from propolis.observables.service import fingerprint_of
 from propolis.orgs.models import Organisation
+from propolis.users.models import User
+
+if TYPE_CHECKING:  # the runtime runs this engine; the engine only needs its type
+    from propolis.analysis.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+JOB, ACTION = "job", "action"
 MODELS = {JOB: AnalyzerJob, ACTION: ResponderAction}
 TYPE_NAMES = {JOB: "AnalyzerJob", ACTION: "ResponderAction"}
 MAX_ATTEMPTS = {JOB: 2, ACTION: 1}  # a responder acts on the world: never run it twice
@@ -127,8 +135,6 @@ def _plan(rt: Runtime, session: Session, kind: str, item_id: int, attempt: int) 
     elif request:
         document["data"] = request.get("data")
     else:
-        from propolis.analysis.objects import responder_data
-
         document["data"] = responder_data(session, _actor_for(session, item), item)
     return Plan(attempt, job_input=job_input)
 
@@ -189,9 +195,6 @@ def _timeout_seconds(worker: AnalysisWorker, config: dict[str, Any], settings: A
 
 
 def _add_observable(rt: Runtime, session: Session, job: AnalyzerJob, job_input: Any) -> None:
-    from propolis.attachments.models import Attachment
-    from propolis.observables.models import Observable
-
     if job.observable_id is None and job.attachment:  # a file job of the Cortex API
         sha256 = job.attachment.get("id")
         if not isinstance(sha256, str) or not rt.storage.exists(sha256):
@@ -300,8 +303,6 @@ def _store(session: Session, kind: str, item: Any, outcome: runner.Outcome) -> N
     # A Cortex-API responder run acts on the caller's object: the caller applies them (§4.3).
     external = kind == ACTION and bool(item.request)
     if outcome.success and item.operations and not external:
-        from propolis.analysis import operations
-
         item.operations = operations.apply_all(session, actor, kind, item, item.operations)
     item.touch(actor.login)
     events.record(
@@ -353,104 +354,13 @@ def _fail_quietly(rt: Runtime, kind: str, item_id: int, message: str) -> None:
 
 def _actor_for(session: Session, item: Any) -> Actor:
     """Results are applied in the name of the user who started the job, in its org."""
-    from propolis.orgs.models import Organisation
-    from propolis.users.models import User
-
     org_name = session.scalar(select(Organisation.name).where(Organisation.id == item.org_id))
     user_id = session.scalar(select(User.id).where(User.login == item.created_by)) or 0
     return Actor(user_id, item.created_by, item.org_id, org_name or "", ALL_PERMISSIONS)
 
 
 def _observable_of(session: Session, job: AnalyzerJob) -> Any:
-    from propolis.observables.models import Observable
-
     return session.get(Observable, job.observable_id) if job.observable_id else None
-
-
-def taxonomy_tag(taxonomy: dict[str, Any]) -> str:
-    return f'{taxonomy.get("namespace")}:{taxonomy.get("predicate")}="{taxonomy.get("value")}"'
-
-
-def taxonomies_of(report: dict[str, Any] | None) -> list[dict[str, Any]]:
-    summary = (report or {}).get("summary")
-    found = summary.get("taxonomies") if isinstance(summary, dict) else None
-    if not isinstance(found, list):
-        return []
-    levels = ("info", "safe", "suspicious", "malicious")
-    return [
-        {
-            "level": t.get("level") if t.get("level") in levels else "info",
-            "namespace": str(t.get("namespace", "")),
-            "predicate": str(t.get("predicate", "")),
-            "value": t.get("value"),
-        }
-        for t in found
-        if isinstance(t, dict)
-    ]
-
-
-def apply_analyzer_report(
-    session: Session, actor: Actor, job: AnalyzerJob, observable: Any
-) -> None:
-    """The observable keeps the last analysis per analyzer (``reports``); the taxonomies are
-    also shown as its tags, replacing the tags of that analyzer's previous run."""
-    taxonomies = taxonomies_of(job.report)
-    reports = dict(observable.reports or {})
-    previous = reports.get(job.analyzer_name) or {}
-    old_tags = {taxonomy_tag(t) for t in previous.get("taxonomies") or []}
-    reports[job.analyzer_name] = {
-        "taxonomies": taxonomies,
-        "jobId": job.eid,
-        "date": job.end_date or now_ms(),
-    }
-    observable.reports = reports
-    tags = [t for t in (observable.tags or []) if t not in old_tags]
-    for tag in (taxonomy_tag(t) for t in taxonomies):
-        if tag not in tags and len(tag) <= 128:
-            tags.append(tag)
-    observable.tags = tags
-    observable.touch(actor.login)
-    events.record(
-        session,
-        actor.login,
-        observable.org_id,
-        "update",
-        "Observable",
-        observable.id,
-        {"reports": job.analyzer_name, "tags": tags},
-        root_id=observable.case_id or observable.alert_id,
-    )
-    _auto_import(session, actor, job, observable)
-
-
-def _auto_import(session: Session, actor: Actor, job: AnalyzerJob, observable: Any) -> None:
-    """Artifacts tagged ``autoImport:true`` become observables of the same case (§3.3)."""
-    if observable.case_id is None:
-        return
-    wanted = [
-        a
-        for a in (job.report or {}).get("artifacts") or []
-        if "autoImport:true" in (a.get("tags") or []) and a.get("data") is not None
-    ]
-    if not wanted:
-        return
-    from propolis.cases.models import Case
-    from propolis.observables.service import create_observables
-
-    case = session.get(Case, observable.case_id)
-    for artifact in wanted:
-        data = {
-            "dataType": artifact["dataType"],
-            "data": artifact["data"],
-            "tags": [t for t in artifact.get("tags") or [] if t != "autoImport:true"],
-            "tlp": artifact.get("tlp", 2),
-            "message": artifact.get("message") or f"Extracted by {job.analyzer_name}",
-        }
-        try:
-            with session.begin_nested():
-                create_observables(session, actor, case=case, data=data)
-        except PropolisError as exc:  # e.g. an unknown observable type: skip that one
-            log.info("artifact %s not imported: %s", artifact.get("data"), exc.message)
 
 
 # --------------------------------------------------------------------------- housekeeping

@@ -13,15 +13,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from propolis.alerts.models import Alert
+from propolis.alerts.render import render_alerts
+from propolis.cases.models import Case
+from propolis.cases.render import render_cases
 from propolis.core.security import Actor
+from propolis.observables.models import Observable
+from propolis.observables.render import render_observables
+from propolis.tasks.models import Task, TaskLog
+from propolis.tasks.render import render_logs, render_tasks
 
 
 def responder_data(session: Session, actor: Actor, action: Any) -> dict[str, Any]:
-    from propolis.alerts.models import Alert
-    from propolis.cases.models import Case
-    from propolis.observables.models import Observable
-    from propolis.tasks.models import Task, TaskLog
-
     kind = action.object_type
     if kind == "case":
         return case_data(session, actor, session.get(Case, action.object_id))
@@ -58,8 +61,6 @@ def _v0_custom_fields(values: list[dict[str, Any]] | None) -> tuple[dict, dict]:
 
 
 def case_data(session: Session, actor: Actor, case: Any) -> dict[str, Any]:
-    from propolis.cases.render import render_cases
-
     out = dict(render_cases(session, actor, [case], [])[0])
     _v0_meta(out, "case")
     v0, v5 = _v0_custom_fields(out.get("customFields"))
@@ -81,9 +82,6 @@ MAX_OBSERVABLES = 500  # a responder gets the case's observables, within reason
 
 
 def _case_observables(session: Session, actor: Actor, case: Any) -> list[dict[str, Any]]:
-    from propolis.observables.models import Observable
-    from propolis.observables.render import render_observables
-
     rows = session.scalars(
         select(Observable)
         .where(Observable.case_id == case.id)
@@ -94,9 +92,6 @@ def _case_observables(session: Session, actor: Actor, case: Any) -> list[dict[st
 
 
 def alert_data(session: Session, actor: Actor, alert: Any) -> dict[str, Any]:
-    from propolis.alerts.render import render_alerts
-    from propolis.observables.models import Observable
-
     out = dict(render_alerts(session, actor, [alert], [])[0])
     _v0_meta(out, "alert")
     v0, v5 = _v0_custom_fields(out.get("customFields"))
@@ -114,8 +109,6 @@ def alert_data(session: Session, actor: Actor, alert: Any) -> dict[str, Any]:
 
 
 def _observables_v0(session: Session, actor: Actor, observables: list) -> list[dict[str, Any]]:
-    from propolis.observables.render import render_observables
-
     rendered = render_observables(session, actor, observables, []) if observables else []
     return [_v0_meta(dict(item), "case_artifact") for item in rendered]
 
@@ -125,9 +118,6 @@ def _observable_v0(session: Session, actor: Actor, observable: Any) -> dict[str,
 
 
 def observable_data(session: Session, actor: Actor, observable: Any) -> dict[str, Any]:
-    from propolis.alerts.models import Alert
-    from propolis.cases.models import Case
-
     out = _observable_v0(session, actor, observable)
     if observable.case_id is not None:
         out["case"] = case_data(session, actor, session.get(Case, observable.case_id))
@@ -139,9 +129,6 @@ def observable_data(session: Session, actor: Actor, observable: Any) -> dict[str
 
 
 def task_data(session: Session, actor: Actor, task: Any) -> dict[str, Any]:
-    from propolis.cases.models import Case
-    from propolis.tasks.render import render_tasks
-
     out = dict(render_tasks(session, actor, [task], [])[0])
     _v0_meta(out, "case_task")
     out["owner"] = task.assignee
@@ -152,9 +139,6 @@ def task_data(session: Session, actor: Actor, task: Any) -> dict[str, Any]:
 
 
 def log_data(session: Session, actor: Actor, log: Any) -> dict[str, Any]:
-    from propolis.tasks.models import Task
-    from propolis.tasks.render import render_logs
-
     out = dict(render_logs(session, actor, [log], [])[0])
     _v0_meta(out, "case_task_log")
     out.update(owner=log.owner, startDate=log.date, status="Ok")

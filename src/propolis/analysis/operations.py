@@ -14,8 +14,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from propolis.alerts.models import Alert
+from propolis.alerts.service import mark_read, update_alert
+from propolis.cases.models import Case
+from propolis.cases.service import update_case
 from propolis.core.errors import PropolisError
 from propolis.core.security import Actor
+from propolis.observables.models import Observable
+from propolis.observables.service import create_observables, update_observable
+from propolis.tasks.models import Task, TaskLog
+from propolis.tasks.service import create_log, update_task
+from propolis.tasks.service import create_task as create
 
 
 class OperationError(Exception):
@@ -57,11 +66,6 @@ def apply_all(
 
 
 def _context(session: Session, actor: Actor, kind: str, item: Any) -> Context:
-    from propolis.alerts.models import Alert
-    from propolis.cases.models import Case
-    from propolis.observables.models import Observable
-    from propolis.tasks.models import Task, TaskLog
-
     context = Context(session, actor)
     if kind == "job":
         context.observable = session.get(Observable, item.observable_id)
@@ -114,29 +118,21 @@ def _string(operation: dict[str, Any], name: str, required: bool = True) -> str 
 
 
 def add_tag_to_case(ctx: Context, op: dict[str, Any]) -> None:
-    from propolis.cases.service import update_case
-
     update_case(ctx.session, ctx.actor, _need(ctx.case, "case"), {"addTags": [_string(op, "tag")]})
 
 
 def add_tag_to_artifact(ctx: Context, op: dict[str, Any]) -> None:
-    from propolis.observables.service import update_observable
-
     observable = _need(ctx.observable, "observable")
     update_observable(ctx.session, ctx.actor, observable, {"addTags": [_string(op, "tag")]})
 
 
 def add_tag_to_alert(ctx: Context, op: dict[str, Any]) -> None:
-    from propolis.alerts.service import update_alert
-
     update_alert(
         ctx.session, ctx.actor, _need(ctx.alert, "alert"), {"addTags": [_string(op, "tag")]}
     )
 
 
 def create_task(ctx: Context, op: dict[str, Any]) -> None:
-    from propolis.tasks.service import create_task as create
-
     data = {"title": _string(op, "title")}
     description = _string(op, "description", required=False)
     if description is not None:
@@ -147,34 +143,24 @@ def create_task(ctx: Context, op: dict[str, Any]) -> None:
 def add_custom_fields(ctx: Context, op: dict[str, Any]) -> None:
     """Sets the value of an existing custom field on the case (TheHive 4 too needs the field
     defined; ``tpe`` only repeats its type)."""
-    from propolis.cases.service import update_case
-
     case = _need(ctx.case, "case")
     name = _string(op, "name")
     update_case(ctx.session, ctx.actor, case, {f"customFields.{name}": op.get("value")})
 
 
 def close_task(ctx: Context, op: dict[str, Any]) -> None:
-    from propolis.tasks.service import update_task
-
     update_task(ctx.session, ctx.actor, _need(ctx.task, "task"), {"status": "Completed"})
 
 
 def mark_alert_as_read(ctx: Context, op: dict[str, Any]) -> None:
-    from propolis.alerts.service import mark_read
-
     mark_read(ctx.session, ctx.actor, _need(ctx.alert, "alert"), True)
 
 
 def add_log_to_task(ctx: Context, op: dict[str, Any]) -> None:
-    from propolis.tasks.service import create_log
-
     create_log(ctx.session, ctx.actor, _need(ctx.task, "task"), {"message": _string(op, "content")})
 
 
 def add_artifact_to_case(ctx: Context, op: dict[str, Any]) -> None:
-    from propolis.observables.service import create_observables
-
     data: dict[str, Any] = {
         "dataType": _string(op, "dataType"),
         "data": _string(op, "data"),
@@ -187,8 +173,6 @@ def add_artifact_to_case(ctx: Context, op: dict[str, Any]) -> None:
 
 
 def assign_case(ctx: Context, op: dict[str, Any]) -> None:
-    from propolis.cases.service import update_case
-
     case = _need(ctx.case, "case")
     update_case(ctx.session, ctx.actor, case, {"assignee": _string(op, "owner")})
 

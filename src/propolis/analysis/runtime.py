@@ -28,7 +28,8 @@ from huey import Huey, RedisHuey
 from huey.consumer import Consumer, Worker
 from huey.storage import SqliteStorage
 
-from propolis.analysis import forkserver
+from propolis.analysis import engine, forkserver
+from propolis.analysis.engine import ACTION, JOB
 from propolis.core import events
 from propolis.core.db import Database
 from propolis.core.security import Sealer
@@ -36,7 +37,6 @@ from propolis.core.storage import Storage
 
 log = logging.getLogger(__name__)
 
-JOB, ACTION = "job", "action"
 QUEUED_TYPES = {"AnalyzerJob": JOB, "ResponderAction": ACTION}
 # Redis keys (with a time-to-live) by which each `propolis worker` process announces itself
 PRESENCE_PREFIX = "propolis:worker:"
@@ -199,8 +199,6 @@ class Runtime:
     # ------------------------------------------------------------------ consumers
 
     def start_consumers(self, embedded: bool = True, workers: int | None = None) -> None:
-        from propolis.analysis import engine
-
         engine.requeue_waiting(self)
         workers = workers or pool_size(self.settings)
         consumer_class = _EmbeddedConsumer if embedded else Consumer
@@ -219,8 +217,6 @@ class Runtime:
         forkserver.default().start()  # it preloads while the first jobs are being submitted
 
     def start_reaper(self) -> None:
-        from propolis.analysis import engine
-
         interval = max(0.2, float(self.settings.job_heartbeat_seconds))
 
         def loop() -> None:
@@ -284,8 +280,6 @@ def _forward_event(event: events.Event) -> None:
 
 
 def _run_task(kind: str, item_id: int) -> None:
-    from propolis.analysis import engine
-
     runtime = _current
     if runtime is None:
         raise RuntimeError("the analysis runtime is not started in this process")

@@ -16,13 +16,22 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from propolis.alerts.service import get_alert
 from propolis.analysis import workers
 from propolis.analysis.catalog import ANALYZER, RESPONDER
 from propolis.analysis.models import AnalysisWorker, AnalyzerJob, DatastoreFile, ResponderAction
+from propolis.analysis.reports import apply_analyzer_report
+from propolis.attachments.models import Attachment
+from propolis.attachments.service import get_visible_attachment
+from propolis.cases.models import Case
+from propolis.cases.service import get_case
 from propolis.core import events, validate
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import BadRequest, NotFound, PropolisError, invalid, missing
 from propolis.core.security import Actor
+from propolis.observables.service import get_observable
+from propolis.tasks import service as tasks
+from propolis.tasks.models import Task
 
 LOCAL_CORTEX = "local"
 ANALYSE_PERMISSION = "manageAnalyse"
@@ -53,8 +62,6 @@ def create_job(session: Session, actor: Actor, data: dict[str, Any], settings: A
     cortex_id = validate.nonempty(data, "cortexId", max_len=255)
     artifact_ref = validate.nonempty(data, "artifactId", max_len=64)
     parameters = _parameters(data, actor)
-    from propolis.observables.service import get_observable
-
     observable = get_observable(session, actor, artifact_ref)
     worker = None
     if is_local(cortex_id):
@@ -191,8 +198,6 @@ def register_files(session: Session, org_id: int, attachments: list[dict[str, An
 def datastore_file(session: Session, actor: Actor, sha256: str) -> tuple[str, str] | None:
     """``(name, content type)`` of a file the caller's organisation may download, if any:
     a datastore file of its jobs, else an attachment it can see (observable files...)."""
-    from propolis.attachments.service import get_visible_attachment
-
     row = session.scalar(
         select(DatastoreFile).where(
             DatastoreFile.org_id == actor.org_id, DatastoreFile.sha256 == sha256
@@ -268,8 +273,6 @@ def _case_number(session: Session, observable: Any) -> str:
     """TheHive puts the case number in the job's message (cortex.md §2.3)."""
     if getattr(observable, "case_id", None) is None:
         return ""
-    from propolis.cases.models import Case
-
     number = session.scalar(select(Case.number).where(Case.id == observable.case_id))
     return "" if number is None else str(number)
 
@@ -277,8 +280,6 @@ def _case_number(session: Session, observable: Any) -> str:
 def _attachment_sha256(session: Session, observable: Any) -> str | None:
     if getattr(observable, "attachment_id", None) is None:
         return None
-    from propolis.attachments.models import Attachment
-
     return session.scalar(
         select(Attachment.sha256).where(Attachment.id == observable.attachment_id)
     )
@@ -337,9 +338,7 @@ def _from_cache(
     job.parameters = {**job.parameters, "fromCache": True}
     session.add(job)
     session.flush()
-    from propolis.analysis import engine
-
-    engine.apply_analyzer_report(session, actor, job, observable)
+    apply_analyzer_report(session, actor, job, observable)
     _record_job(session, actor, job, observable, queued=False)
     return job
 
@@ -426,18 +425,12 @@ def find_target(session: Session, actor: Actor, object_type: str, ref: str) -> T
     if object_type not in OBJECT_TYPES:
         raise invalid("objectType", f"must be one of {', '.join(OBJECT_TYPES)}", object_type)
     if object_type == "case":
-        from propolis.cases.service import get_case
-
         case = get_case(session, actor, ref)
         return Target("case", case, case.tlp, case.pap, case.id)
     if object_type == "alert":
-        from propolis.alerts.service import get_alert
-
         alert = get_alert(session, actor, ref)
         return Target("alert", alert, alert.tlp, alert.pap, alert.id)
     if object_type == "case_artifact":
-        from propolis.observables.service import get_observable
-
         observable = get_observable(session, actor, ref)
         return Target(
             "case_artifact",
@@ -450,10 +443,6 @@ def find_target(session: Session, actor: Actor, object_type: str, ref: str) -> T
 
 
 def _task_target(session: Session, actor: Actor, object_type: str, ref: str) -> Target:
-    from propolis.cases.models import Case
-    from propolis.tasks import service as tasks
-    from propolis.tasks.models import Task
-
     if object_type == "case_task":
         entity = task = tasks.get_task(session, actor, ref)
         if task.case_id is None:  # a case template's task: nothing to act on

@@ -9,8 +9,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from propolis.alerts.service import get_alert
 from propolis.attachments import service
 from propolis.attachments.render import render_attachments
+from propolis.cases.service import get_case
 from propolis.core.errors import BadRequest
 from propolis.core.web import (
     JSON,
@@ -84,8 +86,6 @@ def delete_attachment(ref: str, ctx: Ctx = Depends(context)) -> Response:
 
 
 def _alert(ctx: Ctx, alert_id: str):  # noqa: ANN202
-    from propolis.alerts.service import get_alert
-
     return get_alert(ctx.session, ctx.actor, alert_id)
 
 
@@ -117,8 +117,6 @@ def delete_alert_attachment(alert_id: str, ref: str, ctx: Ctx = Depends(context)
 
 
 def _case(ctx: Ctx, case_id: str):  # noqa: ANN202
-    from propolis.cases.service import get_case
-
     return get_case(ctx.session, ctx.actor, case_id)
 
 

@@ -20,12 +20,19 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
+from propolis import access
+from propolis.alerts.models import Alert
 from propolis.attachments.models import Attachment
-from propolis.core import events
+from propolis.cases import service as cases
+from propolis.cases.models import Case
+from propolis.core import events, moves
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import BadRequest, CreateError, PayloadTooLarge, missing
 from propolis.core.security import Actor
 from propolis.core.storage import Storage, StoredFile
+from propolis.observables.models import Observable
+from propolis.settings import Settings
+from propolis.tasks.models import Task, TaskLog
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 MAX_NAME = 512
@@ -50,8 +57,6 @@ def storage_of(session: Session) -> Storage:
 def _settings(session: Session) -> Any:
     settings = session.info.get("settings")
     if settings is None:
-        from propolis.settings import Settings
-
         settings = session.info["settings"] = Settings()
     return settings
 
@@ -291,16 +296,12 @@ def _store_all(
 
 
 def _touch_case(session: Session, actor: Actor, case: Any) -> None:
-    from propolis.cases import service as cases
-
     cases.touch_case(session, actor, case)
 
 
 def _require_on_case(session: Session, actor: Actor, case: Any) -> None:
     """Case files need ``manageCase/update`` as granted by the organisation's share."""
-    from propolis.cases import service as cases
-
-    cases.require_case_permission(session, actor, case, "manageCase/update")
+    access.require_case_permission(session, actor, case, "manageCase/update")
 
 
 # --------------------------------------------------------------------------- reading
@@ -317,24 +318,18 @@ def organisation_level() -> ColumnElement[bool]:
 
 def visible_condition(actor: Actor) -> ColumnElement[bool]:
     """SQL condition: the attachment is visible from the caller's organisation."""
-    from propolis.alerts.models import Alert
-    from propolis.cases.service import case_visible, visible_task_filter
-    from propolis.observables.models import Observable
-    from propolis.observables.service import visible_observable_condition
-    from propolis.tasks.models import Task, TaskLog
-
     visible_logs = (
         select(TaskLog.id)
         .join(Task, Task.id == TaskLog.task_id)
-        .where(Task.case_id.isnot(None), visible_task_filter(actor, Task))
+        .where(Task.case_id.isnot(None), access.visible_task_filter(actor, Task))
     )
     visible_observable_files = select(Observable.attachment_id).where(
-        Observable.attachment_id.isnot(None), visible_observable_condition(actor)
+        Observable.attachment_id.isnot(None), access.visible_observable_filter(actor)
     )
     return or_(
         and_(organisation_level(), Attachment.org_id == actor.org_id),
         Attachment.alert_id.in_(select(Alert.id).where(Alert.org_id == actor.org_id)),
-        case_visible(actor, Attachment.case_id),
+        access.case_visible(actor, Attachment.case_id),
         Attachment.log_id.in_(visible_logs),
         and_(Attachment.for_observable == 1, Attachment.id.in_(visible_observable_files)),
     )
@@ -430,15 +425,11 @@ def delete_attachment(session: Session, actor: Actor, attachment: Attachment) ->
 
 def _require_container_permission(session: Session, actor: Actor, attachment: Attachment) -> None:
     if attachment.case_id is not None:
-        from propolis.cases.models import Case
-
         case = session.get(Case, attachment.case_id)
         _require_on_case(session, actor, case)
         _touch_case(session, actor, case)
     elif attachment.alert_id is not None:
         actor.require("manageAlert/update")
-        from propolis.alerts.models import Alert
-
         alert = session.get(Alert, attachment.alert_id)
         if alert is not None:
             alert.touch(actor.login)
@@ -449,9 +440,6 @@ def _require_container_permission(session: Session, actor: Actor, attachment: At
 
 
 def _require_on_log(session: Session, actor: Actor, log_id: int) -> None:
-    from propolis.cases.models import Case
-    from propolis.tasks.models import Task, TaskLog
-
     case = session.scalar(
         select(Case)
         .join(Task, Task.case_id == Case.id)
@@ -461,9 +449,7 @@ def _require_on_log(session: Session, actor: Actor, log_id: int) -> None:
     if case is None:
         actor.require("manageTask")
         return
-    from propolis.cases import service as cases
-
-    cases.require_case_permission(session, actor, case, "manageTask")
+    access.require_case_permission(session, actor, case, "manageTask")
 
 
 def delete_observable_file(session: Session, attachment_id: int | None) -> None:
@@ -471,6 +457,43 @@ def delete_observable_file(session: Session, attachment_id: int | None) -> None:
     if attachment_id is not None:
         session.execute(
             delete(Attachment).where(Attachment.id == attachment_id, Attachment.for_observable == 1)
+        )
+
+
+def move_to_case(
+    session: Session, actor: Actor, source_ids: list[int], target: Any
+) -> list[Attachment]:
+    """Case-level files of merged cases now belong to the merged case ``target``; a name
+    already used there takes a ``name (n).ext`` form, as a second upload would.
+    (Observable files follow their observable's copy.)"""
+    moved = moves.move_to_case(
+        session, actor, Attachment, "Attachment", source_ids, target, Attachment.for_observable == 0
+    )
+    for attachment in moved:  # oldest first: the first file of a name keeps it
+        taken = session.scalars(
+            select(Attachment.id).where(
+                Attachment.case_id == target.id,
+                Attachment.for_observable == 0,
+                Attachment.id < attachment.id,
+                Attachment.name == attachment.name,
+            )
+        ).first()
+        if taken is not None:
+            attachment.name = _free_name(
+                session, actor, attachment.name, {"case_id": target.id}, True
+            )
+            session.flush()
+    return moved
+
+
+def delete_unused_observable_files(session: Session, attachment_ids: list[int]) -> None:
+    """Drop the rows of observable files whose observables are gone (the bytes stay in the
+    store until ``propolis storage gc`` finds them unreferenced)."""
+    if attachment_ids:
+        session.execute(
+            delete(Attachment).where(
+                Attachment.id.in_(attachment_ids), Attachment.for_observable == 1
+            )
         )
 
 

@@ -12,7 +12,8 @@ from typing import IO
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from propolis.cases import archive, links, merge, service, shares, timeline
+from propolis import access
+from propolis.cases import links, service, shares, timeline
 from propolis.cases.render import render_case, render_cases, render_custom_event, render_shares
 from propolis.cases.schemas import (
     CaseAccess,
@@ -35,6 +36,7 @@ from propolis.cases.schemas import (
     ShareUpdate,
 )
 from propolis.core.errors import BadRequest, NotFound, missing
+from propolis.core.validate import id_list
 from propolis.core.web import (
     JSON,
     Ctx,
@@ -48,7 +50,11 @@ from propolis.core.web import (
     ok,
     parsed,
 )
+from propolis.flows import alert_case, case_archive, case_create, case_merge, deletion
 from propolis.observables import service as observables
+from propolis.observables.render import render_observables
+from propolis.observables.service import merge_similar
+from propolis.procedures.render import render_procedures
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 
@@ -91,7 +97,7 @@ def uploaded_stream(upload: Multipart, name: str = "file") -> IO[bytes]:
 def create_case(
     data: dict = Depends(parsed(CaseCreate, required=True)), ctx: Ctx = Depends(context)
 ) -> JSON:
-    case = service.create_case(ctx.session, ctx.actor, data)
+    case = case_create.create_case(ctx.session, ctx.actor, data)
     return created(_rendered(ctx, case))
 
 
@@ -107,7 +113,7 @@ def bulk_update(
 def apply_case_template(
     data: dict = Depends(parsed(CaseApplyTemplate, required=True)), ctx: Ctx = Depends(context)
 ) -> Response:
-    merge.apply_case_template(ctx.session, ctx.actor, data)
+    case_create.apply_case_template(ctx.session, ctx.actor, data)
     return no_content()
 
 
@@ -121,7 +127,7 @@ def bulk_access(
 
 @router.post("/case/_merge/{refs}")
 def merge_cases(refs: str, ctx: Ctx = Depends(context)) -> JSON:
-    case = merge.merge_cases(ctx.session, ctx.actor, refs.split(","))
+    case = case_merge.merge_cases(ctx.session, ctx.actor, refs.split(","))
     return created(_rendered(ctx, case))
 
 
@@ -132,12 +138,9 @@ def link_types(ctx: Ctx = Depends(context)) -> JSON:
 
 @router.post("/case/import")
 def import_case(upload: Multipart = Depends(multipart_only), ctx: Ctx = Depends(context)) -> JSON:
-    case, observables, procedures = archive.import_case(
+    case, observables, procedures = case_archive.import_case(
         ctx.session, ctx.actor, uploaded_stream(upload), upload.json
     )
-    from propolis.observables.render import render_observables
-    from propolis.procedures.render import render_procedures
-
     ctx.session.flush()
     result = {
         "case": render_case(ctx.session, ctx.actor, case),
@@ -158,8 +161,6 @@ def delete_custom_field_value(ref: str, ctx: Ctx = Depends(context)) -> Response
 def delete_shares(
     data: dict = Depends(parsed(CaseIds, required=True)), ctx: Ctx = Depends(context)
 ) -> Response:
-    from propolis.core.validate import id_list
-
     for ref in id_list(data, "ids"):
         shares.remove_share(ctx.session, ctx.actor, ref)
     return no_content()
@@ -197,25 +198,23 @@ def update_case(
 
 @router.delete("/case/{ref}", status_code=204)
 def delete_case(ref: str, ctx: Ctx = Depends(context)) -> Response:
-    service.delete_case(ctx.session, ctx.actor, _case(ctx, ref))
+    deletion.delete_case(ctx.session, ctx.actor, _case(ctx, ref))
     return no_content()
 
 
 @router.delete("/case/{ref}/alert/{alert_ref}")
 def unlink_alert(ref: str, alert_ref: str, ctx: Ctx = Depends(context)) -> Response:
-    merge.unlink_alert(ctx.session, ctx.actor, _case(ctx, ref), alert_ref)
+    alert_case.unlink_alert(ctx.session, ctx.actor, _case(ctx, ref), alert_ref)
     return no_content()
 
 
 @router.post("/case/{ref}/observable/_merge")
 def merge_similar_observables(ref: str, ctx: Ctx = Depends(context)) -> JSON:
-    return ok(merge.merge_similar_observables(ctx.session, ctx.actor, _case(ctx, ref)))
+    return ok(merge_similar(ctx.session, ctx.actor, _case(ctx, ref)))
 
 
 @router.get("/case/{ref}/links")
 def linked_cases(ref: str, ctx: Ctx = Depends(context)) -> JSON:
-    from propolis.observables.render import render_observables
-
     found = links.linked_cases(ctx.session, ctx.actor, _case(ctx, ref))
     rendered = render_cases(ctx.session, ctx.actor, [case for case, _ in found], [])
     observables = render_observables(
@@ -232,8 +231,6 @@ def linked_cases(ref: str, ctx: Ctx = Depends(context)) -> JSON:
 
 @router.get("/case/{ref}/similar/{other_ref}/observables")
 def similar_observables(ref: str, other_ref: str, ctx: Ctx = Depends(context)) -> JSON:
-    from propolis.observables.render import render_observables
-
     found = links.similar_observables(ctx.session, ctx.actor, _case(ctx, ref), other_ref)
     return ok(render_observables(ctx.session, ctx.actor, found, []))
 
@@ -241,7 +238,7 @@ def similar_observables(ref: str, other_ref: str, ctx: Ctx = Depends(context)) -
 @router.get("/case/{ref}/export")
 def export_case(ref: str, password: str | None = None, ctx: Ctx = Depends(context)) -> Response:
     case = _case(ctx, ref)
-    content = archive.export_case(ctx.session, ctx.actor, case, password)
+    content = case_archive.export_case(ctx.session, ctx.actor, case, password)
     return Response(
         content,
         media_type="application/octet-stream",
@@ -343,7 +340,7 @@ def list_case_shares(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     # thehive4py's observable.list_shares calls this route with an observable id: a visible
     # observable has no case shares (200 []); an id the caller cannot see is a 404, as on
     # every other route (a 200 would tell that the id exists).
-    case = service.find_case(ctx.session, ctx.actor, ref)
+    case = access.find_case(ctx.session, ctx.actor, ref)
     if case is None:
         try:
             observables.get_observable(ctx.session, ctx.actor, ref)

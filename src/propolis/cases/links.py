@@ -7,12 +7,15 @@ from typing import Any
 from sqlalchemy import delete, select, union
 from sqlalchemy.orm import Session, aliased
 
+from propolis import access
+from propolis.alerts.service import get_alert
 from propolis.cases import service
 from propolis.cases.models import Case, CaseLink, ExternalLink
 from propolis.core import events, validate
 from propolis.core.errors import BadRequest, missing
 from propolis.core.security import Actor
 from propolis.observables.models import Observable
+from propolis.observables.service import similar_in
 
 
 def _record(session: Session, actor: Actor, case: Case, details: dict[str, Any]) -> None:
@@ -92,8 +95,8 @@ def remove_external_link(session: Session, actor: Actor, case: Case, data: dict[
 def link_types(session: Session, actor: Actor) -> list[str]:
     """Distinct link types used on the cases the organisation can see, sorted."""
     stmt = union(
-        select(CaseLink.type).where(service.case_visible(actor, CaseLink.case_id)),
-        select(ExternalLink.type).where(service.case_visible(actor, ExternalLink.case_id)),
+        select(CaseLink.type).where(access.case_visible(actor, CaseLink.case_id)),
+        select(ExternalLink.type).where(access.case_visible(actor, ExternalLink.case_id)),
     )
     return sorted(set(session.scalars(stmt)))
 
@@ -110,7 +113,7 @@ def linked_cases(session: Session, actor: Actor, case: Case) -> list[tuple[Case,
     fingerprints = select(mine.fingerprint).where(
         mine.case_id == case.id,
         mine.ignore_similarity.is_(False),
-        service.visible_observable_filter(actor, mine),
+        access.visible_observable_filter(actor, mine),
     )
     rows = session.execute(
         select(theirs, Case)
@@ -119,8 +122,8 @@ def linked_cases(session: Session, actor: Actor, case: Case) -> list[tuple[Case,
             theirs.fingerprint.in_(fingerprints),
             theirs.case_id != case.id,
             theirs.ignore_similarity.is_(False),
-            service.visible_observable_filter(actor, theirs),
-            service.case_visible(actor, Case.id),
+            access.visible_observable_filter(actor, theirs),
+            access.case_visible(actor, Case.id),
         )
         .order_by(Case.created_at, Case.id, theirs.created_at, theirs.id)
     ).all()
@@ -134,12 +137,8 @@ def similar_observables(
     session: Session, actor: Actor, case: Case, other_ref: str
 ) -> list[Observable]:
     """Observables of ``case`` that also appear in another case or in an alert."""
-    from propolis.observables.service import similar_in
-
-    other = service.find_case(session, actor, other_ref)
+    other = access.find_case(session, actor, other_ref)
     if other is not None:
         return similar_in(session, actor, "case", case.id, "case", other.id)
-    from propolis.alerts.service import get_alert
-
     alert = get_alert(session, actor, other_ref)
     return similar_in(session, actor, "case", case.id, "alert", alert.id)

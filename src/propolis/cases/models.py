@@ -14,7 +14,7 @@ class Case(Entity):
         UniqueConstraint("org_id", "number", name="uq_case_number"),
         Index("ix_case_org_created", "org_id", "created_at"),
         # Case lists are sorted by creation across owned and shared cases (see
-        # cases.service.case_visible).
+        # access.case_visible).
         Index("ix_case_created", "created_at"),
         Index("ix_case_org_status_created", "org_id", "status", "created_at"),
     )

@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import case as sql_case
 from sqlalchemy import select
 
-from propolis.cases import service
+from propolis import access
+from propolis.alerts.models import Alert
 from propolis.cases.models import Case, Share
 from propolis.cases.render import render_cases, render_shares
+from propolis.core.db import parse_id
 from propolis.core.query import (
     BOOL,
     ENTITIES,
@@ -29,6 +31,8 @@ from propolis.core.query import (
     traversal,
 )
 from propolis.core.render import PAP_LABELS, SEVERITY_LABELS, TLP_LABELS
+from propolis.fields.models import CustomFieldValue
+from propolis.fields.queries import custom_field_resolver
 from propolis.orgs.models import Organisation
 from propolis.users.models import Profile
 
@@ -41,9 +45,6 @@ def _custom_field(name: str) -> Field | None:
     """``customFields.<name>`` filters and sorts, compiled by the custom fields package."""
     if not name.startswith("customFields."):
         return None
-    from propolis.fields.models import CustomFieldValue
-    from propolis.fields.queries import custom_field_resolver
-
     return custom_field_resolver(CustomFieldValue.case_id)(name)
 
 
@@ -113,7 +114,7 @@ CASE.fields["handlingDuration"] = CASE.fields["timeToResolve"]
 
 
 def visible_cases(ctx: QueryContext) -> ResultSet:
-    return ResultSet(CASE, select(Case).where(service.case_visible(ctx.actor, Case.id)))
+    return ResultSet(CASE, select(Case).where(access.case_visible(ctx.actor, Case.id)))
 
 
 @initial("listCase")
@@ -123,15 +124,13 @@ def list_case(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
 
 @initial("getCase")
 def get_case(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
-    found = service.find_case(ctx.session, ctx.actor, str(op.get("idOrName", "")))
+    found = access.find_case(ctx.session, ctx.actor, str(op.get("idOrName", "")))
     return ResultSet(CASE, select(Case).where(Case.id == (found.id if found else -1)))
 
 
 @traversal("Case", "alerts")
 def case_alerts(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> ResultSet:
     """Alerts linked to the cases, those of the caller's organisation only."""
-    from propolis.alerts.models import Alert
-
     stmt = select(Alert).where(Alert.case_id.in_(ids_of(result)), Alert.org_id == ctx.actor.org_id)
     return ResultSet(ENTITIES["Alert"], stmt)
 
@@ -166,7 +165,7 @@ SHARE = register_entity(
 
 
 def visible_shares(ctx: QueryContext) -> ResultSet:
-    stmt = select(Share).where(service.case_visible(ctx.actor, Share.case_id))
+    stmt = select(Share).where(access.case_visible(ctx.actor, Share.case_id))
     return ResultSet(SHARE, stmt)
 
 
@@ -177,8 +176,6 @@ def list_share(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
 
 @initial("getShare")
 def get_share(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
-    from propolis.core.db import parse_id
-
     share_id = parse_id(str(op.get("idOrName", "")))
     return ResultSet(SHARE, visible_shares(ctx).stmt.where(Share.id == (share_id or -1)))
 
@@ -192,6 +189,6 @@ def case_shares(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> Res
 def share_case(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> ResultSet:
     stmt = select(Case).where(
         Case.id.in_(result.stmt.with_only_columns(Share.case_id).order_by(None)),
-        service.case_visible(ctx.actor, Case.id),
+        access.case_visible(ctx.actor, Case.id),
     )
     return ResultSet(CASE, stmt)

@@ -14,13 +14,27 @@ from typing import Any
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from propolis.cases import service
-from propolis.cases.models import Case, CaseLink, CustomEvent, ExternalLink, Share, StatusValue
+from propolis import access
+from propolis.alerts.models import Alert
+from propolis.attachments.models import Attachment
+from propolis.cases.models import (
+    Case,
+    CaseLink,
+    CustomEvent,
+    ExternalLink,
+    Share,
+    SharedTask,
+    StatusValue,
+)
 from propolis.core.db import now_ms
 from propolis.core.events import AuditEvent
 from propolis.core.render import labels, meta, put
 from propolis.core.security import Actor
+from propolis.fields.service import values_for
+from propolis.observables.models import Observable
 from propolis.orgs.models import Organisation
+from propolis.procedures.models import Procedure
+from propolis.tasks.models import Task
 from propolis.users.models import Profile
 
 
@@ -40,8 +54,6 @@ def render_case(session: Session, actor: Actor, case: Case) -> dict[str, Any]:
 
 
 def _custom_fields(session: Session, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    from propolis.fields.service import values_for
-
     return values_for(session, "case", ids)
 
 
@@ -124,7 +136,7 @@ def _links(session: Session, actor: Actor, cases: list[Case]) -> dict[int, Any]:
     rows = session.execute(
         select(CaseLink.case_id, CaseLink.type, Case.id, Case.number, Case.title)
         .join(Case, Case.id == CaseLink.linked_case_id)
-        .where(CaseLink.case_id.in_(ids), service.case_visible(actor, Case.id))
+        .where(CaseLink.case_id.in_(ids), access.case_visible(actor, Case.id))
         .order_by(CaseLink.id)
     )
     for case_id, link_type, other_id, number, title in rows:
@@ -142,14 +154,12 @@ def _links(session: Session, actor: Actor, cases: list[Case]) -> dict[int, Any]:
 
 
 def _observable_stats(session: Session, actor: Actor, cases: list[Case]) -> dict[int, Any]:
-    from propolis.observables.models import Observable
-
     counts = _count_by_case(
         session,
         select(Observable.case_id, func.count())
         .where(
             Observable.case_id.in_([c.id for c in cases]),
-            service.visible_observable_filter(actor),
+            access.visible_observable_filter(actor),
         )
         .group_by(Observable.case_id),
     )
@@ -157,12 +167,10 @@ def _observable_stats(session: Session, actor: Actor, cases: list[Case]) -> dict
 
 
 def _task_stats(session: Session, actor: Actor, cases: list[Case]) -> dict[int, Any]:
-    from propolis.tasks.models import Task
-
     out: dict[int, dict[str, int]] = {c.id: {"total": 0} for c in cases}
     rows = session.execute(
         select(Task.case_id, Task.status, func.count())
-        .where(Task.case_id.in_([c.id for c in cases]), service.visible_task_filter(actor))
+        .where(Task.case_id.in_([c.id for c in cases]), access.visible_task_filter(actor))
         .group_by(Task.case_id, Task.status)
     )
     for case_id, status, count in rows:
@@ -172,8 +180,6 @@ def _task_stats(session: Session, actor: Actor, cases: list[Case]) -> dict[int, 
 
 
 def _alerts(session: Session, actor: Actor, cases: list[Case]) -> dict[int, Any]:
-    from propolis.alerts.models import Alert
-
     out: dict[int, list] = defaultdict(list)
     rows = session.execute(
         select(Alert.case_id, Alert.type, Alert.source)
@@ -187,8 +193,6 @@ def _alerts(session: Session, actor: Actor, cases: list[Case]) -> dict[int, Any]
 
 
 def _alert_count(session: Session, actor: Actor, cases: list[Case]) -> dict[int, Any]:
-    from propolis.alerts.models import Alert
-
     counts = _count_by_case(
         session,
         select(Alert.case_id, func.count())
@@ -223,9 +227,6 @@ def _permissions(session: Session, actor: Actor, cases: list[Case]) -> dict[int,
 
 
 def _action_required(session: Session, actor: Actor, cases: list[Case]) -> dict[int, Any]:
-    from propolis.cases.models import SharedTask
-    from propolis.tasks.models import Task
-
     rows = session.scalars(
         select(distinct(Task.case_id))
         .join(SharedTask, SharedTask.task_id == Task.id)
@@ -241,8 +242,6 @@ def _action_required(session: Session, actor: Actor, cases: list[Case]) -> dict[
 
 
 def _procedure_count(session: Session, actor: Actor, cases: list[Case]) -> dict[int, Any]:
-    from propolis.procedures.models import Procedure
-
     counts = _count_by_case(
         session,
         select(Procedure.case_id, func.count())
@@ -253,8 +252,6 @@ def _procedure_count(session: Session, actor: Actor, cases: list[Case]) -> dict[
 
 
 def _attachment_count(session: Session, actor: Actor, cases: list[Case]) -> dict[int, Any]:
-    from propolis.attachments.models import Attachment
-
     counts = _count_by_case(
         session,
         select(Attachment.case_id, func.count())

@@ -1,31 +1,35 @@
-"""Cases (spec §5): visibility through shares, creation (numbering, templates, initial shares),
-updates with the closing/reopening rules, deletion, owner change and access restriction.
+"""Cases (spec §5): creation (numbering, initial values, owner share), updates with the
+closing/reopening rules, deletion, owner change and access restriction.
 
-Visibility rule: a case is visible to every organisation holding a :class:`Share` row for it
-(the owner has one too), unless the case is restricted (``UserAccessKind``) to listed users.
-Tasks and observables of a case shared with another organisation are visible there according
-to the share's ``taskRule`` / ``observableRule`` (see :func:`visible_task_filter`).
-
-Other domains are imported inside functions: they import this module for ``get_case``.
+Who sees a case and what a share allows lives in :mod:`propolis.access`; what a new case
+holds besides its own row (template tasks and pages, custom fields, shares) is put there by
+:mod:`propolis.flows.case_create`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
 
-from propolis.cases.models import Case, Share, SharedObservable, SharedTask, StatusValue
-from propolis.core import events, validate
-from propolis.core.db import MAX_ID, now_ms, parse_id
-from propolis.core.errors import AuthorizationError, BadRequest, invalid, missing
-from propolis.core.query import json_list_contains
+from propolis.access import (
+    case_visible,
+    get_case,
+    require_case_permission,
+    require_owner,
+    share_of,
+)
+from propolis.cases.models import Case, CaseLink, CustomEvent, ExternalLink, Share, StatusValue
+from propolis.core import events, moves, validate
+from propolis.core.db import now_ms, parse_id
+from propolis.core.errors import BadRequest, invalid, missing
 from propolis.core.security import Actor
-from propolis.observables.models import Observable
+from propolis.fields.models import CustomField, CustomFieldValue
+from propolis.fields.service import apply_update
 from propolis.orgs.models import Organisation, OrganisationLink
 from propolis.orgs.service import SHARING_RULES
-from propolis.tasks.models import Task
+from propolis.orgs.service import find as find_org
 from propolis.users.models import Membership, Profile, User
 
 IMPACT_STATUSES = {"NotApplicable", "WithImpact", "NoImpact"}
@@ -35,147 +39,13 @@ ACCESS_KINDS = {
     "ExternalAccessKind",
     "AllExternalAccessKind",
 }
-# Only this kind hides the case from members of the organisations it is shared with.
-RESTRICTED_ACCESS = "UserAccessKind"
-AUTO_SHARE_RULES = ("autoShare", "all")
 OWNER_PROFILE = "org-admin"
 DEFAULT_SHARE_PROFILE = "analyst"
 # Organisation links that share every new case automatically (spec §18.2).
 AUTO_SHARE_LINKS = {"supervised": "analyst", "notify": "read-only"}
 
 
-# --------------------------------------------------------------------------- visibility
-
-
-def access_allowed(actor: Actor, model: Any = Case) -> ColumnElement[bool]:
-    """The case is not restricted, or restricted to a list that names the caller."""
-    return or_(
-        model.access_kind != RESTRICTED_ACCESS,
-        json_list_contains(model.access_users, actor.login),
-    )
-
-
-def case_visible(actor: Actor, case_id_column: Any) -> ColumnElement[bool]:
-    """SQL condition: the case whose id is ``case_id_column`` is visible to the caller's
-    organisation. A correlated EXISTS (one unique-index probe per candidate row), not
-    ``IN (all visible cases)``, whose cost would grow with the number of cases."""
-    share = aliased(Share)
-    case = aliased(Case)
-    return exists(
-        select(share.id)
-        .join(case, case.id == share.case_id)
-        .where(
-            share.case_id == case_id_column,
-            share.org_id == actor.org_id,
-            access_allowed(actor, case),
-        )
-    )
-
-
-def _visible_share(actor: Actor, case_id_column: Any) -> Select:
-    """The caller organisation's share of the case whose id is ``case_id_column``."""
-    return (
-        select(Share.id)
-        .join(Case, Case.id == Share.case_id)
-        .where(
-            Share.case_id == case_id_column,
-            Share.org_id == actor.org_id,
-            access_allowed(actor),
-        )
-    )
-
-
-def visible_task_filter(actor: Actor, model: Any = Task) -> ColumnElement[bool]:
-    """SQL condition: the task (of a case) is visible to the caller's organisation.
-
-    The owner sees every task; another organisation sees them all with an ``autoShare``
-    task rule, else only those shared with it explicitly (``SharedTask``)."""
-    shared_explicitly = exists(
-        select(SharedTask.id)
-        .where(SharedTask.share_id == Share.id, SharedTask.task_id == model.id)
-        .correlate_except(SharedTask)  # the task and the share come from the outer queries
-    )
-    return exists(
-        _visible_share(actor, model.case_id).where(
-            or_(Share.owner, Share.task_rule.in_(AUTO_SHARE_RULES), shared_explicitly)
-        )
-    )
-
-
-def visible_observable_filter(actor: Actor, model: Any = Observable) -> ColumnElement[bool]:
-    """SQL condition: the observable is visible to the caller's organisation.
-
-    Alert observables belong to the alert's organisation; case observables follow the
-    share's ``observableRule`` like tasks (see :func:`visible_task_filter`)."""
-    shared_explicitly = exists(
-        select(SharedObservable.id)
-        .where(SharedObservable.share_id == Share.id, SharedObservable.observable_id == model.id)
-        .correlate_except(SharedObservable)
-    )
-    in_case = exists(
-        _visible_share(actor, model.case_id).where(
-            or_(Share.owner, Share.observable_rule.in_(AUTO_SHARE_RULES), shared_explicitly)
-        )
-    )
-    in_alert = and_(model.alert_id.isnot(None), model.org_id == actor.org_id)
-    return or_(in_alert, and_(model.case_id.isnot(None), in_case))
-
-
-def find_case(session: Session, actor: Actor, ref: str | int) -> Case | None:
-    """A visible case by ``~id`` or by number (the caller's own cases first)."""
-    ref = str(ref)
-    stmt = select(Case).where(case_visible(actor, Case.id))
-    case_id = parse_id(ref)
-    if case_id is not None:
-        stmt = stmt.where(Case.id == case_id)
-    elif ref.isascii() and ref.isdigit() and int(ref) <= MAX_ID:
-        stmt = stmt.where(Case.number == int(ref)).order_by(Case.org_id != actor.org_id, Case.id)
-    else:
-        return None
-    return session.scalars(stmt.limit(1)).first()
-
-
-def get_case(session: Session, actor: Actor, ref: str | int) -> Case:
-    case = find_case(session, actor, ref)
-    if case is None:
-        raise missing("Case", ref)
-    return case
-
-
-def own_share(session: Session, actor: Actor, case: Case) -> Share | None:
-    return share_of(session, case, actor.org_id)
-
-
-def share_of(session: Session, case: Case, org_id: int) -> Share | None:
-    return session.scalar(select(Share).where(Share.case_id == case.id, Share.org_id == org_id))
-
-
-def case_permissions(session: Session, actor: Actor, case: Case) -> frozenset[str]:
-    """What the caller may do on this case: its own permissions, limited by the profile of
-    its organisation's share (the owner's share carries the full org-admin profile)."""
-    granted = session.scalar(
-        select(Profile.permissions)
-        .join(Share, Share.profile_id == Profile.id)
-        .where(Share.case_id == case.id, Share.org_id == actor.org_id)
-    )
-    return actor.permissions & frozenset(granted or [])
-
-
-def require_case_permission(session: Session, actor: Actor, case: Case, *permissions: str) -> None:
-    allowed = case_permissions(session, actor, case)
-    for permission in permissions:
-        if permission not in allowed:
-            raise AuthorizationError(
-                f"User {actor.login} is not authorized to do this on case #{case.number}: "
-                f"{permission} required"
-            )
-
-
-def require_owner(session: Session, actor: Actor, case: Case, what: str) -> Share:
-    share = own_share(session, actor, case)
-    if share is None or not share.owner:
-        raise AuthorizationError(f"Only the owner organisation of the case can {what}")
-    return share
+# --------------------------------------------------------------------------- touch
 
 
 def touch_case(session: Session, actor: Actor, case: Case) -> None:
@@ -255,7 +125,7 @@ def _rule(data: dict[str, Any], name: str) -> str | None:
     return validate.one_of(data, name, SHARING_RULES)
 
 
-def _list_of_objects(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
+def list_of_objects(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
     value = data.get(name)
     if value is None:
         return []
@@ -267,17 +137,20 @@ def _list_of_objects(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- create
 
 
-def create_case(session: Session, actor: Actor, data: dict[str, Any], *, alert: Any = None) -> Case:
-    """Create a case in the caller's organisation (spec §5.3), with the case template's
-    defaults, tasks, custom fields and pages, and its initial shares. ``alert`` (when the
-    case is promoted from an alert) fills the alert metric dates."""
+def require_create(actor: Actor) -> None:
     actor.require("manageCase/create")
     if actor.in_admin_org:
         raise BadRequest("The admin organisation cannot hold cases")
-    tasks = _list_of_objects(data, "tasks")
-    pages = _list_of_objects(data, "pages")
-    sharing = _list_of_objects(data, "sharingParameters")
-    template = _template_for(session, actor, data)
+
+
+def create_case(
+    session: Session, actor: Actor, data: dict[str, Any], *, template: Any = None, alert: Any = None
+) -> Case:
+    """Create the case row in the caller's organisation (spec §5.3) with its owner share:
+    values from the input, else the case template's (``template``), else defaults. ``alert``
+    (when the case is promoted from an alert) fills the alert metric dates. What a case
+    holds besides (tasks, pages, custom fields, shares) is added by ``flows.case_create``."""
+    require_create(actor)
     now = now_ms()
     case = Case(
         org_id=actor.org_id,
@@ -302,19 +175,7 @@ def create_case(session: Session, actor: Actor, data: dict[str, Any], *, alert: 
         {"title": case.title, "number": case.number},
         root_id=case.id,
     )
-    _fill_from_template(session, actor, case, template)
-    _fill_from_input(session, actor, case, data, tasks, pages)
-    _initial_shares(session, actor, case, sharing)
     return case
-
-
-def _template_for(session: Session, actor: Actor, data: dict[str, Any]) -> Any:
-    ref = validate.string(data, "caseTemplate")
-    if not ref:
-        return None
-    from propolis.casetemplates.service import get_template
-
-    return get_template(session, actor, ref)
 
 
 def _initial_values(
@@ -382,81 +243,9 @@ def _next_number(session: Session, org_id: int) -> int:
     return (last or 0) + 1
 
 
-def task_input(task: Any) -> dict[str, Any]:
-    """A template task as the InputTask that recreates it in a case."""
-    data = {
-        "title": task.title,
-        "group": task.group,
-        "description": task.description,
-        "flag": task.flag,
-        "order": task.order,
-        "mandatory": task.mandatory,
-        "assignee": task.assignee,
-        "dueDate": task.due_date,
-    }
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def page_input(page: Any) -> dict[str, Any]:
-    return {
-        "title": page.title,
-        "content": page.content,
-        "category": page.category,
-        "order": page.order,
-    }
-
-
-def _fill_from_template(session: Session, actor: Actor, case: Case, template: Any) -> None:
-    if template is None:
-        return
-    from propolis.casetemplates.service import template_page_templates, template_tasks
-    from propolis.fields.service import copy_values
-    from propolis.pages.service import create_page
-    from propolis.tasks.service import create_task
-
-    for task in template_tasks(session, template):
-        create_task(session, actor, case=case, data=task_input(task))
-    copy_values(session, actor, "case_template", template.id, "case", case.id)
-    for page_template in template_page_templates(session, template):
-        create_page(session, actor, case, page_input(page_template))
-
-
-def _fill_from_input(
-    session: Session,
-    actor: Actor,
-    case: Case,
-    data: dict[str, Any],
-    tasks: list[dict[str, Any]],
-    pages: list[dict[str, Any]],
-) -> None:
-    if tasks:
-        from propolis.tasks.service import create_task
-
-        for task in tasks:
-            create_task(session, actor, case=case, data=task)
-    if data.get("customFields") is not None:
-        from propolis.fields.service import set_custom_fields
-
-        # Template values were copied first; input values override them.
-        set_custom_fields(
-            session, actor, case_id=case.id, value=data["customFields"], replace=False
-        )
-    if pages:
-        from propolis.pages.service import create_page
-
-        for page in pages:
-            create_page(session, actor, case, page)
-
-
-def _initial_shares(
-    session: Session, actor: Actor, case: Case, sharing: list[dict[str, Any]]
-) -> None:
-    """``sharingParameters`` of the input, then the organisations whose link with the owner
-    shares every new case (``supervised``: analyst, ``notify``: read-only)."""
-    if sharing:
-        from propolis.cases.shares import share_case
-
-        share_case(session, actor, case, sharing)
+def auto_share(session: Session, actor: Actor, case: Case) -> None:
+    """Share a new case with the organisations whose link with the owner shares every new
+    case (``supervised``: analyst, ``notify``: read-only), unless already shared."""
     links = session.execute(
         select(OrganisationLink.to_org_id, OrganisationLink.link_type).where(
             OrganisationLink.from_org_id == actor.org_id,
@@ -612,15 +401,11 @@ def _update_status(
 def _update_custom_fields(
     session: Session, actor: Actor, case: Case, data: dict[str, Any], changes: dict[str, Any]
 ) -> None:
-    from propolis.fields.service import apply_update
-
     changes.update(apply_update(session, actor, data, case_id=case.id))
 
 
 def _check_mandatory_fields(session: Session, case: Case) -> None:
     """A case closes only once its mandatory custom fields have a value."""
-    from propolis.fields.models import CustomField, CustomFieldValue
-
     empty = session.scalars(
         select(CustomField.name)
         .join(CustomFieldValue, CustomFieldValue.field_id == CustomField.id)
@@ -649,6 +434,117 @@ def bulk_update(session: Session, actor: Actor, data: dict[str, Any]) -> list[Ca
     return cases
 
 
+def apply_template(
+    session: Session, actor: Actor, case: Case, template: Any, flags: dict[str, bool]
+) -> None:
+    """The case-level part of applying a template afterwards (spec §5.12): each ``update*``
+    flag copies one aspect of the template into the case."""
+    changes: dict[str, Any] = {"caseTemplate": template.name}
+    prefix = (template.title_prefix or "").strip()
+    if flags["updateTitlePrefix"] and prefix and not case.title.startswith(prefix):
+        case.title = changes["title"] = f"{prefix} {case.title}"[:512]
+    if flags["updateDescription"] and template.description:
+        case.description = changes["description"] = template.description
+    if flags["updateTags"]:
+        tags = list(case.tags or [])
+        tags.extend(t for t in template.tags or [] if t not in tags)
+        case.tags = changes["tags"] = tags
+    for flag, attr in (
+        ("updateSeverity", "severity"),
+        ("updateFlag", "flag"),
+        ("updateTlp", "tlp"),
+        ("updatePap", "pap"),
+    ):
+        value = getattr(template, attr)
+        if flags[flag] and value is not None:
+            setattr(case, attr, value)
+            changes[attr] = value
+    if flags["updateCustomFields"]:
+        changes["customFields"] = True
+    case.case_template = template.name
+    case.touch(actor.login)
+    events.record(
+        session, actor.login, actor.org_id, "update", "Case", case.id, changes, root_id=case.id
+    )
+
+
+def merge_alert(session: Session, actor: Actor, case: Case, alert: Any) -> None:
+    """The case-level part of merging an alert into the case (spec §4.8): the alert's tags
+    join the case's and its description is appended as a section."""
+    case.tags = list(dict.fromkeys([*case.tags, *alert.tags]))
+    case.description = (
+        f"{case.description}\n  \n#### Merged with alert #{alert.source_ref} {alert.title}"
+        f"\n\n{alert.description.strip()}"
+    )
+    case.touch(actor.login)
+    events.record(
+        session,
+        actor.login,
+        actor.org_id,
+        "merge",
+        "Case",
+        case.id,
+        {"alert": alert.eid, "tags": case.tags},
+        root_id=case.id,
+    )
+
+
+def absorb(session: Session, actor: Actor, source_ids: list[int], target: Case) -> None:
+    """What belongs to the cases themselves follows a merge into ``target``: custom timeline
+    events, external links and links to other cases. Links between the merged cases
+    disappear; a link both sources had is kept once."""
+    moves.move_to_case(session, actor, CustomEvent, "CustomEvent", source_ids, target)
+    external = session.scalars(
+        select(ExternalLink).where(ExternalLink.case_id.in_(source_ids)).order_by(ExternalLink.id)
+    ).all()
+    kept: set[tuple[str, str]] = set()
+    for link in external:
+        if (link.url, link.type) in kept:
+            session.delete(link)
+        else:
+            kept.add((link.url, link.type))
+            link.case_id = target.id
+    merged = {*source_ids, target.id}
+    session.execute(
+        delete(CaseLink).where(CaseLink.case_id.in_(merged), CaseLink.linked_case_id.in_(merged))
+    )
+    links = session.scalars(
+        select(CaseLink)
+        .where(or_(CaseLink.case_id.in_(source_ids), CaseLink.linked_case_id.in_(source_ids)))
+        .order_by(CaseLink.id)
+    ).all()
+    seen: set[tuple[int, int, str]] = set()
+    for link in links:
+        source = target.id if link.case_id in merged else link.case_id
+        linked = target.id if link.linked_case_id in merged else link.linked_case_id
+        if (source, linked, link.type) in seen:
+            session.delete(link)
+        else:
+            seen.add((source, linked, link.type))
+            link.case_id, link.linked_case_id = source, linked
+    session.flush()
+
+
+def remove_cases(
+    session: Session, actor: Actor, cases: list[Case], details: dict[str, Any]
+) -> None:
+    """Delete case rows (the caller checked the rights): the database removes what hangs
+    below them (foreign keys cascade); linked alerts lose their ``caseId`` (SET NULL)."""
+    for case in cases:
+        events.record(
+            session,
+            actor.login,
+            actor.org_id,
+            "delete",
+            "Case",
+            case.id,
+            {"title": case.title, "number": case.number, **details},
+            root_id=case.id,
+        )
+        session.delete(case)
+    session.flush()
+
+
 # --------------------------------------------------------------------------- delete
 
 
@@ -657,18 +553,7 @@ def delete_case(session: Session, actor: Actor, case: Case) -> None:
     lose their ``caseId`` (SET NULL)."""
     require_owner(session, actor, case, "delete it")
     require_case_permission(session, actor, case, "manageCase/delete")
-    events.record(
-        session,
-        actor.login,
-        actor.org_id,
-        "delete",
-        "Case",
-        case.id,
-        {"title": case.title, "number": case.number},
-        root_id=case.id,
-    )
-    session.delete(case)
-    session.flush()
+    remove_cases(session, actor, [case], {})
 
 
 # --------------------------------------------------------------------------- owner, access
@@ -677,8 +562,6 @@ def delete_case(session: Session, actor: Actor, case: Case) -> None:
 def change_owner(session: Session, actor: Actor, case: Case, data: dict[str, Any]) -> None:
     """Hand the case over to another (linked) organisation (spec §5.13). The old owner keeps
     a share with ``keepProfile``, or loses access when it is absent."""
-    from propolis.orgs.service import find as find_org
-
     ref = validate.nonempty(data, "organisation", max_len=64)
     target = find_org(session, ref)
     if target is None:
@@ -772,8 +655,6 @@ def bulk_set_access(session: Session, actor: Actor, data: dict[str, Any]) -> Non
 
 def delete_custom_field_value(session: Session, actor: Actor, ref: str) -> None:
     """Remove one custom field value from a case (``DELETE /case/customField/{id}``)."""
-    from propolis.fields.models import CustomFieldValue
-
     value_id = parse_id(ref)
     row = None
     if value_id is not None:

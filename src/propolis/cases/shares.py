@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from propolis import access
 from propolis.cases import service
 from propolis.cases.models import Case, Share, SharedObservable, SharedTask
 from propolis.core import events, validate
@@ -75,7 +76,7 @@ def share_case(
     """Create the shares of ``items`` (``InputShare``) that do not exist yet. With
     ``replace`` (PUT), existing shares take the given profile/rules and the other shares
     are removed (never the owner's nor the caller's). Returns the created/updated shares."""
-    service.require_case_permission(session, actor, case, PERMISSION)
+    access.require_case_permission(session, actor, case, PERMISSION)
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise invalid("shares", "must be a list of objects", items)
     wanted = [_parse_share(session, actor, item) for item in items]
@@ -83,7 +84,7 @@ def share_case(
     for org, profile, task_rule, observable_rule in wanted:
         if org.id == actor.org_id or profile is None:
             continue
-        share = service.share_of(session, case, org.id)
+        share = access.share_of(session, case, org.id)
         if share is None:
             share = service.add_share(
                 session,
@@ -157,10 +158,10 @@ def _delete_share(session: Session, actor: Actor, case: Case, share: Share) -> N
 
 
 def unshare_organisations(session: Session, actor: Actor, case: Case, refs: list[str]) -> None:
-    service.require_case_permission(session, actor, case, PERMISSION)
+    access.require_case_permission(session, actor, case, PERMISSION)
     for ref in refs:
         org = _org(session, ref)
-        share = service.share_of(session, case, org.id)
+        share = access.share_of(session, case, org.id)
         if share is None:
             raise missing("Share of organisation", org.name)
         _delete_share(session, actor, case, share)
@@ -174,7 +175,7 @@ def get_share(session: Session, actor: Actor, ref: str) -> tuple[Share, Case]:
         row = session.execute(
             select(Share, Case)
             .join(Case, Case.id == Share.case_id)
-            .where(Share.id == share_id, service.case_visible(actor, Case.id))
+            .where(Share.id == share_id, access.case_visible(actor, Case.id))
         ).first()
     if row is None:
         raise missing("Share", ref)
@@ -183,13 +184,13 @@ def get_share(session: Session, actor: Actor, ref: str) -> tuple[Share, Case]:
 
 def remove_share(session: Session, actor: Actor, ref: str) -> None:
     share, case = get_share(session, actor, ref)
-    service.require_case_permission(session, actor, case, PERMISSION)
+    access.require_case_permission(session, actor, case, PERMISSION)
     _delete_share(session, actor, case, share)
 
 
 def set_share_profile(session: Session, actor: Actor, ref: str, data: dict[str, Any]) -> None:
     share, case = get_share(session, actor, ref)
-    service.require_case_permission(session, actor, case, PERMISSION)
+    access.require_case_permission(session, actor, case, PERMISSION)
     if share.owner:
         raise BadRequest("The profile of the owner's share cannot be changed")
     profile = service.profile_named(session, validate.nonempty(data, "profile", max_len=64))
@@ -207,7 +208,7 @@ def get_task(session: Session, actor: Actor, ref: str) -> tuple[Task, Case]:
         row = session.execute(
             select(Task, Case)
             .join(Case, Case.id == Task.case_id)
-            .where(Task.id == task_id, service.visible_task_filter(actor))
+            .where(Task.id == task_id, access.visible_task_filter(actor))
         ).first()
     if row is None:
         raise missing("Task", ref)
@@ -224,7 +225,7 @@ def _task_shares(session: Session, task: Task) -> list[Share]:
                 Share.case_id == task.case_id,
                 or_(
                     Share.owner,
-                    Share.task_rule.in_(service.AUTO_SHARE_RULES),
+                    Share.task_rule.in_(access.AUTO_SHARE_RULES),
                     Share.id.in_(explicit),
                 ),
             )
@@ -238,14 +239,14 @@ def task_shares(session: Session, actor: Actor, task: Task) -> list[Share]:
 
 
 def _case_share_for(session: Session, case: Case, org: Organisation) -> Share:
-    share = service.share_of(session, case, org.id)
+    share = access.share_of(session, case, org.id)
     if share is None:
         raise BadRequest(f"The case is not shared with organisation {org.name}")
     return share
 
 
 def share_task(session: Session, actor: Actor, task: Task, case: Case, refs: list[str]) -> None:
-    service.require_case_permission(session, actor, case, PERMISSION)
+    access.require_case_permission(session, actor, case, PERMISSION)
     for ref in refs:
         org = _org(session, ref)
         if org.id == actor.org_id:
@@ -257,7 +258,7 @@ def share_task(session: Session, actor: Actor, task: Task, case: Case, refs: lis
 
 
 def unshare_task(session: Session, actor: Actor, task: Task, case: Case, refs: list[str]) -> None:
-    service.require_case_permission(session, actor, case, PERMISSION)
+    access.require_case_permission(session, actor, case, PERMISSION)
     for ref in refs:
         org = _org(session, ref)
         share = _case_share_for(session, case, org)
@@ -301,7 +302,7 @@ def required_actions(session: Session, task: Task) -> dict[str, bool]:
 def set_action_required(
     session: Session, actor: Actor, task: Task, case: Case, org_ref: str, required: bool
 ) -> None:
-    service.require_case_permission(session, actor, case, "manageTask")
+    access.require_case_permission(session, actor, case, "manageTask")
     org = _org(session, org_ref)
     share = next((s for s in _task_shares(session, task) if s.org_id == org.id), None)
     if share is None:
@@ -329,7 +330,7 @@ def get_case_observable(session: Session, actor: Actor, ref: str) -> tuple[Obser
         row = session.execute(
             select(Observable, Case)
             .join(Case, Case.id == Observable.case_id)
-            .where(Observable.id == observable_id, service.visible_observable_filter(actor))
+            .where(Observable.id == observable_id, access.visible_observable_filter(actor))
         ).first()
     if row is None:
         raise missing("Observable", ref)
@@ -347,7 +348,7 @@ def observable_shares(session: Session, actor: Actor, observable: Observable) ->
                 Share.case_id == observable.case_id,
                 Share.owner.is_(False),
                 Share.org_id != actor.org_id,
-                or_(Share.observable_rule.in_(service.AUTO_SHARE_RULES), Share.id.in_(explicit)),
+                or_(Share.observable_rule.in_(access.AUTO_SHARE_RULES), Share.id.in_(explicit)),
             )
             .order_by(Share.created_at, Share.id)
         )
@@ -357,7 +358,7 @@ def observable_shares(session: Session, actor: Actor, observable: Observable) ->
 def share_observable(
     session: Session, actor: Actor, observable: Observable, case: Case, refs: list[str]
 ) -> None:
-    service.require_case_permission(session, actor, case, PERMISSION)
+    access.require_case_permission(session, actor, case, PERMISSION)
     for ref in refs:
         org = _org(session, ref)
         if org.id == actor.org_id:
@@ -379,7 +380,7 @@ def share_observable(
 def unshare_observable(
     session: Session, actor: Actor, observable: Observable, case: Case, refs: list[str]
 ) -> None:
-    service.require_case_permission(session, actor, case, PERMISSION)
+    access.require_case_permission(session, actor, case, PERMISSION)
     for ref in refs:
         org = _org(session, ref)
         share = _case_share_for(session, case, org)
@@ -394,3 +395,72 @@ def unshare_observable(
         _record(
             session, actor, case, {"unshareObservable": observable.id, "organisation": org.name}
         )
+
+
+# --------------------------------------------------------------------------- case merge
+
+
+def replicate_for_merge(
+    session: Session,
+    actor: Actor,
+    sources: list[Case],
+    merged: Case,
+    observable_copies: dict[int, int],
+) -> None:
+    """The merged case is shared as the source cases were: every organisation that shared a
+    source case shares the merged one (the first share wins), the tasks shared explicitly
+    with an organisation stay shared with it (with their action-required flag), and so do
+    the observables (``observable_copies``: source observable id -> merged case's copy)."""
+    source_ids = [c.id for c in sources]
+    source_shares = session.scalars(
+        select(Share).where(Share.case_id.in_(source_ids)).order_by(Share.created_at, Share.id)
+    ).all()
+    by_org: dict[int, Share] = {}
+    for share in source_shares:
+        target = access.share_of(session, merged, share.org_id)
+        if target is None:
+            target = Share(
+                case_id=merged.id,
+                org_id=share.org_id,
+                profile_id=share.profile_id,
+                owner=False,
+                task_rule=share.task_rule,
+                observable_rule=share.observable_rule,
+                created_by=actor.login,
+                created_at=merged.created_at,
+            )
+            session.add(target)
+            session.flush()
+        by_org.setdefault(share.org_id, target)
+    new_share = {s.id: by_org[s.org_id].id for s in source_shares}
+    _replicate_task_shares(session, list(new_share), new_share)
+    _replicate_observable_shares(session, list(new_share), new_share, observable_copies)
+    session.flush()
+
+
+def _replicate_task_shares(
+    session: Session, share_ids: list[int], new_share: dict[int, int]
+) -> None:
+    # The tasks keep their id in a merge: only the share they hang from changes.
+    wanted: dict[tuple[int, int], bool] = {}
+    for row in session.scalars(select(SharedTask).where(SharedTask.share_id.in_(share_ids))):
+        key = (new_share[row.share_id], row.task_id)
+        wanted[key] = wanted.get(key, False) or bool(row.action_required)
+    for (share_id, task_id), required in wanted.items():
+        session.add(SharedTask(share_id=share_id, task_id=task_id, action_required=required))
+
+
+def _replicate_observable_shares(
+    session: Session,
+    share_ids: list[int],
+    new_share: dict[int, int],
+    observable_copies: dict[int, int],
+) -> None:
+    wanted: set[tuple[int, int]] = set()
+    rows = session.scalars(select(SharedObservable).where(SharedObservable.share_id.in_(share_ids)))
+    for row in rows:
+        copy = observable_copies.get(row.observable_id)
+        if copy is not None:
+            wanted.add((new_share[row.share_id], copy))
+    for share_id, observable_id in wanted:
+        session.add(SharedObservable(share_id=share_id, observable_id=observable_id))

@@ -13,12 +13,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from propolis import access
+from propolis.alerts.models import Alert
 from propolis.cases import service
 from propolis.cases.models import Case, CustomEvent
 from propolis.core import events, validate
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import invalid, missing
 from propolis.core.security import Actor
+from propolis.observables.models import Observable
+from propolis.procedures.models import Procedure
+from propolis.tasks.models import Task, TaskLog
 
 PERMISSION = "manageCustomEvent"
 
@@ -72,8 +77,6 @@ def _case_events(case: Case) -> list[dict[str, Any]]:
 
 
 def _alert_events(session: Session, actor: Actor, case: Case) -> list[dict[str, Any]]:
-    from propolis.alerts.models import Alert
-
     alerts = session.scalars(
         select(Alert).where(Alert.case_id == case.id, Alert.org_id == actor.org_id)
     )
@@ -90,11 +93,9 @@ def _alert_events(session: Session, actor: Actor, case: Case) -> list[dict[str, 
 
 
 def _task_events(session: Session, actor: Actor, case: Case) -> list[dict[str, Any]]:
-    from propolis.tasks.models import Task
-
     out = []
     tasks = session.scalars(
-        select(Task).where(Task.case_id == case.id, service.visible_task_filter(actor))
+        select(Task).where(Task.case_id == case.id, access.visible_task_filter(actor))
     )
     for task in tasks:
         details = {"title": task.title, "group": task.group}
@@ -106,15 +107,13 @@ def _task_events(session: Session, actor: Actor, case: Case) -> list[dict[str, A
 
 
 def _log_events(session: Session, actor: Actor, case: Case) -> list[dict[str, Any]]:
-    from propolis.tasks.models import Task, TaskLog
-
     rows = session.execute(
         select(TaskLog, Task.title)
         .join(Task, Task.id == TaskLog.task_id)
         .where(
             Task.case_id == case.id,
             TaskLog.include_in_timeline.isnot(None),
-            service.visible_task_filter(actor),
+            access.visible_task_filter(actor),
         )
     )
     return [
@@ -130,13 +129,11 @@ def _log_events(session: Session, actor: Actor, case: Case) -> list[dict[str, An
 
 
 def _observable_events(session: Session, actor: Actor, case: Case) -> list[dict[str, Any]]:
-    from propolis.observables.models import Observable
-
     observables = session.scalars(
         select(Observable).where(
             Observable.case_id == case.id,
             Observable.sighted_at.isnot(None),
-            service.visible_observable_filter(actor),
+            access.visible_observable_filter(actor),
         )
     )
     return [
@@ -152,8 +149,6 @@ def _observable_events(session: Session, actor: Actor, case: Case) -> list[dict[
 
 
 def _procedure_events(session: Session, case: Case) -> list[dict[str, Any]]:
-    from propolis.procedures.models import Procedure
-
     procedures = session.scalars(select(Procedure).where(Procedure.case_id == case.id))
     return [
         _event(
@@ -233,7 +228,7 @@ def get_custom_event(session: Session, actor: Actor, ref: str) -> tuple[CustomEv
         row = session.execute(
             select(CustomEvent, Case)
             .join(Case, Case.id == CustomEvent.case_id)
-            .where(CustomEvent.id == event_id, service.case_visible(actor, Case.id))
+            .where(CustomEvent.id == event_id, access.case_visible(actor, Case.id))
         ).first()
     if row is None:
         raise missing("CustomEvent", ref)

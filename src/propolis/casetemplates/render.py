@@ -14,7 +14,7 @@ from propolis.core.security import Actor
 from propolis.fields.service import values_for
 from propolis.pages.models import PageTemplate
 from propolis.tasks.models import Task
-from propolis.tasks.render import render_tasks
+from propolis.tasks.render import register_extra, render_tasks
 
 
 def render_templates(
@@ -87,3 +87,16 @@ def _page_template_headers(session: Session, ids: list[int]) -> dict[int, list[d
             {"_id": page.eid, "title": page.title, "category": page.category, "order": page.order}
         )
     return out
+
+
+def _task_templates(session: Session, actor: Actor, tasks: list[Task]) -> list[Any]:
+    """extraData ``caseTemplate`` of template tasks: their template, rendered."""
+    ids = {task.case_template_id for task in tasks if task.case_template_id is not None}
+    rows = (
+        list(session.scalars(select(CaseTemplate).where(CaseTemplate.id.in_(ids)))) if ids else []
+    )
+    rendered = dict(zip([t.id for t in rows], render_templates(session, actor, rows), strict=True))
+    return [rendered.get(task.case_template_id) for task in tasks]
+
+
+register_extra("caseTemplate", _task_templates)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
+from propolis.alerts.service import get_alert
+from propolis.cases.service import get_case
 from propolis.comments import service
 from propolis.comments.render import render_comments
 from propolis.comments.schemas import CommentIn, CommentOut
@@ -32,8 +34,6 @@ def create_in_case(
     data: dict = Depends(parsed(CommentIn, required=True)),
     ctx: Ctx = Depends(context),
 ) -> JSON:
-    from propolis.cases.service import get_case
-
     case = get_case(ctx.session, ctx.actor, case_ref)
     return created(_one(ctx, service.create_comment(ctx.session, ctx.actor, case=case, data=data)))
 
@@ -44,8 +44,6 @@ def create_in_alert(
     data: dict = Depends(parsed(CommentIn, required=True)),
     ctx: Ctx = Depends(context),
 ) -> JSON:
-    from propolis.alerts.service import get_alert
-
     alert = get_alert(ctx.session, ctx.actor, alert_ref)
     comment = service.create_comment(ctx.session, ctx.actor, alert=alert, data=data)
     return created(_one(ctx, comment))

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from propolis.alerts.service import owned_by_visible_parent, require_on_parent
+from propolis.access import owned_by_visible_parent, require_on_parent
 from propolis.comments.models import Comment
-from propolis.core import events, validate
+from propolis.core import events, moves, validate
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import AuthorizationError, missing
 from propolis.core.security import Actor
@@ -84,3 +84,10 @@ def _record(
         details,
         root_id=comment.case_id or comment.alert_id,
     )
+
+
+def move_to_case(
+    session: Session, actor: Actor, source_ids: list[int], target: Any
+) -> list[Comment]:
+    """The comments of merged cases now belong to the merged case ``target``."""
+    return moves.move_to_case(session, actor, Comment, "Comment", source_ids, target)

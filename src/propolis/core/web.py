@@ -27,6 +27,7 @@ from propolis.core import events
 from propolis.core.errors import BadRequest, PayloadTooLarge, PropolisError
 from propolis.core.schemas import check
 from propolis.core.security import Actor
+from propolis.users.auth import authenticate
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,6 @@ async def caller(request: Request) -> Actor:
 
 
 def _authenticate(request: Request) -> Actor:
-    from propolis.users.auth import authenticate
-
     # A short read transaction of its own: a writer must not hold SQLite's write lock
     # while the caller is being authenticated.
     with request.app.state.db.read_sessions() as auth_session:

@@ -7,7 +7,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from propolis import __version__
 from propolis.analysis import runtime
-from propolis.cases import misp
 from propolis.cases.api import multipart_only, uploaded_file
 from propolis.cases.render import render_case
 from propolis.core.web import (
@@ -20,6 +19,7 @@ from propolis.core.web import (
     no_content,
     ok,
 )
+from propolis.flows import misp
 
 router = APIRouter(route_class=UnitOfWorkRoute)
 

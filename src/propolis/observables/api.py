@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from propolis.alerts.service import get_alert
 from propolis.attachments import service as attachments
+from propolis.cases.service import get_case
 from propolis.core.web import (
     JSON,
     Ctx,
@@ -86,8 +88,6 @@ def create_in_case(
     ctx: Ctx = Depends(context),
     form: Multipart = Depends(parsed(ObservableCreate, multipart=True)),
 ) -> JSON:
-    from propolis.cases.service import get_case
-
     case = get_case(ctx.session, ctx.actor, case_id)
     observables = service.create_observables(
         ctx.session, ctx.actor, case=case, data=_input(form, data_type), files=form.files
@@ -102,8 +102,6 @@ def create_in_alert(
     ctx: Ctx = Depends(context),
     form: Multipart = Depends(parsed(ObservableCreate, multipart=True)),
 ) -> JSON:
-    from propolis.alerts.service import get_alert
-
     alert = get_alert(ctx.session, ctx.actor, alert_id)
     observables = service.create_observables(
         ctx.session, ctx.actor, alert=alert, data=_input(form, data_type), files=form.files

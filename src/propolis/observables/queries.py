@@ -12,7 +12,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import JSON
 
+from propolis import access
+from propolis.alerts.models import Alert
 from propolis.attachments.models import Attachment
+from propolis.cases.models import Case
+from propolis.core.db import parse_id
 from propolis.core.errors import BadRequest
 from propolis.core.query import (
     BOOL,
@@ -137,8 +141,6 @@ def list_observable(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
 
 @initial("getObservable")
 def get_observable(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
-    from propolis.core.db import parse_id
-
     observable_id = parse_id(op.get("idOrName"))
     return ResultSet(OBSERVABLE, visible(ctx).stmt.where(Observable.id == (observable_id or -1)))
 
@@ -187,18 +189,13 @@ def similar_observables(ctx: QueryContext, result: ResultSet, op: dict[str, Any]
 
 @traversal("Observable", "case")
 def observable_case(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> ResultSet:
-    from propolis.cases import service as cases
-    from propolis.cases.models import Case
-
     parents = select(Observable.case_id).where(Observable.id.in_(ids_of(result)))
-    stmt = select(Case).where(Case.id.in_(parents), cases.case_visible(ctx.actor, Case.id))
+    stmt = select(Case).where(Case.id.in_(parents), access.case_visible(ctx.actor, Case.id))
     return ResultSet(_spec("Case"), stmt)
 
 
 @traversal("Observable", "alert")
 def observable_alert(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> ResultSet:
-    from propolis.alerts.models import Alert
-
     parents = select(Observable.alert_id).where(Observable.id.in_(ids_of(result)))
     stmt = select(Alert).where(Alert.id.in_(parents), Alert.org_id == ctx.actor.org_id)
     return ResultSet(_spec("Alert"), stmt)

@@ -12,12 +12,16 @@ from typing import Any
 from sqlalchemy import false, or_, select
 from sqlalchemy.orm import Session
 
+from propolis.alerts.models import Alert
 from propolis.attachments.models import Attachment
 from propolis.attachments.render import render_attachment
+from propolis.cases.models import Case, Share, SharedObservable
 from propolis.core.render import labels, meta, put
 from propolis.core.security import Actor
 from propolis.observables import service
 from propolis.observables.models import Observable, ObservableType
+from propolis.orgs.models import Organisation
+from propolis.users.models import Profile
 
 
 def render_observable_type(observable_type: ObservableType) -> dict[str, Any]:
@@ -87,9 +91,6 @@ def _extra_data(
 
 def _links(session: Session, actor: Actor, observables: list[Observable]) -> dict[int, Any]:
     """The other cases and alerts holding a similar observable (same fingerprint)."""
-    from propolis.alerts.models import Alert
-    from propolis.cases.models import Case
-
     rows = session.execute(
         select(Observable.fingerprint, Observable.case_id, Observable.alert_id, Case, Alert)
         .outerjoin(Case, Case.id == Observable.case_id)
@@ -132,10 +133,6 @@ def _link(parent: Any, is_case: bool) -> dict[str, Any]:
 
 def _shares(session: Session, actor: Actor, observables: list[Observable]) -> dict[int, Any]:
     """Organisations other than the observable's own that see it through a case share."""
-    from propolis.cases.models import Share, SharedObservable
-    from propolis.orgs.models import Organisation
-    from propolis.users.models import Profile
-
     in_cases = [o for o in observables if o.case_id is not None]
     out: dict[int, Any] = {o.id: [] for o in observables}
     if not in_cases:

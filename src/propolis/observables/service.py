@@ -17,7 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from starlette.datastructures import UploadFile
 
+from propolis import access
+from propolis.alerts.counts import observables_changed
+from propolis.alerts.models import Alert
 from propolis.attachments import service as attachments
+from propolis.attachments.models import Attachment
 from propolis.core import events, validate
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import (
@@ -34,6 +38,7 @@ from propolis.observables import files as observable_files
 from propolis.observables.models import Observable, ObservableType
 
 MAX_TYPE_NAME = 64
+MAX_TAG = 128  # longer taxonomy tags are not shown as tags
 
 
 # =========================================================================== observable types
@@ -110,9 +115,7 @@ def _require_type_admin(actor: Actor) -> None:
 def visible_observable_condition(actor: Actor, model: Any = Observable) -> ColumnElement[bool]:
     """SQL condition: the observable is visible from the caller's organisation (observables
     of the organisation's alerts, and of the cases it sees, per the sharing rules)."""
-    from propolis.cases.service import visible_observable_filter
-
-    return visible_observable_filter(actor, model)
+    return access.visible_observable_filter(actor, model)
 
 
 def require_write(
@@ -120,16 +123,8 @@ def require_write(
 ) -> None:
     """``manageObservable``; in a case, as granted by the profile of the organisation's share
     (a read-only share of another organisation's case does not allow it)."""
-    from propolis.cases import service as cases
-
-    if case is None and observable is not None and observable.case_id is not None:
-        from propolis.cases.models import Case
-
-        case = session.get(Case, observable.case_id)
-    if case is None:
-        actor.require("manageObservable")
-    else:
-        cases.require_case_permission(session, actor, case, "manageObservable")
+    case_id = observable.case_id if case is None and observable is not None else None
+    access.require_on_parent(session, actor, "manageObservable", case=case, case_id=case_id)
 
 
 def get_observable(session: Session, actor: Actor, ref: str) -> Observable:
@@ -409,15 +404,8 @@ def _record(
 
 
 def _alert_observables_changed(session: Session, actor: Actor, alert: Any, delta: int) -> None:
-    """The alert keeps its observable count (and its _updatedAt) through its own service."""
-    from propolis.alerts import service as alerts
-
-    hook = getattr(alerts, "observables_changed", None)
-    if hook is not None:
-        hook(session, actor, alert, delta)
-        return
-    alert.observable_count = max(0, (alert.observable_count or 0) + delta)
-    alert.touch(actor.login)
+    """The alert keeps its observable count (and its _updatedAt) through its own domain."""
+    observables_changed(session, actor, alert, delta)
 
 
 # =========================================================================== update / delete
@@ -492,8 +480,6 @@ def delete_observable(session: Session, actor: Actor, observable: Observable) ->
     require_write(session, actor, observable=observable)
     alert = None
     if observable.alert_id is not None:
-        from propolis.alerts.models import Alert
-
         alert = session.get(Alert, observable.alert_id)
     _record(session, actor, "delete", observable, _summary(observable))
     attachment_id = observable.attachment_id
@@ -502,6 +488,39 @@ def delete_observable(session: Session, actor: Actor, observable: Observable) ->
     attachments.delete_observable_file(session, attachment_id)
     if alert is not None:
         _alert_observables_changed(session, actor, alert, -1)
+
+
+def record_analysis(
+    session: Session,
+    actor: Actor,
+    observable: Observable,
+    analyzer: str,
+    summary: dict[str, Any],
+    *,
+    drop_tags: set[str],
+    add_tags: list[str],
+) -> None:
+    """An analyzer's result: the observable keeps the last summary per analyzer
+    (``reports``), and its taxonomy tags replace those of that analyzer's previous run."""
+    reports = dict(observable.reports or {})
+    reports[analyzer] = summary
+    observable.reports = reports
+    tags = [t for t in (observable.tags or []) if t not in drop_tags]
+    for tag in add_tags:
+        if tag not in tags and len(tag) <= MAX_TAG:
+            tags.append(tag)
+    observable.tags = tags
+    observable.touch(actor.login)
+    events.record(
+        session,
+        actor.login,
+        observable.org_id,
+        "update",
+        "Observable",
+        observable.id,
+        {"reports": analyzer, "tags": tags},
+        root_id=observable.case_id or observable.alert_id,
+    )
 
 
 # =========================================================================== similarity / copy
@@ -548,6 +567,84 @@ def similar_in(
     return list(session.scalars(stmt))
 
 
+def in_containers(
+    session: Session, *, alert_ids: list[int] | None = None, case_ids: list[int] | None = None
+) -> list[Observable]:
+    """The observables of these alerts or cases, oldest first (the order copies keep)."""
+    column, ids = (Observable.alert_id, alert_ids) if alert_ids else (Observable.case_id, case_ids)
+    return list(
+        session.scalars(
+            select(Observable)
+            .where(column.in_(ids or []))
+            .order_by(Observable.created_at, Observable.id)
+        )
+    )
+
+
+def file_ids_in(
+    session: Session, *, alert_ids: list[int] | None = None, case_ids: list[int] | None = None
+) -> list[int]:
+    """The attachment rows of the file observables of these alerts or cases: deleting the
+    containers removes the observables (cascade), and these rows must go with them."""
+    return [
+        o.attachment_id
+        for o in in_containers(session, alert_ids=alert_ids, case_ids=case_ids)
+        if o.attachment_id is not None
+    ]
+
+
+def merge_similar(session: Session, actor: Actor, case: Any) -> dict[str, int]:
+    """Collapse the case's observables with the same fingerprint into the oldest one (spec
+    §5.9): tags united, ioc/sighted OR-ed, messages concatenated."""
+    access.require_case_permission(session, actor, case, "manageObservable")
+    groups: dict[str, list[Observable]] = {}
+    for observable in in_containers(session, case_ids=[case.id]):
+        groups.setdefault(observable.fingerprint, []).append(observable)
+    result = {"untouched": 0, "updated": 0, "deleted": 0}
+    for group in groups.values():
+        if len(group) == 1:
+            result["untouched"] += 1
+            continue
+        _merge_group(session, actor, group)
+        result["updated"] += 1
+        result["deleted"] += len(group) - 1
+    if result["updated"]:
+        case.touch(actor.login)
+        events.record(
+            session,
+            actor.login,
+            actor.org_id,
+            "update",
+            "Case",
+            case.id,
+            {"mergedObservables": result},
+            root_id=case.id,
+        )
+    session.flush()
+    return result
+
+
+def _merge_group(session: Session, actor: Actor, group: list[Observable]) -> None:
+    keep, *others = group
+    tags = list(keep.tags or [])
+    messages = [keep.message] if keep.message else []
+    files = []
+    for other in others:
+        tags.extend(t for t in other.tags or [] if t not in tags)
+        if other.message and other.message not in messages:
+            messages.append(other.message)
+        keep.ioc = keep.ioc or other.ioc
+        keep.sighted = keep.sighted or other.sighted
+        keep.sighted_at = keep.sighted_at or other.sighted_at
+        files.append(other.attachment_id)
+        session.delete(other)
+    keep.tags = tags
+    keep.message = "\n\n".join(messages) or None
+    keep.touch(actor.login)
+    session.flush()
+    attachments.delete_unused_observable_files(session, [f for f in files if f is not None])
+
+
 def copy_to_case(session: Session, actor: Actor, observable: Observable, case: Any) -> Observable:
     """Put an observable (usually an alert's) into a case. When the case already has the
     same observable, its tags are merged into that one instead of creating a duplicate.
@@ -560,8 +657,6 @@ def copy_all_to_case(
 ) -> list[Observable]:
     """:func:`copy_to_case` for a whole list in a fixed number of queries (an alert with
     hundreds of observables is promoted in one go). Returns the case's observable for each."""
-    from propolis.attachments.models import Attachment
-
     fingerprints = {o.fingerprint for o in observables}
     in_case: dict[str, Observable] = {}
     if fingerprints:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
+from propolis.cases.service import get_case
 from propolis.core.web import (
     JSON,
     Ctx,
@@ -23,8 +24,6 @@ router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 
 
 def _case(ctx: Ctx, case_ref: str):  # noqa: ANN202
-    from propolis.cases.service import get_case
-
     return get_case(ctx.session, ctx.actor, case_ref)
 
 

@@ -8,8 +8,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from propolis.access import case_visible
+from propolis.casetemplates.models import CaseTemplate
+from propolis.casetemplates.models import CaseTemplatePageTemplate as Link
 from propolis.core.db import parse_id
 from propolis.core.query import (
+    ENTITIES,
     INT,
     EntitySpec,
     Field,
@@ -75,8 +79,6 @@ def get_page_template(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
 
 @initial("getPage")
 def get_page(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
-    from propolis.cases.service import case_visible
-
     stmt = select(Page).where(Page.id == _by_id(op), case_visible(ctx.actor, Page.case_id))
     return ResultSet(PAGE, stmt)
 
@@ -90,12 +92,9 @@ def case_pages(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> Resu
 def page_template_case_templates(
     ctx: QueryContext, result: ResultSet, op: dict[str, Any]
 ) -> ResultSet:
-    from propolis.casetemplates.models import CaseTemplate
-    from propolis.casetemplates.models import CaseTemplatePageTemplate as Link
-    from propolis.casetemplates.queries import CASE_TEMPLATE
-
     linked = select(Link.case_template_id).where(Link.page_template_id.in_(ids_of(result)))
     stmt = select(CaseTemplate).where(
         CaseTemplate.id.in_(linked), CaseTemplate.org_id == ctx.actor.org_id
     )
-    return ResultSet(CASE_TEMPLATE, stmt)
+    # By name: the case templates' queries module registers it and imports this one.
+    return ResultSet(ENTITIES["CaseTemplate"], stmt)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from propolis.casetemplates.models import CaseTemplatePageTemplate as Link
 from propolis.core.render import meta
 from propolis.pages.models import Page, PageTemplate
 
@@ -47,8 +48,6 @@ def render_page_template(session: Session, template: PageTemplate) -> dict[str, 
 
 
 def _case_template_counts(session: Session, ids: list[int]) -> dict[int, int]:
-    from propolis.casetemplates.models import CaseTemplatePageTemplate as Link
-
     if not ids:
         return {}
     rows = session.execute(

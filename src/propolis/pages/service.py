@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from propolis.core import events, validate
+from propolis import access
+from propolis.cases import service as cases
+from propolis.core import events, moves, validate
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import missing
 from propolis.core.security import Actor
@@ -108,14 +110,10 @@ def delete_page(session: Session, actor: Actor, case: Any, page: Page) -> None:
 
 def _require_page_permission(session: Session, actor: Actor, case: Any) -> None:
     """``managePage``, also granted by the organisation's share of the case."""
-    from propolis.cases import service as cases
-
-    cases.require_case_permission(session, actor, case, "managePage")
+    access.require_case_permission(session, actor, case, "managePage")
 
 
 def _touch_case(session: Session, actor: Actor, case: Any) -> None:
-    from propolis.cases import service as cases
-
     cases.touch_case(session, actor, case)
 
 
@@ -198,3 +196,8 @@ def page_from_template(session: Session, actor: Actor, case: Any, template: Page
             "order": template.order,
         },
     )
+
+
+def move_to_case(session: Session, actor: Actor, source_ids: list[int], target: Any) -> list[Page]:
+    """The pages of merged cases now belong to the merged case ``target``."""
+    return moves.move_to_case(session, actor, Page, "Page", source_ids, target)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from propolis.alerts.service import get_alert
+from propolis.cases.service import get_case
 from propolis.core import validate
 from propolis.core.errors import BadRequest
 from propolis.core.web import (
@@ -34,14 +36,10 @@ router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 
 
 def _case(ctx: Ctx, ref: str):  # noqa: ANN202
-    from propolis.cases.service import get_case
-
     return get_case(ctx.session, ctx.actor, ref)
 
 
 def _alert(ctx: Ctx, ref: str):  # noqa: ANN202
-    from propolis.alerts.service import get_alert
-
     return get_alert(ctx.session, ctx.actor, ref)
 
 

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from propolis.alerts.service import owned_by_visible_parent, require_on_parent
-from propolis.core import events, validate
+from propolis.access import owned_by_visible_parent, require_on_parent
+from propolis.core import events, moves, validate
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import invalid, missing
 from propolis.core.security import Actor
@@ -226,3 +226,10 @@ def copy_procedures(session: Session, actor: Actor, alert: Any, case: Any) -> li
         }
         copies.append(_insert(session, actor, case, None, values))
     return copies
+
+
+def move_to_case(
+    session: Session, actor: Actor, source_ids: list[int], target: Any
+) -> list[Procedure]:
+    """The procedures of merged cases now belong to the merged case ``target``."""
+    return moves.move_to_case(session, actor, Procedure, "Procedure", source_ids, target)

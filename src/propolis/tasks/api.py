@@ -6,6 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from propolis.attachments.service import download_response
+from propolis.cases.service import get_case
 from propolis.core.web import (
     JSON,
     Ctx,
@@ -41,8 +43,6 @@ def create_task(
     data: dict = Depends(parsed(TaskCreate, required=True)),
     ctx: Ctx = Depends(context),
 ) -> JSON:
-    from propolis.cases.service import get_case
-
     case = get_case(ctx.session, ctx.actor, case_ref)
     task = service.create_task(ctx.session, ctx.actor, case=case, data=data)
     return created(render_task(ctx.session, ctx.actor, task))
@@ -131,8 +131,6 @@ def download_log_attachment(
     as_zip: str | None = Query(None, alias="asZip"),
     ctx: Ctx = Depends(context),
 ) -> Response:
-    from propolis.attachments.service import download_response
-
     log = service.get_log(ctx.session, ctx.actor, ref)
     attachment = service.get_log_attachment(ctx.session, log, attachment_ref)
     return download_response(ctx.request, attachment, as_zip=parse_bool(as_zip))

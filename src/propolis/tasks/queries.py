@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from propolis.cases.models import Case
 from propolis.core.db import parse_id
 from propolis.core.errors import BadRequest
 from propolis.core.query import (
@@ -91,8 +92,6 @@ def get_task(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
 @initial("waitingTasks")
 def waiting_tasks(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
     """Tasks nobody has started yet, in cases that are not closed."""
-    from propolis.cases.models import Case
-
     open_cases = select(Case.id).where(Case.stage != "Closed")
     stmt = _case_tasks(ctx).stmt.where(Task.status == "Waiting", Task.case_id.in_(open_cases))
     return ResultSet(TASK, stmt)

@@ -9,8 +9,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from propolis.attachments.render import render_attachments
+from propolis.attachments.service import for_logs
+from propolis.cases.models import Case, Share, SharedTask
+from propolis.cases.render import render_cases
 from propolis.core.render import eid, meta, put
 from propolis.core.security import Actor
+from propolis.orgs.models import Organisation
 from propolis.tasks.models import Task, TaskLog
 
 
@@ -61,9 +66,6 @@ def _template_ids(session: Session, actor: Actor, tasks: list[Task]) -> list[Any
 
 
 def _cases(session: Session, actor: Actor, tasks: list[Task]) -> list[Any]:
-    from propolis.cases.models import Case
-    from propolis.cases.render import render_cases
-
     ids = {task.case_id for task in tasks if task.case_id is not None}
     cases = list(session.scalars(select(Case).where(Case.id.in_(ids)))) if ids else []
     rendered = dict(
@@ -72,21 +74,7 @@ def _cases(session: Session, actor: Actor, tasks: list[Task]) -> list[Any]:
     return [rendered.get(task.case_id) for task in tasks]
 
 
-def _templates(session: Session, actor: Actor, tasks: list[Task]) -> list[Any]:
-    from propolis.casetemplates.models import CaseTemplate
-    from propolis.casetemplates.render import render_templates
-
-    ids = {task.case_template_id for task in tasks if task.case_template_id is not None}
-    rows = (
-        list(session.scalars(select(CaseTemplate).where(CaseTemplate.id.in_(ids)))) if ids else []
-    )
-    rendered = dict(zip([t.id for t in rows], render_templates(session, actor, rows), strict=True))
-    return [rendered.get(task.case_template_id) for task in tasks]
-
-
 def _owner_orgs(session: Session, tasks: list[Task]) -> dict[int, int]:
-    from propolis.cases.models import Case
-
     ids = {task.case_id for task in tasks if task.case_id is not None}
     if not ids:
         return {}
@@ -100,9 +88,6 @@ def _is_owner(session: Session, actor: Actor, tasks: list[Task]) -> list[bool]:
 
 def _shares(session: Session, tasks: list[Task]) -> dict[int, list[tuple[str, int, bool]]]:
     """Per task: (organisation name, organisation id, action required) of its non-owner shares."""
-    from propolis.cases.models import Share, SharedTask
-    from propolis.orgs.models import Organisation
-
     out: dict[int, list[tuple[str, int, bool]]] = {task.id: [] for task in tasks}
     rows = session.execute(
         select(SharedTask.task_id, Organisation.name, Organisation.id, SharedTask.action_required)
@@ -134,11 +119,11 @@ def _action_required_map(session: Session, actor: Actor, tasks: list[Task]) -> l
     return [{name: required for name, _id, required in shares[task.id]} for task in tasks]
 
 
-_TASK_EXTRA: dict[str, Callable[[Session, Actor, list[Task]], list[Any]]] = {
+TaskExtra = Callable[[Session, Actor, list[Task]], list[Any]]
+_TASK_EXTRA: dict[str, TaskExtra] = {
     "caseId": _case_ids,
     "caseTemplateId": _template_ids,
     "case": _cases,
-    "caseTemplate": _templates,
     "isOwner": _is_owner,
     "shareCount": _share_count,
     "actionRequired": _action_required,
@@ -176,9 +161,6 @@ def _log(log: TaskLog, attachments: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _log_attachments(session: Session, log_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
-    from propolis.attachments.render import render_attachments
-    from propolis.attachments.service import for_logs
-
     return {log_id: render_attachments(rows) for log_id, rows in for_logs(session, log_ids).items()}
 
 
@@ -199,3 +181,9 @@ def _log_extra(
     if "case" in extra:
         for item, rendered in zip(out, _cases(session, actor, ordered), strict=True):
             item["extraData"]["case"] = rendered
+
+
+def register_extra(name: str, builder: TaskExtra) -> None:
+    """An extraData entry rendered by another domain (``caseTemplate``: the case templates
+    render their tasks, so they register how a task shows its template)."""
+    _TASK_EXTRA[name] = builder

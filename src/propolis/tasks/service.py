@@ -13,11 +13,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from propolis.core import events, validate
+from propolis import access
+from propolis.attachments import service as attachments
+from propolis.attachments.service import store_upload
+from propolis.cases.models import Case
+from propolis.casetemplates.models import CaseTemplate
+from propolis.core import events, moves, validate
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import invalid, missing
 from propolis.core.security import Actor
 from propolis.tasks.models import Task, TaskLog
+from propolis.users.models import Membership, User
 
 TASK_STATUSES = ("Waiting", "InProgress", "Completed", "Cancel")
 ENDED = ("Completed", "Cancel")
@@ -28,17 +34,10 @@ ENDED = ("Completed", "Cancel")
 
 def visible_case_tasks(actor: Actor) -> ColumnElement[bool]:
     """Filter on ``task``: case tasks the caller's organisation may see."""
-    from propolis.cases import service as cases
-
-    task_filter = getattr(cases, "visible_task_filter", None)
-    if task_filter is not None:
-        return task_filter(actor)
-    return cases.case_visible(actor, Task.case_id)
+    return access.visible_task_filter(actor)
 
 
 def org_template_ids(actor: Actor):  # noqa: ANN201
-    from propolis.casetemplates.models import CaseTemplate
-
     return select(CaseTemplate.id).where(CaseTemplate.org_id == actor.org_id)
 
 
@@ -63,11 +62,8 @@ def _require_write(session: Session, actor: Actor, task: Task) -> None:
     if task.case_id is None:
         actor.require("manageCaseTemplate")
         return
-    from propolis.cases import service as cases
-    from propolis.cases.models import Case
-
     case = session.get(Case, task.case_id)
-    cases.require_case_permission(session, actor, case, "manageTask")
+    access.require_case_permission(session, actor, case, "manageTask")
 
 
 # --------------------------------------------------------------------------- tasks
@@ -212,8 +208,6 @@ def _assignee(session: Session, actor: Actor, login: Any) -> str | None:
         return None
     if not isinstance(login, str) or not login:
         raise invalid("assignee", "must be a user login", login)
-    from propolis.users.models import Membership, User
-
     user = session.scalar(
         select(User)
         .join(Membership, Membership.user_id == User.id)
@@ -325,8 +319,6 @@ def add_log_attachments(session: Session, actor: Actor, log: TaskLog, files: lis
 
 def delete_log_attachment(session: Session, actor: Actor, log: TaskLog, ref: str) -> None:
     """The attachments package removes it and records the event; the log shows the update."""
-    from propolis.attachments import service as attachments
-
     _require_log_write(session, actor, log)
     attachments.delete_attachment(session, actor, get_log_attachment(session, log, ref))
     log.touch(actor.login)
@@ -334,8 +326,6 @@ def delete_log_attachment(session: Session, actor: Actor, log: TaskLog, ref: str
 
 def get_log_attachment(session: Session, log: TaskLog, ref: str) -> Any:
     """An attachment of the log, by ``~id`` (or storage id); 404 for any other."""
-    from propolis.attachments import service as attachments
-
     return attachments.get_in_container(session, ref, log_id=log.id)
 
 
@@ -348,8 +338,6 @@ def _require_log_write(session: Session, actor: Actor, log: TaskLog) -> Task:
 def _store_attachments(session: Session, actor: Actor, log: TaskLog, files: list[Any]) -> list[str]:
     if not files:
         return []
-    from propolis.attachments.service import store_upload
-
     stored = [store_upload(session, actor, upload, log_id=log.id) for upload in files]
     return [attachment.name for attachment in stored]
 
@@ -371,3 +359,8 @@ def _record_log_update(
 
 def _case_of(session: Session, log: TaskLog) -> int | None:
     return session.scalar(select(Task.case_id).where(Task.id == log.task_id))
+
+
+def move_to_case(session: Session, actor: Actor, source_ids: list[int], target: Any) -> list[Task]:
+    """The tasks of merged cases now belong to the merged case ``target``."""
+    return moves.move_to_case(session, actor, Task, "Task", source_ids, target)

@@ -18,11 +18,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 from starlette.datastructures import Headers, UploadFile
 
-from propolis.cases import service
 from propolis.cases.models import Case
 from propolis.core.errors import BadRequest, NotFound
 from propolis.core.security import Actor
 from propolis.core.unzip import ZipLimits, check_members, read_member
+from propolis.flows import case_create
+from propolis.observables.service import create_observables
 
 NOT_AN_EVENT = "Could not convert json to MISP event"
 MALWARE_ZIP_PASSWORD = b"infected"
@@ -116,9 +117,7 @@ def import_event(session: Session, actor: Actor, raw: bytes, data: dict[str, Any
     """Create a case from a MISP event: title from ``info``, tags and TLP from the event
     tags, severity from the threat level, one observable per usable attribute."""
     event = parse_event(raw)
-    case = service.create_case(session, actor, _case_input(event, data))
-    from propolis.observables.service import create_observables
-
+    case = case_create.create_case(session, actor, _case_input(event, data))
     for observable, files in _observables(event):
         create_observables(session, actor, case=case, data=observable, files=files)
     return case

@@ -24,12 +24,28 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import Headers, UploadFile
 
-from propolis.cases import service
+from propolis import access
+from propolis.attachments.models import Attachment
+from propolis.attachments.service import storage_of, store_upload
+from propolis.cases.links import add_external_link
 from propolis.cases.models import Case, CustomEvent, ExternalLink
+from propolis.cases.timeline import create_custom_event
+from propolis.comments.models import Comment
+from propolis.comments.service import create_comment
 from propolis.core import validate
 from propolis.core.errors import BadRequest
 from propolis.core.security import Actor
 from propolis.core.unzip import ZipLimits, check_members, read_member, spool_member
+from propolis.fields.service import values_for
+from propolis.flows import case_create
+from propolis.observables.models import Observable
+from propolis.observables.service import create_observables
+from propolis.pages.models import Page
+from propolis.pages.service import create_page
+from propolis.procedures.models import Procedure
+from propolis.procedures.service import create_procedure
+from propolis.tasks.models import Task, TaskLog
+from propolis.tasks.service import create_log, create_task
 
 FORMAT_VERSION = 1
 MANIFEST = "case.json"
@@ -58,11 +74,9 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 def export_case(session: Session, actor: Actor, case: Case, password: Any) -> bytes:
     # The archive carries the whole case out of the platform under a password of the
     # caller's choosing: reading the case is not enough (TheHive asks for manageCase).
-    service.require_case_permission(session, actor, case, "manageCase/update")
+    access.require_case_permission(session, actor, case, "manageCase/update")
     if not isinstance(password, str) or not password:
         raise BadRequest("A password is required to export a case")
-    from propolis.attachments.service import storage_of
-
     files: dict[str, Any] = {}
     document = {
         "version": FORMAT_VERSION,
@@ -100,8 +114,6 @@ def _case_document(session: Session, case: Case) -> dict[str, Any]:
 
 
 def _custom_field_values(session: Session, case: Case) -> list[dict[str, Any]]:
-    from propolis.fields.service import values_for
-
     return values_for(session, "case", [case.id]).get(case.id, [])
 
 
@@ -115,12 +127,9 @@ def _file(attachment: Any, files: dict[str, Any]) -> dict[str, Any]:
 
 
 def _tasks(session: Session, actor: Actor, case: Case, files: dict[str, Any]) -> list[dict]:
-    from propolis.attachments.models import Attachment
-    from propolis.tasks.models import Task, TaskLog
-
     tasks = session.scalars(
         select(Task)
-        .where(Task.case_id == case.id, service.visible_task_filter(actor))
+        .where(Task.case_id == case.id, access.visible_task_filter(actor))
         .order_by(Task.order, Task.created_at, Task.id)
     ).all()
     logs = session.scalars(
@@ -135,7 +144,7 @@ def _tasks(session: Session, actor: Actor, case: Case, files: dict[str, Any]) ->
     ).all()
     out = []
     for task in tasks:
-        item = service.task_input(task)
+        item = case_create.task_input(task)
         item.update(
             _clean({"status": task.status, "startDate": task.start_date, "endDate": task.end_date})
         )
@@ -158,13 +167,10 @@ def _tasks(session: Session, actor: Actor, case: Case, files: dict[str, Any]) ->
 def _observables(
     session: Session, actor: Actor, case: Case, files: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    from propolis.attachments.models import Attachment
-    from propolis.observables.models import Observable
-
     rows = session.execute(
         select(Observable, Attachment)
         .outerjoin(Attachment, Attachment.id == Observable.attachment_id)
-        .where(Observable.case_id == case.id, service.visible_observable_filter(actor))
+        .where(Observable.case_id == case.id, access.visible_observable_filter(actor))
         .order_by(Observable.created_at, Observable.id)
     ).all()
     out = []
@@ -191,17 +197,13 @@ def _observables(
 
 
 def _pages(session: Session, case: Case) -> list[dict[str, Any]]:
-    from propolis.pages.models import Page
-
     pages = session.scalars(
         select(Page).where(Page.case_id == case.id).order_by(Page.order, Page.id)
     )
-    return [service.page_input(p) for p in pages]
+    return [case_create.page_input(p) for p in pages]
 
 
 def _procedures(session: Session, case: Case) -> list[dict[str, Any]]:
-    from propolis.procedures.models import Procedure
-
     rows = session.scalars(
         select(Procedure).where(Procedure.case_id == case.id).order_by(Procedure.id)
     )
@@ -219,8 +221,6 @@ def _procedures(session: Session, case: Case) -> list[dict[str, Any]]:
 
 
 def _comments(session: Session, case: Case) -> list[dict[str, Any]]:
-    from propolis.comments.models import Comment
-
     rows = session.scalars(
         select(Comment).where(Comment.case_id == case.id).order_by(Comment.created_at, Comment.id)
     )
@@ -240,8 +240,6 @@ def _custom_events(session: Session, case: Case) -> list[dict[str, Any]]:
 
 
 def _case_attachments(session: Session, case: Case, files: dict[str, Any]) -> list[dict]:
-    from propolis.attachments.models import Attachment
-
     rows = session.scalars(
         select(Attachment)
         .where(Attachment.case_id == case.id, Attachment.for_observable == 0)
@@ -323,7 +321,7 @@ def import_case(
     for name in ("sharingParameters", "taskRule", "observableRule"):
         if data.get(name) is not None:
             case_input[name] = data[name]
-    case = service.create_case(session, actor, case_input)
+    case = case_create.create_case(session, actor, case_input)
     _import_tasks(session, actor, case, archive)
     observables = _import_observables(session, actor, case, archive)
     procedures = _import_each(session, actor, case, archive, "procedures", _procedure)
@@ -342,38 +340,26 @@ def _import_each(
 
 
 def _procedure(session: Session, actor: Actor, case: Case, item: dict[str, Any]) -> Any:
-    from propolis.procedures.service import create_procedure
-
     return create_procedure(session, actor, case=case, data=item)
 
 
 def _page(session: Session, actor: Actor, case: Case, item: dict[str, Any]) -> Any:
-    from propolis.pages.service import create_page
-
     return create_page(session, actor, case, item)
 
 
 def _comment(session: Session, actor: Actor, case: Case, item: dict[str, Any]) -> Any:
-    from propolis.comments.service import create_comment
-
     return create_comment(session, actor, case=case, data={"message": item.get("message")})
 
 
 def _custom_event(session: Session, actor: Actor, case: Case, item: dict[str, Any]) -> Any:
-    from propolis.cases.timeline import create_custom_event
-
     return create_custom_event(session, actor, case, item)
 
 
 def _external_link(session: Session, actor: Actor, case: Case, item: dict[str, Any]) -> Any:
-    from propolis.cases.links import add_external_link
-
     return add_external_link(session, actor, case, item)
 
 
 def _import_tasks(session: Session, actor: Actor, case: Case, archive: _Archive) -> None:
-    from propolis.tasks.service import create_log, create_task
-
     for item in archive.items("tasks"):
         logs = item.pop("logs", None) or []
         task = create_task(session, actor, case=case, data=item)
@@ -385,8 +371,6 @@ def _import_tasks(session: Session, actor: Actor, case: Case, archive: _Archive)
 
 
 def _import_observables(session: Session, actor: Actor, case: Case, archive: _Archive) -> list[Any]:
-    from propolis.observables.service import create_observables
-
     created: list[Any] = []
     for item in archive.items("observables"):
         file_ref = item.pop("file", None)
@@ -401,8 +385,6 @@ def _import_observables(session: Session, actor: Actor, case: Case, archive: _Ar
 
 
 def _import_attachments(session: Session, actor: Actor, case: Case, archive: _Archive) -> None:
-    from propolis.attachments.service import store_upload
-
     for ref in archive.items("attachments"):
         upload = archive.upload(ref)
         if upload is None:
