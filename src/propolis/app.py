@@ -23,6 +23,7 @@ from propolis.core.migrate import upgrade
 from propolis.core.security import Sealer
 from propolis.core.storage import Storage
 from propolis.core.web import BODY_SCHEMAS, JSON, BodyLimit, error_response
+from propolis.flows import storage_gc
 from propolis.settings import Settings
 
 log = logging.getLogger("propolis")
@@ -83,7 +84,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sealer = Sealer(_secret_key(settings))
         # Analysis engine: job queue, embedded job workers and their housekeeping.
         analysis = start_analysis(settings, db, app.state.storage, app.state.sealer)
+        gc = None
+        if settings.storage_gc_interval > 0:
+            gc = storage_gc.schedule(db, app.state.storage, settings.storage_gc_interval)
         yield
+        if gc is not None:
+            gc.set()
         analysis.stop()
         db.dispose()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -14,6 +15,8 @@ from rich.markup import escape
 from propolis.app import prepare
 from propolis.core.errors import PropolisError, missing
 from propolis.core.security import ADMIN_ORG, SYSTEM_LOGIN, system_actor
+from propolis.core.storage import Storage
+from propolis.flows import storage_gc
 from propolis.orgs import service as orgs
 from propolis.orgs.models import Organisation
 from propolis.settings import Settings
@@ -79,6 +82,26 @@ def config() -> None:
 # --------------------------------------------------------------------------- users, organisations
 # These commands act as the platform itself (the system actor in the admin organisation) and
 # go through the same services as the API, so the same rules and audit events apply.
+
+storage_app = typer.Typer(help="Manage the file store.", no_args_is_help=True)
+app.add_typer(storage_app, name="storage")
+
+
+@storage_app.command("gc")
+def storage_collect(
+    grace: float = typer.Option(
+        storage_gc.GRACE_SECONDS, "--grace", help="keep files younger than this (seconds)"
+    ),
+) -> None:
+    """Remove the stored files that no attachment, observable or datastore entry uses."""
+    settings = Settings()
+    db, _generated = prepare(settings)
+    try:
+        done = storage_gc.collect(db, Storage(Path(settings.data_dir) / "attachments"), grace)
+    finally:
+        db.dispose()
+    _ok(f"{done.removed} unreferenced files removed ({done.freed_bytes} bytes), {done.kept} in use")
+
 
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 org_app = typer.Typer(help="Manage organisations.", no_args_is_help=True)

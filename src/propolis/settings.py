@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     query_timeout_ms: int = Field(
         default=30_000, description="database time of one query (0: no limit)"
     )
+    storage_gc_interval: float = Field(
+        default=6 * 3600,
+        description="seconds between removals of stored files nothing references (0: never)",
+    )
     log_level: str = "info"
     # Analysis engine (Cortex-compatible analyzers/responders), see propolis.analysis.
     analyzers_path: str = Field(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import sqlalchemy
 from thehive4py import TheHiveApi
 
 
@@ -48,3 +49,12 @@ def assert_error(response, status: int, error_type: str | None = None) -> dict:
     if error_type is not None:
         assert body["type"] == error_type, body
     return body
+
+
+@pytest.fixture
+def database(server):
+    """The server's own database, to check the tables directly."""
+    url = server.database_url or f"sqlite:///{server.data_dir / 'propolis.db'}"
+    engine = sqlalchemy.create_engine(url)
+    yield engine
+    engine.dispose()

@@ -195,6 +195,11 @@ def register_files(session: Session, org_id: int, attachments: list[dict[str, An
             )
 
 
+def stored_digests(session: Session) -> set[str]:
+    """The sha256 of every stored file the Cortex datastore offers (job files, artifacts)."""
+    return set(session.scalars(select(DatastoreFile.sha256).distinct()))
+
+
 def datastore_file(session: Session, actor: Actor, sha256: str) -> tuple[str, str] | None:
     """``(name, content type)`` of a file the caller's organisation may download, if any:
     a datastore file of its jobs, else an attachment it can see (observable files...)."""

@@ -486,6 +486,11 @@ def move_to_case(
     return moved
 
 
+def stored_digests(session: Session) -> set[str]:
+    """The sha256 of every stored file an attachment row uses."""
+    return set(session.scalars(select(Attachment.sha256).distinct()))
+
+
 def delete_unused_observable_files(session: Session, attachment_ids: list[int]) -> None:
     """Drop the rows of observable files whose observables are gone (the bytes stay in the
     store until ``propolis storage gc`` finds them unreferenced)."""

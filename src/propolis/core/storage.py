@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,9 @@ class Storage:
             target.parent.mkdir(exist_ok=True)
             if target.exists():
                 os.unlink(tmp_name)
+                # A new use of old bytes: fresh again, so a garbage collection running before
+                # this upload's row is committed does not take them (see ``collect``).
+                os.utime(target)
             else:
                 os.replace(tmp_name, target)
         except BaseException:
@@ -79,3 +83,28 @@ class Storage:
 
     def read_bytes(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()
+
+    def collect(self, referenced: set[str], grace_seconds: float) -> tuple[int, int]:
+        """Remove the stored files no row references, and abandoned partial uploads; files
+        younger than ``grace_seconds`` stay (their row may not be committed yet). Returns
+        (files removed, bytes freed)."""
+        removed = freed = 0
+        horizon = time.time() - grace_seconds
+        for path in self.root.glob("*/*"):
+            if path.name in referenced or not path.is_file():
+                continue
+            removed, freed = self._remove_old(path, horizon, removed, freed)
+        for path in self.root.glob(".upload-*"):
+            removed, freed = self._remove_old(path, horizon, removed, freed)
+        return removed, freed
+
+    @staticmethod
+    def _remove_old(path: Path, horizon: float, removed: int, freed: int) -> tuple[int, int]:
+        try:
+            stat = path.stat()
+            if stat.st_mtime > horizon:
+                return removed, freed
+            path.unlink()
+        except FileNotFoundError:  # another process collected it first
+            return removed, freed
+        return removed + 1, freed + stat.st_size
