@@ -190,6 +190,36 @@ def test_webhook_responder(engine_server, org, webhook_server):  # noqa: F811
     assert body["object"]["_id"] == case["_id"]
 
 
+def test_webhook_headers_and_token_are_write_only(engine_server, org):  # noqa: F811
+    """Headers carry API keys: neither the worker nor the action answers show them, not even
+    when the job fails and its input comes back in the report."""
+    http, client = org
+    header = "X-Api-Key: hdr-" + "k" * 24
+    worker = enable(
+        http,
+        engine_server.url,
+        "Propolis_Webhook_1_0",
+        kind="responder",
+        configuration={"url": "http://127.0.0.1:1/", "headers": [header], "authorization_token": "tok-" + "t" * 20},
+    )  # fmt: skip
+    assert worker["configuration"]["headers"] == ["********"]
+    assert worker["configuration"]["authorization_token"] == "********"
+    listed = http.get(engine_server.url + "/api/v1/analysis/worker").text
+    assert "hdr-" not in listed and "tok-" not in listed
+    case = new_case(client, title="hooked case")
+    action = _action(client, "Propolis_Webhook", "case", case["_id"])
+    done = _finished_action(http, engine_server.url, "case", case["_id"], action["_id"])
+    assert done["status"] == "Failure"
+    report = json.loads(done["report"])
+    assert report["input"]["config"]["headers"] == "REMOVED"
+    answers = [
+        http.get(f"{engine_server.url}/api/v1/connector/cortex/action/case/{case['_id']}"),
+        http.get(f"{engine_server.url}/api/v1/connector/cortex/action/{action['_id']}"),
+    ]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert not [a for a in answers if "hdr-" in a.text or "tok-" in a.text]
+
+
 def test_mailer_responder(engine_server, org):  # noqa: F811
     from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Message

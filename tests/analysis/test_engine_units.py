@@ -323,3 +323,43 @@ def test_builtin_programs_start_like_a_fresh_interpreter(tmp_path):
     assert full["ca"] == f"{folder}/input/cacerts"
     # the job's environment, not the server's
     assert full["marker"] is None and full["given"] == "by the engine"
+
+
+def test_secrets_by_definition_flag_and_by_name_are_write_only():
+    items = [
+        {"name": "passphrase_like", "type": "password", "multi": False, "required": False},
+        {"name": "level", "type": "string", "multi": False, "required": False, "secret": True},
+        {"name": "headers", "type": "string", "multi": True, "required": False},
+        {"name": "Authorization", "type": "string", "multi": False, "required": False},
+        {"name": "url", "type": "string", "multi": False, "required": False},
+    ]
+    assert [config.is_secret(i) for i in items] == [True, True, True, True, False]
+    sealer = Sealer("test-key")
+    given = {
+        "passphrase_like": "pw-1234",
+        "level": "flagged-secret",
+        "headers": ["X-Api-Key: abcd-1234", "X-Other: efgh-5678"],
+        "Authorization": "Basic Zm9vOmJhcg==",
+        "url": "https://example.org",
+    }
+    stored = config.seal_secrets(items, config.validate(items, given), sealer)
+    text = json.dumps(stored)
+    assert not [v for v in ("pw-1234", "flagged-secret", "abcd-1234", "Zm9vOmJhcg") if v in text]
+    shown = config.masked(stored)
+    assert shown == {
+        "passphrase_like": config.MASK,
+        "level": config.MASK,
+        "headers": [config.MASK, config.MASK],
+        "Authorization": config.MASK,
+        "url": "https://example.org",
+    }
+    assert config.unseal(stored, sealer) == given
+    # what the client was shown, sent back, keeps every secret
+    assert config.validate(items, shown, previous=stored) == stored
+    names = config.secret_names(stored)
+    assert names == {"passphrase_like", "level", "headers", "Authorization"}
+    secrets = config.secret_values(given, names)
+    report = {"errorMessage": "header X-Api-Key: abcd-1234 refused", "input": {"config": given}}
+    cleaned = config.scrub(config.mask_for_report(report["input"], names), secrets)
+    assert set(cleaned["config"].values()) == {"REMOVED", "https://example.org"}
+    assert config.scrub(report, secrets)["errorMessage"] == "header REMOVED refused"

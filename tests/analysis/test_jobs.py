@@ -3,6 +3,8 @@ programs of ``neurons/`` run unchanged; results come back into the case."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 
 import pytest
@@ -189,7 +191,10 @@ def test_job_runs_and_reports_into_the_case(engine_server, org):
     assert full["data"] == "10.9.8.7"
     assert full["message"] == str(case["number"])
     assert full["parameters"]["organisation"] and full["parameters"]["user"]
-    assert full["config"]["api_key"] == SECRET  # the program gets the secret in clear
+    # the program gets the secret in clear; its report, as every answer, never shows it
+    assert full["apiKeySha256"] == hashlib.sha256(SECRET.encode()).hexdigest()
+    assert full["config"]["api_key"] == "REMOVED"
+    assert SECRET not in json.dumps(done)
     assert full["config"]["service"] == "echo"
     assert done["report"]["summary"]["taxonomies"][0]["value"] == "seen"
     # the observable keeps the summary and shows it as a tag, plus the operation's tag
@@ -200,8 +205,6 @@ def test_job_runs_and_reports_into_the_case(engine_server, org):
     assert 'Probe:Verdict="seen"' in after["tags"]
     assert "probed" in after["tags"]
     # the other operations: a case tag, and an unknown operation that fails alone
-    import json
-
     operations = json.loads(done["operations"])
     assert [o["status"] for o in operations] == ["Success", "Success", "Failure"]
     assert "probe-ran" in client.case.get(case_id=case["_id"])["tags"]

@@ -14,8 +14,17 @@ from propolis.core.security import Sealer
 # Shown instead of a stored secret; sending it back on update keeps the stored value.
 MASK = "********"
 _SEALED = "$sealed"
-# The same rule cortexutils uses to mask secrets in error reports, plus common spellings.
-_SECRET_NAME = re.compile(r"key|password|secret|token|pwd|passwd|credential", re.IGNORECASE)
+# Settings whose name says they hold a secret: cortexutils' rule (key, password, secret,
+# token), common spellings, and what carries credentials over HTTP (authorization, headers).
+_SECRET_NAME = re.compile(
+    r"key|password|secret|token|pwd|passwd|credential|authorization|header|cookie",
+    re.IGNORECASE,
+)
+# Definition flags that make an item secret whatever its name.
+SECRET_TYPES = ("password",)
+SECRET_FLAGS = ("secret", "sensitive")
+REMOVED = "REMOVED"
+MIN_SCRUBBED = 4  # shorter secret values are not searched for in reports (too many matches)
 
 # Check values the Cortex web UI sends when an admin enables a worker (§1.4): the engine
 # enforces them (see jobs), so workers enabled through our API are guarded by default.
@@ -59,6 +68,10 @@ def all_items(definition: Definition, job_cache: float, job_timeout: float) -> l
 
 
 def is_secret(item: dict[str, Any]) -> bool:
+    """Decided by the definition (``type: password``, a ``secret``/``sensitive`` flag) and by
+    the name (:data:`_SECRET_NAME`) of a text item."""
+    if item.get("type") in SECRET_TYPES or any(item.get(f) is True for f in SECRET_FLAGS):
+        return True
     return item["type"] in ("string", "text") and bool(_SECRET_NAME.search(item["name"]))
 
 
@@ -84,7 +97,7 @@ def validate(
     result: dict[str, Any] = {}
     for item in items:
         name = item["name"]
-        if given.get(name) == MASK and previous is not None and name in previous:
+        if previous is not None and name in previous and _is_mask(given.get(name), previous[name]):
             result[name] = previous[name]  # the secret is kept as it was
             continue
         value, error = _check_item(item, given)
@@ -125,8 +138,13 @@ def _format_error(message: str) -> dict[str, str]:
     return {"type": "InvalidFormatAttributeError", "message": message}
 
 
+def _is_mask(value: Any, stored: Any) -> bool:
+    """The client sent back what it was shown of a stored secret."""
+    return _sealed(stored) and value in (MASK, _masked_value(stored))
+
+
 def _type_ok(kind: str, value: Any) -> bool:
-    if kind in ("string", "text"):
+    if kind in ("string", "text", *SECRET_TYPES):
         return isinstance(value, str)
     if kind == "number":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -137,41 +155,98 @@ def _type_ok(kind: str, value: Any) -> bool:
 
 
 def seal_secrets(items: list[dict], config: dict[str, Any], sealer: Sealer) -> dict[str, Any]:
-    """Secrets are stored encrypted with the server key; nothing else needs them in clear."""
+    """Secrets (one value, or each value of a multi item) are stored encrypted with the
+    server key; nothing but the job's program needs them in clear."""
     out = dict(config)
     for item in items:
         value = out.get(item["name"])
-        if is_secret(item) and isinstance(value, str) and value:
+        if not is_secret(item):
+            continue
+        if isinstance(value, str) and value:
             out[item["name"]] = {_SEALED: sealer.seal(value)}
+        elif isinstance(value, list) and value:
+            out[item["name"]] = [
+                {_SEALED: sealer.seal(v)} if isinstance(v, str) else v for v in value
+            ]
     return out
+
+
+def _is_sealed_one(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {_SEALED}
+
+
+def _sealed(value: Any) -> bool:
+    """A stored secret: a sealed value, or a list holding sealed values."""
+    if isinstance(value, list):
+        return any(_is_sealed_one(v) for v in value)
+    return _is_sealed_one(value)
 
 
 def unseal(config: dict[str, Any], sealer: Sealer) -> dict[str, Any]:
-    out = {}
-    for name, value in config.items():
-        if isinstance(value, dict) and set(value) == {_SEALED}:
-            value = sealer.unseal(value[_SEALED])
-        out[name] = value
-    return out
+    def clear(value: Any) -> Any:
+        return sealer.unseal(value[_SEALED]) if _is_sealed_one(value) else value
 
-
-def masked(config: dict[str, Any]) -> dict[str, Any]:
-    """What the API shows: a set secret is ``MASK``, never its value."""
     return {
-        name: MASK if isinstance(value, dict) and set(value) == {_SEALED} else value
+        name: [clear(v) for v in value] if isinstance(value, list) else clear(value)
         for name, value in config.items()
     }
 
 
-def mask_for_report(value: Any) -> Any:
-    """cortexutils' masking of an input document: config keys naming a secret -> REMOVED."""
+def _masked_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return [MASK if _is_sealed_one(v) else v for v in value]
+    return MASK if _is_sealed_one(value) else value
+
+
+def masked(config: dict[str, Any]) -> dict[str, Any]:
+    """What the API shows: a set secret is ``MASK`` (each value of a list), never its value."""
+    return {name: _masked_value(value) for name, value in config.items()}
+
+
+def secret_names(config: dict[str, Any]) -> set[str]:
+    """The items of a stored configuration that hold a secret (sealed at enable time)."""
+    return {name for name, value in config.items() if _sealed(value)}
+
+
+def secret_values(config: dict[str, Any], names: set[str]) -> list[str]:
+    """The clear values of those items in a job's ``config``, to look for in its report."""
+    values: list[str] = []
+    for name in names:
+        value = config.get(name)
+        for one in value if isinstance(value, list) else [value]:
+            if isinstance(one, str) and len(one) >= MIN_SCRUBBED:
+                values.append(one)
+    return sorted(set(values), key=len, reverse=True)
+
+
+def mask_for_report(value: Any, names: set[str] = frozenset()) -> Any:
+    """cortexutils' masking of an input document, by our wider rule: config keys naming a
+    secret, or known to hold one (``names``) -> REMOVED."""
     if not isinstance(value, dict):
         return value
     out = dict(value)
     config = out.get("config")
     if isinstance(config, dict):
-        out["config"] = {k: ("REMOVED" if _SECRET_NAME.search(k) else v) for k, v in config.items()}
+        out["config"] = {
+            k: (REMOVED if k in names or _SECRET_NAME.search(k) else v) for k, v in config.items()
+        }
     return out
+
+
+def scrub(value: Any, secrets: list[str]) -> Any:
+    """Every occurrence of a secret value in a report (a program may echo its settings, an
+    error message may quote a header) replaced by REMOVED."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REMOVED)
+        return value
+    if isinstance(value, list):
+        return [scrub(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {scrub(k, secrets): scrub(v, secrets) for k, v in value.items()}
+    return value
 
 
 # --------------------------------------------------------------------------- job config

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from propolis.analysis import catalog as catalog_mod
+from propolis.analysis import config as worker_config
 from propolis.analysis import environment, operations, runner, service, sightings, workers
 from propolis.analysis.config import mask_for_report
 from propolis.analysis.models import AnalysisWorker, AnalyzerJob, ResponderAction
@@ -53,6 +54,17 @@ class Plan:
     attempt: int
     job_input: runner.JobInput | None = None
     error: str | None = None
+    secret_names: set[str] = field(default_factory=set)  # config items holding a secret
+    secrets: list[str] = field(default_factory=list)  # their clear values
+
+
+def _write_only(plan: Plan, outcome: runner.Outcome) -> runner.Outcome:
+    """Secrets are write-only: what the program reports (its input on failure, anything it
+    echoes) keeps none of them."""
+    report = dict(outcome.report)
+    if not outcome.success:
+        report["input"] = mask_for_report(report.get("input"), plan.secret_names)
+    return runner.Outcome(outcome.success, worker_config.scrub(report, plan.secrets))
 
 
 def execute(rt: Runtime, kind: str, item_id: int) -> None:
@@ -71,7 +83,7 @@ def execute(rt: Runtime, kind: str, item_id: int) -> None:
         outcome = runner.failure(plan.error)
     else:
         outcome = _run_with_heartbeat(rt, kind, item_id, plan.job_input)
-    _finish(rt, kind, item_id, attempt, outcome)
+    _finish(rt, kind, item_id, attempt, _write_only(plan, outcome))
 
 
 def _claim(rt: Runtime, kind: str, item_id: int) -> int | None:
@@ -136,7 +148,9 @@ def _plan(rt: Runtime, session: Session, kind: str, item_id: int, attempt: int) 
         document["data"] = request.get("data")
     else:
         document["data"] = responder_data(session, _actor_for(session, item), item)
-    return Plan(attempt, job_input=job_input)
+    names = worker_config.secret_names(worker.configuration or {})
+    secrets = worker_config.secret_values(config, names)
+    return Plan(attempt, job_input=job_input, secret_names=names, secrets=secrets)
 
 
 def _parameters_of(session: Session, item: AnalyzerJob | ResponderAction) -> dict[str, Any]:
@@ -286,8 +300,6 @@ def _store(session: Session, kind: str, item: Any, outcome: runner.Outcome) -> N
     item.end_date = now_ms()
     item.heartbeat_at = None
     report = dict(outcome.report)
-    if not outcome.success:
-        report["input"] = _failure_input(report.get("input"))
     item.operations = report.get("operations") or [] if outcome.success else []
     actor = _actor_for(session, item)
     if kind == JOB:
@@ -325,13 +337,6 @@ def _register_artifact_files(session: Session, job: AnalyzerJob) -> None:
         if isinstance(a, dict) and isinstance(a.get("attachment"), dict)
     ]
     service.register_files(session, job.org_id, files)
-
-
-def _failure_input(value: Any) -> Any:
-    """A runner-level failure carries the raw input: mask its secrets like cortexutils."""
-    if isinstance(value, dict):
-        return mask_for_report(value)
-    return value
 
 
 def _fail_quietly(rt: Runtime, kind: str, item_id: int, message: str) -> None:

@@ -96,4 +96,4 @@ def test_secret_items_are_masked_by_the_engine_and_by_cortexutils():
         for item in load(kind, name)["configurationItems"]
         if is_secret(item)
     }
-    assert secrets == {"smtp_password", "authorization_token"}
+    assert secrets == {"smtp_password", "authorization_token", "headers"}

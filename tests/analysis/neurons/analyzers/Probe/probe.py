@@ -47,6 +47,10 @@ class Probe(Analyzer):
                 "message": self.get_param("message"),
                 "parameters": self.get_param("parameters", {}),
                 "config": self.get_param("config"),
+                # proves the program got its secret in clear (the report never shows it)
+                "apiKeySha256": hashlib.sha256(
+                    str(self.get_param("config.api_key", "")).encode()
+                ).hexdigest(),
                 "verdict": "seen",
                 "cwd": os.getcwd(),
                 "interpreter": os.environ.get("PROBE_INTERPRETER"),

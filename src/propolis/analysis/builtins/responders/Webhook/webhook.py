@@ -43,8 +43,11 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 class Webhook(Responder):
     def __init__(self) -> None:
-        # cortexutils masks config keys naming a key, password or secret in error reports.
-        super().__init__(secret_phrases=("key", "password", "secret", "token"))
+        # cortexutils masks config keys naming a secret in error reports (the engine masks
+        # them again by the same rule as the API, so this only matters when run alone).
+        super().__init__(
+            secret_phrases=("key", "password", "secret", "token", "authorization", "header")
+        )
 
     def run(self) -> None:
         url = self.get_param("config.url", None, "Missing webhook url")
