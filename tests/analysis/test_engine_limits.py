@@ -214,6 +214,22 @@ def test_timeout_kills_the_program_and_its_children(org, rogue_server, markers, 
         assert wait_for(lambda p=pid: running(p), lambda alive: not alive, timeout=10) is False
 
 
+def test_the_worker_timeout_wins_over_the_server_default(org, rogue_server, markers):
+    """Enabled with ``jobTimeout`` 1 (minute), a 9 s run outlives the server's 6 s."""
+    http, client = org
+    rogue(http, rogue_server, markers, "sleep", config={"jobTimeout": 1, "seconds": 9})
+    done = analyse(client)
+    assert done["status"] == "Success", error_of(done)
+    assert done["report"]["full"] == {"slept": 9}
+
+
+def test_a_null_worker_timeout_is_the_server_default(org, rogue_server, markers):
+    http, client = org
+    rogue(http, rogue_server, markers, "sleep", config={"jobTimeout": None})
+    done = analyse(client)
+    assert error_of(done).startswith(f"Job timeout ({TIMEOUT_MINUTES:g} minutes)")
+
+
 def test_rate_limit_holds_whatever_the_program(org, rogue_server, markers):
     http, client = org
     rogue(http, rogue_server, markers, "nothing", rate=1, rateUnit="Minute")

@@ -10,7 +10,8 @@ analyzer and, through ``responders/RogueResponder``, as a responder.
 run leaves a file (so a test can tell whether the program ran at all):
 
 echo       reports its whole input and its whole environment
-sleep      ignores SIGTERM, starts a child that ignores it too, and sleeps forever
+sleep      ignores SIGTERM, starts a child that ignores it too, and sleeps forever (or
+           ``config.seconds``, then reports success)
 huge       writes a valid output.json of ``config.bytes`` bytes
 hugefile   reports a file artifact of ``config.bytes`` bytes
 noise      prints ``config.bytes`` bytes on stdout, writes no output.json
@@ -42,7 +43,7 @@ def main() -> None:
     size = int(config.get("bytes") or 0)
     output = os.path.join(folder, "output", "output.json")
     marker = {"service": service, "pid": os.getpid(), "tlp": document.get("tlp")}
-    if service == "sleep":
+    if service == "sleep" and not isinstance(config.get("seconds"), (int, float)):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         child = subprocess.Popen([sys.executable, "-c", SLEEPER])  # noqa: S603
         marker["child"] = child.pid
@@ -51,8 +52,7 @@ def main() -> None:
         full = {"input": document, "environ": dict(os.environ), "cwd": os.getcwd()}
         write(output, json.dumps({"success": True, "full": full}).encode())
     elif service == "sleep":
-        while True:
-            time.sleep(60)
+        nap(output, config.get("seconds"))
     elif service == "huge":
         head, tail = b'{"success": true, "full": {"blob": "', b'"}}'
         write(output, head + b"x" * max(0, size - len(head) - len(tail)) + tail)
@@ -75,6 +75,14 @@ def main() -> None:
     elif service == "escape":
         escape(folder, output)
     # "nothing", and anything unknown: exit 0 having written nothing
+
+
+def nap(output: str, seconds: object) -> None:
+    if not isinstance(seconds, (int, float)):
+        while True:
+            time.sleep(60)
+    time.sleep(seconds)
+    write(output, json.dumps({"success": True, "full": {"slept": seconds}}).encode())
 
 
 def escape(folder: str, output: str) -> None:
