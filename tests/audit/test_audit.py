@@ -67,3 +67,23 @@ def test_other_organisations_do_not_see_the_events(thehive, fresh_org):
     )
     _name, other = fresh_org
     assert _audit_of(other, alert["_id"]) == []
+
+
+def test_events_name_changed_fields_as_the_api_does(thehive):
+    """Updates record what changed under the API's field names, never column names."""
+    case = thehive.case.create(case={"title": "audited", "description": "d"})
+    task = thehive.task.create(case_id=case["_id"], task={"title": "audited"})
+    thehive.task.update(task["_id"], fields={"dueDate": 1_700_000_000_000, "status": "Completed"})
+    details = _audit_of(thehive, task["_id"])[0]["details"]
+    assert details["dueDate"] == 1_700_000_000_000 and details["status"] == "Completed"
+    assert "startDate" in details and "endDate" in details  # stamped by the status
+    template = thehive.case_template.create(case_template={"name": uuid.uuid4().hex})
+    thehive.case_template.update(
+        template["_id"], fields={"displayName": "Shown", "titlePrefix": "[x]"}
+    )
+    details = _audit_of(thehive, template["_id"])[0]["details"]
+    assert details == {"displayName": "Shown", "titlePrefix": "[x]"}
+    for details in (
+        e["details"] for i in (task["_id"], template["_id"]) for e in _audit_of(thehive, i)
+    ):
+        assert not any("_" in key.strip("_") for key in details), details

@@ -180,6 +180,9 @@ def _custom_events(session: Session, case: Case) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- custom events
 
 
+API_NAMES = {"end_date": "endDate"}
+
+
 def _values(data: dict[str, Any], creating: bool) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if creating or "date" in data:
@@ -239,10 +242,11 @@ def update_custom_event(session: Session, actor: Actor, ref: str, data: dict[str
     event, case = get_custom_event(session, actor, ref)
     service.require_case_permission(session, actor, case, PERMISSION)
     values = _values(data, False)
-    changed = {k: v for k, v in values.items() if getattr(event, k) != v}
+    # Recorded under the API's field names ("endDate"), set on the columns ("end_date").
+    changed = {API_NAMES.get(k, k): v for k, v in values.items() if getattr(event, k) != v}
     if not changed:
         return
-    for key, value in changed.items():
+    for key, value in values.items():
         setattr(event, key, value)
     _check_dates(event)
     event.touch(actor.login)

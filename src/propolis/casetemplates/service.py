@@ -150,13 +150,16 @@ def _check_unique(session: Session, actor: Actor, name: str) -> None:
         raise CreateError(f"CaseTemplate {name} already exists")
 
 
+TEMPLATE_COLUMNS = {"displayName": "display_name", "titlePrefix": "title_prefix"}
+
+
 def _apply_scalars(template: CaseTemplate, data: dict[str, Any]) -> dict[str, Any]:
     """Set the plain fields present in ``data`` (``null`` clears an optional one)."""
     values: dict[str, Any] = {}
     if "displayName" in data:
-        values["display_name"] = validate.string(data, "displayName", max_len=255) or template.name
+        values["displayName"] = validate.string(data, "displayName", max_len=255) or template.name
     if "titlePrefix" in data:
-        values["title_prefix"] = validate.string(data, "titlePrefix", max_len=64) or None
+        values["titlePrefix"] = validate.string(data, "titlePrefix", max_len=64) or None
     if "description" in data:
         values["description"] = validate.string(data, "description")
     if "summary" in data:
@@ -171,10 +174,12 @@ def _apply_scalars(template: CaseTemplate, data: dict[str, Any]) -> dict[str, An
         values["flag"] = bool(validate.boolean(data, "flag", False))
     if "tags" in data:
         values["tags"] = validate.tags(data) or []
+    # Keys are API field names (the event records them); two differ from their column.
     changes = {}
     for key, value in values.items():
-        if getattr(template, key) != value:
-            setattr(template, key, value)
+        column = TEMPLATE_COLUMNS.get(key, key)
+        if getattr(template, column) != value:
+            setattr(template, column, value)
             changes[key] = value
     return changes
 

@@ -154,6 +154,10 @@ def delete_task(session: Session, actor: Actor, task: Task) -> None:
     )
 
 
+# InputTask date fields -> Task columns (every other field has its API name as column name).
+DATE_COLUMNS = {"startDate": "start_date", "endDate": "end_date", "dueDate": "due_date"}
+
+
 def _apply_fields(
     session: Session, actor: Actor, task: Task, data: dict[str, Any], updating: bool = False
 ) -> dict[str, Any]:
@@ -171,21 +175,19 @@ def _apply_fields(
     for key in ("flag", "mandatory"):
         if key in data:
             values[key] = bool(validate.boolean(data, key, False))
-    for key, column in (
-        ("startDate", "start_date"),
-        ("endDate", "end_date"),
-        ("dueDate", "due_date"),
-    ):
+    for key in DATE_COLUMNS:
         if key in data:
-            values[column] = validate.date(data, key)
+            values[key] = validate.date(data, key)
     if "order" in data:
         values["order"] = validate.integer(data, "order", default=0) or 0
     if "assignee" in data:
         values["assignee"] = _assignee(session, actor, data["assignee"])
+    # The event records what changed under the API's field names.
     changes = {}
     for key, value in values.items():
-        if getattr(task, key) != value:
-            setattr(task, key, value)
+        column = DATE_COLUMNS.get(key, key)
+        if getattr(task, column) != value:
+            setattr(task, column, value)
             changes[key] = value
     if task.case_id is not None and ("status" in changes or not updating):
         changes.update(_status_dates(task))
@@ -196,9 +198,9 @@ def _status_dates(task: Task) -> dict[str, Any]:
     now = now_ms()
     changes: dict[str, Any] = {}
     if task.status in ("InProgress", *ENDED) and task.start_date is None:
-        task.start_date = changes["start_date"] = now
+        task.start_date = changes["startDate"] = now
     if task.status in ENDED and task.end_date is None:
-        task.end_date = changes["end_date"] = now
+        task.end_date = changes["endDate"] = now
     return changes
 
 
