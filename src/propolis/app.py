@@ -86,7 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         analysis = start_analysis(settings, db, app.state.storage, app.state.sealer)
         gc = None
         if settings.storage_gc_interval > 0:
-            gc = storage_gc.schedule(db, app.state.storage, settings.storage_gc_interval)
+            gc = storage_gc.schedule(
+                db, app.state.storage, settings.storage_gc_interval, settings.storage_gc_grace
+            )
         yield
         if gc is not None:
             gc.set()

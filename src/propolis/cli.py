@@ -90,11 +90,12 @@ app.add_typer(storage_app, name="storage")
 @storage_app.command("gc")
 def storage_collect(
     grace: float = typer.Option(
-        storage_gc.GRACE_SECONDS, "--grace", help="keep files younger than this (seconds)"
+        None, "--grace", help="keep files younger than this (seconds; default: the setting)"
     ),
 ) -> None:
     """Remove the stored files that no attachment, observable or datastore entry uses."""
     settings = Settings()
+    grace = settings.storage_gc_grace if grace is None else grace
     db, _generated = prepare(settings)
     try:
         done = storage_gc.collect(db, Storage(Path(settings.data_dir) / "attachments"), grace)

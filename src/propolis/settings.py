@@ -62,6 +62,11 @@ class Settings(BaseSettings):
         default=6 * 3600,
         description="seconds between removals of stored files nothing references (0: never)",
     )
+    storage_gc_grace: float = Field(
+        default=3600,
+        description="stored files younger than this (seconds) are kept: their row may not be "
+        "committed yet",
+    )
     log_level: str = "info"
     # Analysis engine (Cortex-compatible analyzers/responders), see propolis.analysis.
     analyzers_path: str = Field(

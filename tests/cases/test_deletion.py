@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
+import time
 import uuid
 
 import sqlalchemy
 from sqlalchemy import text
 
 from tests.cases.conftest import new_case, unique
+from tests.harness import Server
 
 
 def _rows_below(database, column: str, object_id: str) -> dict[str, int]:
@@ -67,8 +70,6 @@ def _referenced(database) -> set[str]:
 
 def _file(tmp_path, name: str) -> tuple[str, str]:
     """A file with unique content: (path, sha256)."""
-    import hashlib
-
     content = f"{name} {uuid.uuid4()}".encode()
     path = tmp_path / name
     path.write_bytes(content)
@@ -141,3 +142,28 @@ def test_gc_keeps_files_still_in_use(thehive, server, database, tmp_path):
     assert sha in _stored(server)
     names = [a["name"] for a in thehive.case.find_attachments(kept["_id"])]
     assert names == ["shared.txt"]
+
+
+def test_serve_collects_on_a_schedule(tmp_path):
+    """``propolis serve`` runs the collection itself (here every half second, no grace)."""
+    server = Server(
+        tmp_path / "data",
+        extra_env={"PROPOLIS_STORAGE_GC_INTERVAL": "0.5", "PROPOLIS_STORAGE_GC_GRACE": "0"},
+    )
+    server.data_dir.mkdir()
+    server.start()
+    try:
+        server.init_main_org()
+        client = server.client(organisation="main-org")
+        path, sha = _file(tmp_path, "gone.txt")
+        case = new_case(client)
+        client.case.add_attachment(case["_id"], [path])
+        time.sleep(1.5)
+        assert sha in _stored(server)  # in use: kept
+        client.case.delete(case["_id"])
+        deadline = time.monotonic() + 10
+        while sha in _stored(server) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert sha not in _stored(server)
+    finally:
+        server.stop()

@@ -16,7 +16,8 @@ from propolis.core.storage import Storage
 
 log = logging.getLogger(__name__)
 
-# A file is written before the row that uses it is committed: younger files are never taken.
+# A file is written before the row that uses it is committed: younger files are never taken
+# (PROPOLIS_STORAGE_GC_GRACE).
 GRACE_SECONDS = 3600.0
 
 
@@ -34,14 +35,16 @@ def collect(db: Database, storage: Storage, grace_seconds: float = GRACE_SECONDS
     return Collected(removed, freed, len(referenced))
 
 
-def schedule(db: Database, storage: Storage, interval_seconds: float) -> threading.Event:
+def schedule(
+    db: Database, storage: Storage, interval_seconds: float, grace_seconds: float = GRACE_SECONDS
+) -> threading.Event:
     """Collect every ``interval_seconds`` in a daemon thread; set the returned event to stop."""
     stop = threading.Event()
 
     def loop() -> None:
         while not stop.wait(interval_seconds):
             try:
-                done = collect(db, storage)
+                done = collect(db, storage, grace_seconds)
                 if done.removed:
                     log.info(
                         "storage gc: %d files removed (%d bytes)", done.removed, done.freed_bytes
