@@ -450,7 +450,7 @@ def unlink_from_case(session: Session, actor: Actor, alert: Alert) -> None:
 
 def move_to_case(session: Session, actor: Actor, source_ids: list[int], target: Any) -> None:
     """Alerts imported into merged cases are linked to the merged case ``target``."""
-    moves.move_to_case(session, actor, Alert, "Alert", source_ids, target)
+    moves.move_to_case(session, actor, Alert, "Alert", source_ids, target, own_root=True)
 
 
 # --------------------------------------------------------------------------- similarity

@@ -21,9 +21,11 @@ def move_to_case(
     source_ids: list[int],
     target: Any,
     *where: Any,
+    own_root: bool = False,
 ) -> list[Any]:
     """Rows of ``model`` below the ``source_ids`` cases (and matching ``where``) now belong
-    to ``target``; returns them, oldest first."""
+    to ``target``; returns them, oldest first. ``own_root``: the row is the root of its own
+    history (an alert), not the case."""
     rows = list(
         session.scalars(
             select(model).where(model.case_id.in_(source_ids), *where).order_by(model.id)
@@ -40,7 +42,7 @@ def move_to_case(
             object_type,
             row.id,
             {"caseId": target.eid, "from": f"~{before}"},
-            root_id=target.id,
+            root_id=row.id if own_root else target.id,
         )
     session.flush()
     return rows
