@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     analyzer_http_proxy: str | None = None
     analyzer_https_proxy: str | None = None
     analyzer_no_proxy: str | None = None
+    # Outbound HTTP of analyzers/responders (analysis/outbound.py): public addresses only,
+    # plus these networks or host names (comma-separated, e.g. "10.1.2.0/24,hooks.corp")
+    outbound_allow: str = ""
+    outbound_timeout_seconds: float = 30
+    outbound_max_response_bytes: int = 64 * 1024
     job_timeout_minutes: float = 30
     job_max_output_bytes: int = Field(
         default=16 * 1024 * 1024,

@@ -39,6 +39,8 @@ def engine_env(**extra: str) -> dict[str, str]:
         "PROPOLIS_RESPONDERS_PATH": str(NEURONS / "responders"),
         "PROPOLIS_JOB_HEARTBEAT_SECONDS": "0.5",
         "PROPOLIS_ANALYSIS_PYTHON": analysis_python(),
+        # the admin's allow-list for outbound HTTP: the tests' servers listen on 127.0.0.1
+        "PROPOLIS_OUTBOUND_ALLOW": "127.0.0.1/32",
         **extra,
     }
 

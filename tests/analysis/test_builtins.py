@@ -188,6 +188,33 @@ def test_webhook_responder(engine_server, org, webhook_server):  # noqa: F811
     assert body["objectType"] == "case"
     assert body["object"]["title"] == "hooked case"
     assert body["object"]["_id"] == case["_id"]
+    # the report says what happened, not what the server answered
+    assert json.loads(done["report"])["full"] == {
+        "message": f"posted to {url}",
+        "status": 200,
+        "size": 2,
+    }
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.2:9/", "http://169.254.169.254/latest/meta-data/", "http://[::1]:9/"]
+)
+def test_webhook_to_an_address_the_admin_did_not_allow_is_refused(engine_server, org, url):  # noqa: F811
+    http, client = org
+    enable(
+        http,
+        engine_server.url,
+        "Propolis_Webhook_1_0",
+        kind="responder",
+        configuration={"url": url},
+    )
+    case = new_case(client)
+    action = _action(client, "Propolis_Webhook", "case", case["_id"])
+    done = _finished_action(http, engine_server.url, "case", case["_id"], action["_id"])
+    assert done["status"] == "Failure"
+    message = json.loads(done["report"])["errorMessage"]
+    assert message.startswith(f"The webhook {url} was not called: ")
+    assert "PROPOLIS_OUTBOUND_ALLOW" in message
 
 
 def test_webhook_headers_and_token_are_write_only(engine_server, org):  # noqa: F811

@@ -21,7 +21,15 @@ from sqlalchemy.orm import Session
 
 from propolis.analysis import catalog as catalog_mod
 from propolis.analysis import config as worker_config
-from propolis.analysis import environment, operations, runner, service, sightings, workers
+from propolis.analysis import (
+    environment,
+    operations,
+    outbound,
+    runner,
+    service,
+    sightings,
+    workers,
+)
 from propolis.analysis.config import mask_for_report
 from propolis.analysis.models import AnalysisWorker, AnalyzerJob, ResponderAction
 from propolis.analysis.objects import responder_data
@@ -128,6 +136,7 @@ def _plan(rt: Runtime, session: Session, kind: str, item_id: int, attempt: int) 
         "message": (item.message or "") if kind == JOB else request.get("message", ""),
         "parameters": _parameters_of(session, item),
         "config": config,
+        "propolis": {"outbound": _outbound_policy(rt.settings).to_input()},
     }
     job_input = runner.JobInput(
         command=definition.command,
@@ -151,6 +160,14 @@ def _plan(rt: Runtime, session: Session, kind: str, item_id: int, attempt: int) 
     names = worker_config.secret_names(worker.configuration or {})
     secrets = worker_config.secret_values(config, names)
     return Plan(attempt, job_input=job_input, secret_names=names, secrets=secrets)
+
+
+def _outbound_policy(settings: Any) -> outbound.Policy:
+    return outbound.Policy.parse(
+        settings.outbound_allow,
+        settings.outbound_timeout_seconds,
+        settings.outbound_max_response_bytes,
+    )
 
 
 def _parameters_of(session: Session, item: AnalyzerJob | ResponderAction) -> dict[str, Any]:

@@ -55,8 +55,10 @@ def job_document(
     config: dict[str, Any] | None = None,
     tlp: int = 2,
     pap: int = 2,
+    outbound: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """input.json as Cortex writes it: the definition's config with the worker's over it."""
+    """input.json as Cortex writes it: the definition's config with the worker's over it;
+    ``outbound`` is the platform's policy for outbound HTTP as the engine adds it."""
     document: dict[str, Any] = {
         "dataType": data_type,
         "tlp": tlp,
@@ -67,6 +69,8 @@ def job_document(
     }
     if data is not None:
         document["data"] = data
+    if outbound is not None:
+        document["propolis"] = {"outbound": outbound}
     return document
 
 
@@ -84,9 +88,12 @@ def run(
     pap: int = 2,
     timeout: float = 120,
     env: dict[str, str] | None = None,
+    outbound: dict[str, Any] | None = None,
 ) -> Result:
     entry, root = definition(kind, name)
-    document = job_document(entry, data_type, data=data, config=config, tlp=tlp, pap=pap)
+    document = job_document(
+        entry, data_type, data=data, config=config, tlp=tlp, pap=pap, outbound=outbound
+    )
     folder = tmp_path / f"cortex-job-{random.randrange(10**6)}"
     (folder / "input").mkdir(parents=True)
     (folder / "output").mkdir()

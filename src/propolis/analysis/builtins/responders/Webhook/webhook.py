@@ -7,9 +7,14 @@ platforms' TheHive triggers already read: ``{"objectType": "case", "objectId": "
 "object": {...}, "parameters": {"organisation": ..., "user": ...}}``; with ``payload`` =
 ``object`` it is the object alone. ``authorization_token`` is sent as a bearer token,
 ``headers`` (``Name: value`` lines) as they are. A 2xx answer is success; anything else
-(including a redirect, which would silently turn the POST into a GET) fails the job with the
-status and the start of the answer. A JSON answer carrying ``operations`` (cortex.md §3.4)
-hands them back to Propolis, so a workflow can tag the case, add a task log, etc.
+(including a redirect, which is not followed) fails the job with the status. The report says
+only the status and the size of the answer, never its content: the URL is not trusted to be
+an automation platform, and the answer is not for analysts to read. A JSON answer carrying
+``operations`` (cortex.md §3.4) hands them back to Propolis, so a workflow can tag the case,
+add a task log, etc.
+
+The request goes through :mod:`propolis.analysis.outbound`: public addresses only unless the
+platform admin allow-lists others, bounded waits, a capped answer.
 
 A Cortex program (cortexutils job-folder protocol): ``webhook.py <job folder>``.
 """
@@ -19,14 +24,13 @@ from __future__ import annotations
 import json
 import os
 import ssl
-import urllib.error
-import urllib.request
 from typing import Any
 
 from cortexutils.responder import Responder
 
+from propolis.analysis import outbound
+
 PAYLOADS = ("envelope", "object")
-MAX_ANSWER = 64 * 1024
 TAG_OPERATION = {
     "thehive:case": "AddTagToCase",
     "thehive:case_task": "AddTagToCase",
@@ -34,11 +38,6 @@ TAG_OPERATION = {
     "thehive:alert": "AddTagToAlert",
     "thehive:case_artifact": "AddTagToArtifact",
 }
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # the 3xx then surfaces as an HTTPError
 
 
 class Webhook(Responder):
@@ -53,11 +52,12 @@ class Webhook(Responder):
         url = self.get_param("config.url", None, "Missing webhook url")
         if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
             self.error("The webhook url must start with http:// or https://")
-        request = urllib.request.Request(url, data=self.body(), method="POST")
-        for name, value in self.headers().items():
-            request.add_header(name, value)
-        status, answer = self.post(request)
-        self.report({"message": f"posted to {url}", "status": status, "response": answer})
+        answer = self.post(url, self.body(), self.headers())
+        self.answer = answer
+        report = {"message": f"posted to {url}", "status": answer.status, "size": answer.size}
+        if answer.truncated:
+            report["truncated"] = True
+        self.report(report)
 
     def body(self) -> bytes:
         payload = self.get_param("config.payload", "envelope")
@@ -87,20 +87,24 @@ class Webhook(Responder):
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
-    def post(self, request: urllib.request.Request) -> tuple[int, Any]:
-        timeout = float(self.get_param("config.timeout", 30))
-        opener = urllib.request.build_opener(
-            urllib.request.HTTPSHandler(context=self.tls_context()), _NoRedirect()
-        )
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> outbound.Answer:
+        policy = outbound.Policy.from_input(self._input)
         try:
-            with opener.open(request, timeout=timeout) as response:
-                return response.status, parse_answer(response.read(MAX_ANSWER))
-        except urllib.error.HTTPError as exc:
-            detail = exc.read(1024).decode("utf-8", "replace").strip()
-            self.error(f"The webhook answered HTTP {exc.code} {exc.reason}: {detail}".strip(": "))
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            self.error(f"The webhook {request.full_url} could not be reached: {reason}")
+            answer = outbound.post(
+                url,
+                body,
+                headers,
+                policy,
+                timeout=float(self.get_param("config.timeout", policy.timeout)),
+                tls=self.tls_context(),
+            )
+        except outbound.Refused as exc:
+            self.error(f"The webhook {url} was not called: {exc}")
+        except OSError as exc:
+            self.error(f"The webhook {url} could not be reached: {exc}")
+        if not 200 <= answer.status < 300:
+            self.error(f"The webhook answered HTTP {answer.status} {answer.reason}".strip())
+        return answer
 
     def tls_context(self) -> ssl.SSLContext:
         if self.get_param("config.verify_tls", True) is False:
@@ -112,7 +116,7 @@ class Webhook(Responder):
         tag = self.get_param("config.tag")
         if tag and self.data_type in TAG_OPERATION:
             operations.append(self.build_operation(TAG_OPERATION[self.data_type], tag=tag))
-        answer = raw.get("response")
+        answer = workflow_answer(getattr(self, "answer", None))
         if isinstance(answer, dict) and isinstance(answer.get("operations"), list):
             operations += [
                 op
@@ -128,12 +132,15 @@ def as_list(value: Any) -> list[str]:
     return [v for v in value or [] if isinstance(v, str)]
 
 
-def parse_answer(content: bytes) -> Any:
-    text = content.decode("utf-8", "replace")
+def workflow_answer(answer: outbound.Answer | None) -> Any:
+    """A complete JSON answer, read for the operations it may carry (nothing else of it is
+    kept)."""
+    if answer is None or answer.truncated:
+        return None
     try:
-        return json.loads(text)
+        return json.loads(answer.content.decode("utf-8", "replace"))
     except ValueError:
-        return text
+        return None
 
 
 if __name__ == "__main__":
