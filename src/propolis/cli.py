@@ -59,7 +59,10 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level,
-        proxy_headers=False,
+        # Client addresses (login throttling, audit) come from X-Forwarded-For only when
+        # the peer is a proxy the admin named.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
 
 

@@ -39,6 +39,17 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 1024 * 1024 * 1024
     max_json_bytes: int = 10 * 1024 * 1024
     session_hours: int = 12
+    trusted_proxies: str = Field(
+        default="", description="proxies whose X-Forwarded-For is believed, ','-separated"
+    )
+    # Password guessing (see propolis.users.auth): backoffs per login and per address.
+    auth_login_threshold: int = Field(default=5, description="failures before a login waits")
+    auth_address_threshold: int = Field(default=20, description="failures before an address waits")
+    auth_backoff_base_ms: int = Field(default=1000, description="first wait; doubles per failure")
+    auth_login_backoff_max_ms: int = Field(default=60_000, description="longest wait of a login")
+    auth_address_backoff_max_ms: int = Field(
+        default=900_000, description="longest wait of an address"
+    )
     # Archives sent by callers (case import, zipped observables, MISP samples): checked
     # before anything is decompressed, then streamed (see propolis.core.unzip).
     archive_max_members: int = Field(default=10_000, description="files in one archive")

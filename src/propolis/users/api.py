@@ -204,6 +204,8 @@ def login(request: Request, data: dict = Depends(login_body)) -> JSON:
         data,
         request.headers.get("X-Organisation"),
         settings.session_hours,
+        auth.client_address(request),
+        auth.throttle_of(request),
     )
     body = render_user(open_session(request), result.actor, result.user)
     body["csrfToken"] = result.csrf_token

@@ -1,10 +1,22 @@
 """Who is calling: Basic, API key (Bearer) or session cookie, then the organisation context
 (``X-Organisation`` header, else the default organisation, else the first membership).
 
-Password guessing is slowed down per login: after ``LOCKOUT_THRESHOLD`` failures in a row
-the login is refused for ``LOCKOUT_MS``, even with the right password. The counters are
-written in their own short transaction, before the request's unit of work starts: a
-rejected request rolls its own transaction back, and the failure must still count.
+Password guessing is slowed down per login *and* per client address (:class:`Throttle`):
+
+* after ``login_threshold`` failures in a row a login waits a backoff (doubling with each
+  further failure, at most ``login_max_ms``) before a password is checked again; attempts
+  during the wait are refused without extending it, and once it is over the right
+  password is accepted whatever the count, so nobody can keep a login shut for good;
+* after ``address_threshold`` failures an address (any logins: password spraying) waits a
+  backoff of its own, up to ``address_max_ms``; attempts during it are refused and extend
+  it. Loopback addresses are not throttled (the server's own tools, a proxy without
+  forwarded headers): behind a proxy, uvicorn's forwarded headers give the real address.
+
+A refused attempt does the same work (one argon2 check, against a throw-away hash) whether
+the login exists, is waiting, or the password is wrong: response times tell nothing. The
+login counters are written in their own short transaction, before the request's unit of
+work starts: a rejected request rolls its own transaction back, and the failure must
+still count. The address counters live in the process's memory.
 """
 
 from __future__ import annotations
@@ -14,6 +26,7 @@ import binascii
 import functools
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import threading
 from dataclasses import dataclass
@@ -39,9 +52,35 @@ from propolis.users.models import AuthSession, Membership, Profile, User
 
 SESSION_COOKIE = "PROPOLIS_SESSION"
 CSRF_HEADER = "X-CSRF-Token"
-LOCKOUT_THRESHOLD = 5
-LOCKOUT_MS = 60_000
 _UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """The password-guessing policy (settings ``auth_*``)."""
+
+    login_threshold: int = 5
+    address_threshold: int = 20
+    base_ms: int = 1000
+    login_max_ms: int = 60_000
+    address_max_ms: int = 900_000
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Throttle:
+        if settings is None:
+            return cls()
+        return cls(
+            login_threshold=settings.auth_login_threshold,
+            address_threshold=settings.auth_address_threshold,
+            base_ms=settings.auth_backoff_base_ms,
+            login_max_ms=settings.auth_login_backoff_max_ms,
+            address_max_ms=settings.auth_address_backoff_max_ms,
+        )
+
+    def backoff_ms(self, failures: int, threshold: int, max_ms: int) -> int:
+        if failures < threshold:
+            return 0
+        return min(max_ms, self.base_ms * 2 ** min(failures - threshold, 40))
 
 
 def authenticate(session: Session, request: Request) -> Actor:
@@ -55,7 +94,7 @@ def _user_from_credentials(session: Session, request: Request) -> User | None:
     header = request.headers.get("Authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "basic":
-        user_id = _basic(request.app.state.db, credentials.strip())
+        user_id = _basic(request, credentials.strip())
         return session.get(User, user_id) if user_id is not None else None
     if scheme.lower() == "bearer":
         token = credentials.strip()
@@ -68,26 +107,51 @@ def _user_from_credentials(session: Session, request: Request) -> User | None:
     return None
 
 
-def _basic(db: Database, credentials: str) -> int | None:
+def _basic(request: Request, credentials: str) -> int | None:
     try:
         login, _, password = base64.b64decode(credentials, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    return check_password(db, login, password)
+    return check_password(
+        request.app.state.db, login, password, client_address(request), throttle_of(request)
+    )
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def throttle_of(request: Request) -> Throttle:
+    return Throttle.from_settings(request.app.state.settings)
 
 
 # --------------------------------------------------------------------------- passwords
 
 
-def lockout_until(failed_attempts: int, last_failure_at: int | None) -> int | None:
-    """When the login opens again after too many failures (None: it is not locked out)."""
-    if failed_attempts < LOCKOUT_THRESHOLD or last_failure_at is None:
+def lockout_until(
+    failed_attempts: int, last_failure_at: int | None, throttle: Throttle | None = None
+) -> int | None:
+    """When the login's password is checked again (None: it is not waiting)."""
+    throttle = throttle or Throttle()
+    wait = throttle.backoff_ms(failed_attempts, throttle.login_threshold, throttle.login_max_ms)
+    if not wait or last_failure_at is None:
         return None
-    return last_failure_at + LOCKOUT_MS
+    return last_failure_at + wait
 
 
-def check_password(db: Database, login: str, password: str) -> int | None:
-    """The user id when ``password`` is right and the login is not locked out, else None."""
+def check_password(
+    db: Database,
+    login: str,
+    password: str,
+    address: str | None = None,
+    throttle: Throttle | None = None,
+) -> int | None:
+    """The user id when ``password`` is right and neither the login nor the address is
+    waiting out a backoff, else None."""
+    throttle = throttle or Throttle()
+    if _addresses.waiting(address, throttle):
+        _addresses.failed(address, throttle)  # hammering while waiting only makes the wait longer
+        return None
     with db.session(write=False) as s:
         row = s.execute(
             select(User.id, User.password_hash, User.failed_attempts, User.last_failure_at).where(
@@ -95,12 +159,11 @@ def check_password(db: Database, login: str, password: str) -> int | None:
             )
         ).first()
     if row is None:
-        verify_password(_dummy_hash(), password)
-        return None
+        return _refuse(password, address, throttle)
     user_id, password_hash, failures, last_failure = row
-    until = lockout_until(failures, last_failure)
+    until = lockout_until(failures, last_failure, throttle)
     if until is not None and now_ms() < until:
-        return None  # locked out: not even checked, and the lockout is not extended
+        return _refuse(password, address, throttle)  # not checked, and the wait is not extended
     if _recently_verified(user_id, password_hash, password) or verify_password(
         password_hash, password
     ):
@@ -109,7 +172,62 @@ def check_password(db: Database, login: str, password: str) -> int | None:
             _write_counters(db, user_id, reset=True)
         return user_id
     _write_counters(db, user_id, reset=False)
+    _addresses.failed(address, throttle)
     return None
+
+
+def _refuse(password: str, address: str | None, throttle: Throttle) -> None:
+    """A refusal that costs what a checked wrong password costs."""
+    verify_password(_dummy_hash(), password)
+    _addresses.failed(address, throttle)
+
+
+class _AddressFailures:
+    """Failed password checks per client address, in this process's memory."""
+
+    MAX_ENTRIES = 100_000
+
+    def __init__(self) -> None:
+        self._rows: dict[str, tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def waiting(self, address: str | None, throttle: Throttle) -> bool:
+        key = _throttled(address)
+        if key is None:
+            return False
+        failures, last = self._rows.get(key, (0, 0))
+        if now_ms() - last > throttle.address_max_ms:
+            return False  # quiet long enough: forgiven
+        wait = throttle.backoff_ms(failures, throttle.address_threshold, throttle.address_max_ms)
+        return now_ms() < last + wait
+
+    def failed(self, address: str | None, throttle: Throttle) -> None:
+        key = _throttled(address)
+        if key is None:
+            return
+        with self._lock:
+            if len(self._rows) >= self.MAX_ENTRIES and key not in self._rows:
+                self._rows.clear()  # rare: a flood of addresses; counting starts again
+            failures, last = self._rows.get(key, (0, 0))
+            now = now_ms()
+            if now - last > throttle.address_max_ms:
+                failures = 0
+            self._rows[key] = (failures + 1, now)
+
+
+def _throttled(address: str | None) -> str | None:
+    """The key an address is throttled under (None: not throttled)."""
+    if not address:
+        return None
+    try:
+        if ipaddress.ip_address(address).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return address
+
+
+_addresses = _AddressFailures()
 
 
 # Basic auth sends the password with every request, and an argon2 check costs tens to
@@ -201,13 +319,19 @@ class Login:
 
 
 def login(
-    session: Session, db: Database, data: dict[str, Any], org_ref: str | None, hours: int
+    session: Session,
+    db: Database,
+    data: dict[str, Any],
+    org_ref: str | None,
+    hours: int,
+    address: str | None = None,
+    throttle: Throttle | None = None,
 ) -> Login:
     """``POST /api/v1/login``: check the password, open a browser session. Only the token's
     digest is stored; the token itself goes to the browser in an HttpOnly cookie."""
     login_name = validate.nonempty(data, "user", max_len=255)
     password = validate.string(data, "password", req=True, max_len=1024)
-    user_id = check_password(db, login_name, password)
+    user_id = check_password(db, login_name, password, address, throttle)
     user = session.get(User, user_id) if user_id is not None else None
     if user is None or user.locked or user.login == SYSTEM_LOGIN:
         raise AuthenticationError("Authentication failure")
