@@ -208,9 +208,22 @@ def _add_row(
             "Attachment",
             attachment.id,
             {"name": name, "size": stored.size, "sha256": stored.sha256},
-            root_id=case_id or alert_id or log_id,
+            root_id=_root(session, case_id, alert_id, log_id),
         )
     return attachment
+
+
+def _root(
+    session: Session, case_id: int | None, alert_id: int | None, log_id: int | None
+) -> int | None:
+    """The case or alert an attachment's event belongs to (a task log's is its case)."""
+    if case_id is not None or alert_id is not None:
+        return case_id or alert_id
+    if log_id is None:
+        return None
+    return session.scalar(
+        select(Task.case_id).join(TaskLog, TaskLog.task_id == Task.id).where(TaskLog.id == log_id)
+    )
 
 
 def _clean_name(name: str) -> str:
@@ -415,7 +428,7 @@ def delete_attachment(session: Session, actor: Actor, attachment: Attachment) ->
     if attachment.for_observable:
         raise BadRequest("An observable file is removed by deleting the observable")
     _require_container_permission(session, actor, attachment)
-    root = attachment.case_id or attachment.alert_id or attachment.log_id
+    root = _root(session, attachment.case_id, attachment.alert_id, attachment.log_id)
     details = {"name": attachment.name, "sha256": attachment.sha256}
     session.execute(delete(Attachment).where(Attachment.id == attachment.id))
     events.record(

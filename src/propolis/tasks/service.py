@@ -313,9 +313,10 @@ def add_log_attachments(session: Session, actor: Actor, log: TaskLog, files: lis
     _require_log_write(session, actor, log)
     if not files:
         raise invalid("attachments", "at least one file part named attachments is needed")
+    # Each file's own event (an Attachment of the log's case) records the change, as for
+    # case and alert attachments: one event per file, none for the log itself.
     names = _store_attachments(session, actor, log, files)
     log.touch(actor.login)
-    _record_log_update(session, actor, log, {"addAttachments": names})
     return names
 
 
