@@ -153,10 +153,10 @@ def update_worker(
         stored = worker_config.validate(items, data["configuration"], worker.configuration)
         worker.configuration = worker_config.seal_secrets(items, stored, sealer)
         changes["configuration"] = sorted(stored)
-    before = (worker.job_cache, worker.job_timeout, worker.rate, worker.rate_unit)
+    before = _attributes(worker)
     _set_attributes(worker, data, stored)
-    if before != (worker.job_cache, worker.job_timeout, worker.rate, worker.rate_unit):
-        changes["attributes"] = True
+    # The event names what changed under the API's names, like every other update.
+    changes.update({k: v for k, v in _attributes(worker).items() if before[k] != v})
     if changes:
         worker.touch(actor.login)
         events.record(
@@ -176,6 +176,15 @@ def disable_worker(session: Session, actor: Actor, worker: AnalysisWorker) -> No
         {"name": worker.name, "kind": worker.kind},
     )
     session.delete(worker)
+
+
+def _attributes(worker: AnalysisWorker) -> dict[str, Any]:
+    return {
+        "jobCache": worker.job_cache,
+        "jobTimeout": worker.job_timeout,
+        "rate": worker.rate,
+        "rateUnit": worker.rate_unit,
+    }
 
 
 def _set_attributes(
