@@ -10,7 +10,6 @@ For each family, main-org's administrator creates the entities, then:
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,24 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-PASSWORD = "tenancy password"
-
-
-@dataclass(frozen=True)
-class Call:
-    method: str
-    path: str
-    json: Any = None
-    files: Any = None
-
-    def send(self, session: requests.Session, base: str) -> requests.Response:
-        if self.files is not None:
-            return session.request(self.method, base + self.path, files=self.files)
-        return session.request(self.method, base + self.path, json=self.json)
-
-
-def get(path: str) -> Call:
-    return Call("GET", path)
+from tests.routetable import PASSWORD, Call, get, member, now_ms, unique
 
 
 @dataclass
@@ -116,18 +98,6 @@ class World:
         return response.json()
 
 
-def _member(server, org: str, profile: str) -> requests.Session:
-    """A new user of ``org`` with ``profile``, as a plain HTTP session acting in ``org``."""
-    login = f"tenancy-{uuid.uuid4().hex[:10]}@example.com"
-    admin = server.http(org)
-    response = admin.post(
-        server.url + "/api/v1/user",
-        json={"login": login, "name": "Tenancy", "profile": profile, "password": PASSWORD},
-    )
-    assert response.status_code == 201, response.text
-    return server.http(org, auth=(login, PASSWORD))
-
-
 @pytest.fixture(scope="module")
 def world(server) -> World:
     outsider_org = "tenancy-" + uuid.uuid4().hex[:10]
@@ -135,18 +105,10 @@ def world(server) -> World:
     return World(
         server=server,
         owner=server.http("main-org"),
-        reader=_member(server, "main-org", "read-only"),
-        outsider=_member(server, outsider_org, "org-admin"),
+        reader=member(server, "main-org", "read-only"),
+        outsider=member(server, outsider_org, "org-admin"),
         outsider_org=outsider_org,
     )
-
-
-def _unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def _now() -> int:
-    return int(time.time() * 1000)
 
 
 # --------------------------------------------------------------------------- users, orgs, profiles
@@ -163,7 +125,7 @@ def test_outsiders_cannot_act_in_main_org(world):
 def test_users(world):
     target = world.create(
         "/api/v1/user",
-        {"login": _unique("target") + "@example.com", "name": "T", "profile": "analyst"},
+        {"login": unique("target") + "@example.com", "name": "T", "profile": "analyst"},
     )
     user = f"/api/v1/user/{target['_id']}"
     world.check(
@@ -187,7 +149,7 @@ def test_users(world):
                 Call(
                     "POST",
                     "/api/v1/user",
-                    {"login": _unique("new") + "@example.com", "name": "N", "profile": "analyst"},
+                    {"login": unique("new") + "@example.com", "name": "N", "profile": "analyst"},
                 ),
             ],
             queries=[[{"_name": "getUser", "idOrName": target["_id"]}]],
@@ -211,7 +173,7 @@ def test_organisations(world):
 
 
 def test_profiles_are_readable_by_all_but_managed_by_platform_admins_only(world):
-    name = _unique("profile")
+    name = unique("profile")
     for session in (world.reader, world.outsider, world.owner):
         url = world.server.url + "/api/v1/profile"
         assert session.get(url + "/analyst").status_code == 200
@@ -228,10 +190,10 @@ def test_read_only_members_cannot_manage_platform_wide_definitions(world):
         for path, body in (
             (
                 "/api/v1/customField",
-                {"name": _unique("cf"), "displayName": "x", "type": "string", "description": "x"},
+                {"name": unique("cf"), "displayName": "x", "type": "string", "description": "x"},
             ),
-            ("/api/v1/observable/type", {"name": _unique("type"), "isAttachment": False}),
-            ("/api/v1/organisation", {"name": _unique("org"), "description": "x"}),
+            ("/api/v1/observable/type", {"name": unique("type"), "isAttachment": False}),
+            ("/api/v1/organisation", {"name": unique("org"), "description": "x"}),
         ):
             response = session.post(world.server.url + path, json=body)
             assert response.status_code == 403, f"{path}: {response.status_code} {response.text}"
@@ -246,7 +208,7 @@ def _alert(world) -> dict:
         {
             "type": "tenancy",
             "source": "tests",
-            "sourceRef": _unique("ref"),
+            "sourceRef": unique("ref"),
             "title": "tenancy alert",
             "description": "d",
         },
@@ -254,7 +216,7 @@ def _alert(world) -> dict:
 
 
 def _case(world) -> dict:
-    return world.create("/api/v1/case", {"title": _unique("tenancy case"), "description": "d"})
+    return world.create("/api/v1/case", {"title": unique("tenancy case"), "description": "d"})
 
 
 def test_alerts(world):
@@ -275,7 +237,7 @@ def test_alerts(world):
                 Call("POST", f"{path}/import/{case['_id']}"),
                 Call("POST", path + "/observable", {"dataType": "ip", "data": "10.1.2.3"}),
                 Call("POST", path + "/comment", {"message": "x"}),
-                Call("POST", path + "/procedure", {"patternId": "T1566", "occurDate": _now()}),
+                Call("POST", path + "/procedure", {"patternId": "T1566", "occurDate": now_ms()}),
                 Call("POST", path + "/attachments", files={"attachments": ("a.txt", b"a")}),
             ],
             member_only_writes=[
@@ -285,7 +247,7 @@ def test_alerts(world):
                     {
                         "type": "t",
                         "source": "s",
-                        "sourceRef": _unique("r"),
+                        "sourceRef": unique("r"),
                         "title": "t",
                         "description": "d",
                     },
@@ -324,8 +286,8 @@ def test_cases(world):
                 Call("POST", path + "/observable", {"dataType": "ip", "data": "10.1.2.4"}),
                 Call("POST", path + "/comment", {"message": "x"}),
                 Call("POST", path + "/page", {"title": "p", "content": "c", "category": "k"}),
-                Call("POST", path + "/procedure", {"patternId": "T1566", "occurDate": _now()}),
-                Call("POST", path + "/customEvent", {"date": _now(), "title": "e"}),
+                Call("POST", path + "/procedure", {"patternId": "T1566", "occurDate": now_ms()}),
+                Call("POST", path + "/customEvent", {"date": now_ms(), "title": "e"}),
                 Call("POST", path + "/attachments", files={"attachments": ("a.txt", b"a")}),
                 Call(
                     "POST", path + "/link/external/add", {"url": "https://example.com", "type": "x"}
@@ -446,7 +408,7 @@ def test_case_pages(world):
 def test_procedures(world):
     case = _case(world)
     procedure = world.create(
-        f"/api/v1/case/{case['_id']}/procedure", {"patternId": "T1566", "occurDate": _now()}
+        f"/api/v1/case/{case['_id']}/procedure", {"patternId": "T1566", "occurDate": now_ms()}
     )
     path = f"/api/v1/procedure/{procedure['_id']}"
     world.check(
@@ -465,7 +427,7 @@ def test_procedures(world):
 def test_custom_events(world):
     case = _case(world)
     event = world.create(
-        f"/api/v1/case/{case['_id']}/customEvent", {"date": _now(), "title": "tenancy event"}
+        f"/api/v1/case/{case['_id']}/customEvent", {"date": now_ms(), "title": "tenancy event"}
     )
     path = f"/api/v1/customEvent/{event['_id']}"
     world.check(
@@ -521,13 +483,13 @@ def test_organisation_attachments(world):
 
 
 def test_case_templates(world):
-    template = world.create("/api/v1/caseTemplate", {"name": _unique("template")})
+    template = world.create("/api/v1/caseTemplate", {"name": unique("template")})
     path = f"/api/v1/caseTemplate/{template['_id']}"
     world.check(
         Family(
             reads=[get(path)],
             writes=[Call("PATCH", path, {"description": "changed"}), Call("DELETE", path)],
-            member_only_writes=[Call("POST", "/api/v1/caseTemplate", {"name": _unique("t")})],
+            member_only_writes=[Call("POST", "/api/v1/caseTemplate", {"name": unique("t")})],
             queries=[[{"_name": "getCaseTemplate", "idOrName": template["_id"]}]],
             snapshot=[get(path)],
         )
@@ -536,7 +498,7 @@ def test_case_templates(world):
 
 def test_page_templates(world):
     template = world.create(
-        "/api/v1/pageTemplate", {"title": _unique("page"), "content": "c", "category": "k"}
+        "/api/v1/pageTemplate", {"title": unique("page"), "content": "c", "category": "k"}
     )
     path = f"/api/v1/pageTemplate/{template['_id']}"
     world.check(
