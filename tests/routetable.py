@@ -972,7 +972,7 @@ RECIPES: dict[str, Recipe] = {
     ),
     "DELETE /api/v1/observable/{ref}": Recipe(events=(E("Observable", "delete", "observable"),)),
     "GET /api/v1/observable/{ref}/attachment/{attachment_ref}/download": Recipe(
-        params={"ref": "fileObservable"}
+        params={"ref": "fileObservable", "attachment_ref": "observableAttachment"}
     ),
     # ---------------------------------------------------------------- attachments
     "POST /api/v1/attachment": Recipe(
@@ -1332,6 +1332,18 @@ class AuditLog:
                 {"last": last},
             )
             return [dict(row._mapping) for row in rows]
+
+    def settle(self) -> int:
+        """Wait until background work (analysis jobs of earlier calls) stops writing events,
+        so that what follows is the next call's own; the last event id."""
+        last = self.last_id()
+        for _ in range(100):
+            time.sleep(0.05)
+            newest = self.last_id()
+            if newest == last:
+                break
+            last = newest
+        return last
 
     def close(self) -> None:
         self.engine.dispose()

@@ -12,7 +12,6 @@ test by hand, only its recipe.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections import Counter
 
@@ -107,18 +106,6 @@ def _details(event: dict) -> dict:
     return json.loads(details) if isinstance(details, str) else details or {}
 
 
-def _quiet(audit: AuditLog, last: int) -> int:
-    """Wait until background work (analysis jobs of earlier calls) stops writing events, so
-    that what follows is the call's own."""
-    for _ in range(100):
-        time.sleep(0.05)
-        newest = audit.last_id()
-        if newest == last:
-            return last
-        last = newest
-    return last
-
-
 def _about(event: dict) -> str | None:
     return None if event["object_id"] is None else f"~{event['object_id']}"
 
@@ -140,7 +127,7 @@ def test_every_mutation_records_its_events(org, audit, route):
         pytest.skip(UNREACHABLE[str(route)])
     refs = Refs(org.objects())
     call = build(route, recipe, refs)  # makes the objects the call needs
-    before = _quiet(audit, audit.last_id())
+    before = audit.settle()
     response = call.send(org.caller(recipe), org.server.url)
     assert response.status_code < 300, f"{call}: {response.status_code} {response.text}"
     written = audit.since(before)
@@ -204,7 +191,7 @@ def test_a_rejected_mutation_records_nothing(shared_org, audit, route):
     call = _bad(route, recipe, refs)
     if call is None:
         pytest.skip(f"{route} takes no input that could be bad")
-    before = _quiet(audit, audit.last_id())
+    before = audit.settle()
     response = call.send(org.caller(recipe), org.server.url)
     assert 400 <= response.status_code < 500, f"{call}: {response.status_code} {response.text}"
     assert {"type", "message"} <= set(response.json()), response.text
