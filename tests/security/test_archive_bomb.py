@@ -103,3 +103,39 @@ def test_a_real_archive_still_imports(guarded, tmp_path):
     client.case.export_to_file(case["_id"], "pw", str(path))
     imported = client.case.import_from_file({"password": "pw"}, str(path))["case"]
     assert imported["title"] == "to export"
+
+
+def test_a_zip_bomb_as_misp_malware_sample_is_refused(guarded, tmp_path):
+    """A MISP event's malware sample is a zip too (password ``infected``)."""
+    raw = tmp_path / "sample.zip"
+    with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        _write_stream(archive, "sample.exe", BOMB_SIZE, bytes(MIB))
+    event = {
+        "Event": {
+            "uuid": "5f0c1e8a-0000-4000-8000-0000000000bb",
+            "info": "bomb sample",
+            "date": "2024-03-01",
+            "threat_level_id": "1",
+            "Attribute": [
+                {
+                    "type": "malware-sample",
+                    "value": "sample.exe|0123456789abcdef0123456789abcdef",
+                    "category": "Payload delivery",
+                    "data": base64.b64encode(raw.read_bytes()).decode(),
+                }
+            ],
+        }
+    }
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    before_cases = _case_count(guarded)
+    before_rss = peak_rss(guarded)
+    with path.open("rb") as handle:
+        response = guarded.http().post(
+            guarded.url + "/api/v1/connector/misp/case/import",
+            files={"_json": (None, "{}"), "file": handle},
+            timeout=300,
+        )
+    assert 400 <= response.status_code < 500, response.text[:300]
+    assert _case_count(guarded) == before_cases
+    assert peak_rss(guarded) - before_rss < 100 * MIB

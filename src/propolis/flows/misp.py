@@ -13,7 +13,7 @@ import io
 import json
 import zipfile
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.orm import Session
 from starlette.datastructures import Headers, UploadFile
@@ -21,7 +21,7 @@ from starlette.datastructures import Headers, UploadFile
 from propolis.cases.models import Case
 from propolis.core.errors import BadRequest, NotFound
 from propolis.core.security import Actor
-from propolis.core.unzip import ZipLimits, check_members, read_member
+from propolis.core.unzip import ZipLimits, check_members, spool_member
 from propolis.flows import case_create
 from propolis.observables.service import create_observables
 
@@ -248,26 +248,31 @@ def _file_of(misp_type: str, value: str, attribute: dict[str, Any]) -> dict | No
     except (binascii.Error, ValueError):
         return None
     name = value.split("|", 1)[0] or "misp-attachment"
+    stream: IO[bytes] = io.BytesIO(content)
+    size = len(content)
     if misp_type == "malware-sample":
-        content, name = _unzip_sample(content, name)
+        stream, size, name = _unzip_sample(content, name)
     upload = UploadFile(
-        io.BytesIO(content),
-        size=len(content),
+        stream,
+        size=size,
         filename=name,
         headers=Headers({"content-type": "application/octet-stream"}),
     )
     return {"attachment": [upload]}
 
 
-def _unzip_sample(content: bytes, name: str) -> tuple[bytes, str]:
+def _unzip_sample(content: bytes, name: str) -> tuple[IO[bytes], int, str]:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             members = [m for m in archive.infolist() if not m.filename.endswith(".filename.txt")]
             if members:
-                # The sample is held in memory: refused (413) when it would expand too much.
-                check_members(members, ZipLimits(), name)
-                limit = ZipLimits().max_member_bytes
-                return read_member(archive, members[0], limit, MALWARE_ZIP_PASSWORD), name
+                # Within the archive limits, streamed to a temporary file (not memory).
+                limits = ZipLimits()
+                check_members(members, limits, name)
+                sample, size = spool_member(
+                    archive, members[0], limits.max_member_bytes, MALWARE_ZIP_PASSWORD
+                )
+                return sample, size, name
     except (zipfile.BadZipFile, RuntimeError, KeyError):
         pass
-    return content, f"{name}.zip"
+    return io.BytesIO(content), len(content), f"{name}.zip"
