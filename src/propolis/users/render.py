@@ -13,7 +13,7 @@ from propolis.orgs import avatar
 from propolis.orgs import service as orgs
 from propolis.orgs.models import Organisation
 from propolis.users import service
-from propolis.users.auth import lockout_until
+from propolis.users.auth import Throttle, lockout_until
 from propolis.users.models import Profile, User
 from propolis.users.profiles import is_admin_profile
 
@@ -33,6 +33,7 @@ def render_users(
     members = service.memberships(session, [u.id for u in users])
     visible = None if actor.in_admin_org else set(session.scalars(orgs.visible_ids_stmt(actor)))
     org_id = context_org_id if context_org_id is not None else actor.org_id
+    throttle = Throttle.from_settings(session.info.get("settings"))
     out = []
     for user in users:
         shown = members[user.id]
@@ -40,7 +41,7 @@ def render_users(
             shown = [(o, p) for o, p in shown if o.id in visible]
         item = _render(org_id, user, shown)
         if extra and "lockout" in extra:
-            item["extraData"] = {"lockout": _lockout(user)}
+            item["extraData"] = {"lockout": _lockout(user, throttle)}
         out.append(item)
     return out
 
@@ -87,8 +88,8 @@ def _render(org_id: int, user: User, members: list[Member]) -> dict[str, Any]:
     return out
 
 
-def _lockout(user: User) -> dict[str, Any]:
-    until = lockout_until(user.failed_attempts, user.last_failure_at)
+def _lockout(user: User, throttle: Throttle) -> dict[str, Any]:
+    until = lockout_until(user.failed_attempts, user.last_failure_at, throttle)
     return {
         "failedAttempts": user.failed_attempts,
         "lockedUntil": until if until and until > now_ms() else None,
