@@ -3,7 +3,8 @@
 Every documented operation is called with a few generated requests (bodies from the request
 schemas, random path ids, query strings), authenticated as the admin in ``main-org``. Checks:
 no 5xx (``not_a_server_error``) and every documented answer matches its schema
-(``response_schema_conformance``). The figures (operations x examples, status codes) are
+(``response_schema_conformance``) with a documented status code
+(``status_code_conformance``). The figures (operations x examples, status codes) are
 printed at the end of the module.
 """
 
@@ -18,7 +19,10 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.harness import ADMIN_LOGIN, ADMIN_PASSWORD, Server
 from tests.seed import seed_objects, use_ids
@@ -91,7 +95,9 @@ def test_operation(case, fuzz_server: Server) -> None:  # noqa: ANN001
     _use_seeded_ids(case, fuzz_server.fuzz_ids)
     response = case.call(base_url=fuzz_server.url, headers=_headers(), timeout=30)
     RESULTS[(case.method.upper(), case.operation.path, response.status_code)] += 1
-    case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+    case.validate_response(
+        response, checks=[not_a_server_error, response_schema_conformance, status_code_conformance]
+    )
 
 
 def _report() -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from propolis.core.schemas import (
     ID_MAX,
+    MAX_CHILDREN,
+    MAX_OBSERVABLES,
     Bool,
     CustomFieldsIn,
     Date,
@@ -48,8 +50,17 @@ class AlertCreate(Input):
     status: NonEmpty(64) | None = None
     assignee: Str(255) | None = None
     caseTemplate: Str(255) | None = None
-    observables: list[ObservableCreate] | None = Field(None, max_length=100_000)
-    procedures: list[ProcedureCreate] | None = Field(None, max_length=10_000)
+    observables: list[ObservableCreate] | None = Field(None, max_length=MAX_OBSERVABLES)
+    procedures: list[ProcedureCreate] | None = Field(None, max_length=MAX_CHILDREN)
+
+    @field_validator("observables")
+    @classmethod
+    def _observable_values(cls, value: list[ObservableCreate] | None) -> Any:
+        """Each value of an observable's ``data`` list is one observable."""
+        total = sum(len(o.data) if isinstance(o.data, list) else 1 for o in value or [])
+        if total > MAX_OBSERVABLES:
+            raise ValueError(f"at most {MAX_OBSERVABLES} observable values per alert")
+        return value
 
 
 class AlertUpdate(Input):

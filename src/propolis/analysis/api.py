@@ -162,7 +162,7 @@ def scan_definitions(ctx: Ctx = Depends(context)) -> JSON:
     )
 
 
-@router.post("/api/v1/analysis/worker")
+@router.post("/api/v1/analysis/worker", status_code=201)
 def enable_worker(data: dict = Depends(body), ctx: Ctx = Depends(context)) -> JSON:
     definition_id = data.get("definitionId")
     if not isinstance(definition_id, str) or not definition_id:
@@ -201,7 +201,7 @@ def get_worker(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_workers(_catalog(ctx), [_worker(ctx, ref)])[0])
 
 
-@router.patch("/api/v1/analysis/worker/{ref}")
+@router.patch("/api/v1/analysis/worker/{ref}", status_code=204)
 def update_worker(ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)):  # noqa: ANN201
     worker = _worker(ctx, ref)
     workers.update_worker(
@@ -216,7 +216,7 @@ def update_worker(ref: str, data: dict = Depends(body), ctx: Ctx = Depends(conte
     return no_content()
 
 
-@router.delete("/api/v1/analysis/worker/{ref}")
+@router.delete("/api/v1/analysis/worker/{ref}", status_code=204)
 def disable_worker(ref: str, ctx: Ctx = Depends(context)):  # noqa: ANN201
     workers.disable_worker(ctx.session, ctx.actor, _worker(ctx, ref))
     return no_content()

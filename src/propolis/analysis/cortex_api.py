@@ -313,7 +313,7 @@ def get_analyzer(worker_id: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_worker(_analyzer(ctx, worker_id), admin))
 
 
-@router.delete("/analyzer/{worker_id}")
+@router.delete("/analyzer/{worker_id}", status_code=204)
 def delete_analyzer(worker_id: str, ctx: Ctx = Depends(context)):  # noqa: ANN201
     workers.disable_worker(ctx.session, ctx.actor, _analyzer(ctx, worker_id))
     return no_content()
@@ -479,7 +479,7 @@ def search_jobs(request: Request, data: dict = Depends(body), ctx: Ctx = Depends
     return _listed(_page(found, page), len(found))
 
 
-@router.delete("/job/{job_id}")
+@router.delete("/job/{job_id}", status_code=204)
 def delete_job(job_id: str, ctx: Ctx = Depends(context)):  # noqa: ANN201
     service.delete_job(ctx.session, ctx.actor, _job(ctx, job_id))
     return no_content()
@@ -522,7 +522,7 @@ def enable_responder(
     return _enable(ctx, RESPONDER, definition_id, data)
 
 
-@router.delete("/responder/{worker_id}")
+@router.delete("/responder/{worker_id}", status_code=204)
 def delete_responder(worker_id: str, ctx: Ctx = Depends(context)):  # noqa: ANN201
     workers.disable_worker(ctx.session, ctx.actor, _responder(ctx, worker_id))
     return no_content()

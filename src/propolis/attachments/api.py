@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from propolis.alerts.service import get_alert
 from propolis.attachments import service
 from propolis.attachments.render import render_attachments
+from propolis.attachments.schemas import AttachmentOut
 from propolis.cases.service import get_case
 from propolis.core.errors import BadRequest
 from propolis.core.web import (
@@ -69,13 +70,13 @@ def download_attachment(ref: str, ctx: Ctx = Depends(context)) -> Response:
     return service.download_response(ctx.request, attachment)
 
 
-@router.get("/attachment/{ref}")
+@router.get("/attachment/{ref}", response_model=AttachmentOut)
 def view_attachment(ref: str, ctx: Ctx = Depends(context)) -> Response:
     attachment = service.get_visible_attachment(ctx.session, ctx.actor, ref)
     return service.inline_response(ctx.request, attachment)
 
 
-@router.delete("/attachment/{ref}")
+@router.delete("/attachment/{ref}", status_code=204)
 def delete_attachment(ref: str, ctx: Ctx = Depends(context)) -> Response:
     attachment = service.get_visible_attachment(ctx.session, ctx.actor, ref)
     service.delete_attachment(ctx.session, ctx.actor, attachment)
@@ -105,7 +106,7 @@ def download_alert_attachment(alert_id: str, ref: str, ctx: Ctx = Depends(contex
     return service.download_response(ctx.request, attachment)
 
 
-@router.delete("/alert/{alert_id}/attachment/{ref}")
+@router.delete("/alert/{alert_id}/attachment/{ref}", status_code=204)
 def delete_alert_attachment(alert_id: str, ref: str, ctx: Ctx = Depends(context)) -> Response:
     alert = _alert(ctx, alert_id)
     attachment = service.get_in_container(ctx.session, ref, alert_id=alert.id)
@@ -136,7 +137,7 @@ def download_case_attachment(case_id: str, ref: str, ctx: Ctx = Depends(context)
     return service.download_response(ctx.request, attachment)
 
 
-@router.delete("/case/{case_id}/attachment/{ref}")
+@router.delete("/case/{case_id}/attachment/{ref}", status_code=204)
 def delete_case_attachment(case_id: str, ref: str, ctx: Ctx = Depends(context)) -> Response:
     case = _case(ctx, case_id)
     attachment = service.get_in_container(ctx.session, ref, case_id=case.id)

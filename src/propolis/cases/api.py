@@ -109,7 +109,7 @@ def bulk_update(
     return no_content()
 
 
-@router.post("/case/_bulk/caseTemplate")
+@router.post("/case/_bulk/caseTemplate", status_code=204)
 def apply_case_template(
     data: dict = Depends(parsed(CaseApplyTemplate, required=True)), ctx: Ctx = Depends(context)
 ) -> Response:
@@ -125,7 +125,7 @@ def bulk_access(
     return no_content()
 
 
-@router.post("/case/_merge/{refs}")
+@router.post("/case/_merge/{refs}", response_model=CaseOut, status_code=201)
 def merge_cases(refs: str, ctx: Ctx = Depends(context)) -> JSON:
     case = case_merge.merge_cases(ctx.session, ctx.actor, refs.split(","))
     return created(_rendered(ctx, case))
@@ -151,7 +151,7 @@ def import_case(upload: Multipart = Depends(multipart_only), ctx: Ctx = Depends(
     return ok(result)
 
 
-@router.delete("/case/customField/{ref}")
+@router.delete("/case/customField/{ref}", status_code=204)
 def delete_custom_field_value(ref: str, ctx: Ctx = Depends(context)) -> Response:
     service.delete_custom_field_value(ctx.session, ctx.actor, ref)
     return no_content()
@@ -166,13 +166,13 @@ def delete_shares(
     return no_content()
 
 
-@router.delete("/case/share/{ref}")
+@router.delete("/case/share/{ref}", status_code=204)
 def delete_share(ref: str, ctx: Ctx = Depends(context)) -> Response:
     shares.remove_share(ctx.session, ctx.actor, ref)
     return no_content()
 
 
-@router.patch("/case/share/{ref}")
+@router.patch("/case/share/{ref}", status_code=204)
 def update_share(
     ref: str, data: dict = Depends(parsed(ShareUpdate, required=True)), ctx: Ctx = Depends(context)
 ) -> Response:
@@ -202,7 +202,7 @@ def delete_case(ref: str, ctx: Ctx = Depends(context)) -> Response:
     return no_content()
 
 
-@router.delete("/case/{ref}/alert/{alert_ref}")
+@router.delete("/case/{ref}/alert/{alert_ref}", status_code=204)
 def unlink_alert(ref: str, alert_ref: str, ctx: Ctx = Depends(context)) -> Response:
     alert_case.unlink_alert(ctx.session, ctx.actor, _case(ctx, ref), alert_ref)
     return no_content()
@@ -246,7 +246,7 @@ def export_case(ref: str, password: str | None = None, ctx: Ctx = Depends(contex
     )
 
 
-@router.post("/case/{ref}/owner")
+@router.post("/case/{ref}/owner", status_code=204)
 def change_owner(
     ref: str, data: dict = Depends(parsed(CaseOwner, required=True)), ctx: Ctx = Depends(context)
 ):  # noqa: ANN201
@@ -254,7 +254,7 @@ def change_owner(
     return no_content()
 
 
-@router.post("/case/{ref}/access")
+@router.post("/case/{ref}/access", status_code=204)
 def manage_access(
     ref: str, data: dict = Depends(parsed(CaseAccess, required=True)), ctx: Ctx = Depends(context)
 ):  # noqa: ANN201
@@ -262,7 +262,7 @@ def manage_access(
     return no_content()
 
 
-@router.post("/case/{ref}/link/case/add")
+@router.post("/case/{ref}/link/case/add", status_code=204)
 def link_case(
     ref: str, data: dict = Depends(parsed(CaseLinkCase, required=True)), ctx: Ctx = Depends(context)
 ):  # noqa: ANN201
@@ -270,7 +270,7 @@ def link_case(
     return no_content()
 
 
-@router.post("/case/{ref}/link/case/remove")
+@router.post("/case/{ref}/link/case/remove", status_code=204)
 def unlink_case(
     ref: str, data: dict = Depends(parsed(CaseLinkCase, required=True)), ctx: Ctx = Depends(context)
 ):  # noqa: ANN201
@@ -278,7 +278,7 @@ def unlink_case(
     return no_content()
 
 
-@router.post("/case/{ref}/link/external/add")
+@router.post("/case/{ref}/link/external/add", status_code=204)
 def link_url(
     ref: str, data: dict = Depends(parsed(CaseLinkUrl, required=True)), ctx: Ctx = Depends(context)
 ):  # noqa: ANN201
@@ -286,7 +286,7 @@ def link_url(
     return no_content()
 
 
-@router.post("/case/{ref}/link/external/remove")
+@router.post("/case/{ref}/link/external/remove", status_code=204)
 def unlink_url(
     ref: str, data: dict = Depends(parsed(CaseLinkUrl, required=True)), ctx: Ctx = Depends(context)
 ):  # noqa: ANN201
@@ -318,7 +318,7 @@ def get_custom_event(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_custom_event(event))
 
 
-@router.patch("/customEvent/{ref}")
+@router.patch("/customEvent/{ref}", status_code=204)
 def update_custom_event(
     ref: str, data: dict = Depends(parsed(CustomEventUpdate)), ctx: Ctx = Depends(context)
 ):  # noqa: ANN201
@@ -326,7 +326,7 @@ def update_custom_event(
     return no_content()
 
 
-@router.delete("/customEvent/{ref}")
+@router.delete("/customEvent/{ref}", status_code=204)
 def delete_custom_event(ref: str, ctx: Ctx = Depends(context)) -> Response:
     timeline.delete_custom_event(ctx.session, ctx.actor, ref)
     return no_content()
@@ -335,7 +335,7 @@ def delete_custom_event(ref: str, ctx: Ctx = Depends(context)) -> Response:
 # --------------------------------------------------------------------------- case shares
 
 
-@router.get("/case/{ref}/shares")
+@router.get("/case/{ref}/shares", response_model=list[ShareOut])
 def list_case_shares(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     # thehive4py's observable.list_shares calls this route with an observable id: a visible
     # observable has no case shares (200 []); an id the caller cannot see is a 404, as on
@@ -381,13 +381,13 @@ def unshare_case(
 # --------------------------------------------------------------------------- task shares
 
 
-@router.get("/task/{ref}/shares")
+@router.get("/task/{ref}/shares", response_model=list[ShareOut])
 def list_task_shares(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     task, _case_row = shares.get_task(ctx.session, ctx.actor, ref)
     return ok(render_shares(ctx.session, shares.task_shares(ctx.session, ctx.actor, task)))
 
 
-@router.post("/task/{ref}/shares")
+@router.post("/task/{ref}/shares", status_code=204)
 def share_task(
     ref: str,
     data: dict = Depends(parsed(OrganisationsIn, required=True)),
@@ -398,7 +398,7 @@ def share_task(
     return no_content()
 
 
-@router.delete("/task/{ref}/shares")
+@router.delete("/task/{ref}/shares", status_code=204)
 def unshare_task(
     ref: str,
     data: dict = Depends(parsed(OrganisationsIn, required=True)),
@@ -415,14 +415,14 @@ def required_actions(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(shares.required_actions(ctx.session, task))
 
 
-@router.put("/task/{ref}/actionRequired/{org}")
+@router.put("/task/{ref}/actionRequired/{org}", status_code=204)
 def set_action_required(ref: str, org: str, ctx: Ctx = Depends(context)) -> Response:
     task, case = shares.get_task(ctx.session, ctx.actor, ref)
     shares.set_action_required(ctx.session, ctx.actor, task, case, org, True)
     return no_content()
 
 
-@router.put("/task/{ref}/actionDone/{org}")
+@router.put("/task/{ref}/actionDone/{org}", status_code=204)
 def set_action_done(ref: str, org: str, ctx: Ctx = Depends(context)) -> Response:
     task, case = shares.get_task(ctx.session, ctx.actor, ref)
     shares.set_action_required(ctx.session, ctx.actor, task, case, org, False)
@@ -432,14 +432,14 @@ def set_action_done(ref: str, org: str, ctx: Ctx = Depends(context)) -> Response
 # --------------------------------------------------------------------------- observable shares
 
 
-@router.get("/observable/{ref}/shares")
+@router.get("/observable/{ref}/shares", response_model=list[ShareOut])
 def list_observable_shares(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     observable, _case_row = shares.get_case_observable(ctx.session, ctx.actor, ref)
     found = shares.observable_shares(ctx.session, ctx.actor, observable)
     return ok(render_shares(ctx.session, found))
 
 
-@router.post("/observable/{ref}/shares")
+@router.post("/observable/{ref}/shares", status_code=204)
 def share_observable(
     ref: str,
     data: dict = Depends(parsed(OrganisationsIn, required=True)),
@@ -450,7 +450,7 @@ def share_observable(
     return no_content()
 
 
-@router.delete("/observable/{ref}/shares")
+@router.delete("/observable/{ref}/shares", status_code=204)
 def unshare_observable(
     ref: str,
     data: dict = Depends(parsed(OrganisationsIn, required=True)),

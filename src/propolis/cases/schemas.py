@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from propolis.core.schemas import (
+    MAX_CHILDREN,
     Bool,
     CustomFieldsIn,
     Date,
@@ -32,7 +33,7 @@ ImpactStatus = Literal["NotApplicable", "WithImpact", "NoImpact"]
 
 class Access(Input):
     kind: NonEmpty(64) = Field(alias="_kind")
-    users: list[Str(255)] | None = Field(None, max_length=10_000)
+    users: list[Str(255)] | None = Field(None, max_length=MAX_CHILDREN)
 
 
 class ShareIn(Input):
@@ -61,8 +62,8 @@ class CaseCreate(Input):
     access: Access | None = None
     customFields: CustomFieldsIn | None = None
     caseTemplate: Str(255) | None = None
-    tasks: list[TaskCreate] | None = Field(None, max_length=10_000)
-    pages: list[PageCreate] | None = Field(None, max_length=10_000)
+    tasks: list[TaskCreate] | None = Field(None, max_length=MAX_CHILDREN)
+    pages: list[PageCreate] | None = Field(None, max_length=MAX_CHILDREN)
     sharingParameters: list[ShareIn] | None = Field(None, max_length=1_000)
     taskRule: SharingRule | None = None
     observableRule: SharingRule | None = None

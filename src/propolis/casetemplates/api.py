@@ -46,7 +46,7 @@ def update_case_template(
     return no_content()
 
 
-@router.delete("/caseTemplate/{ref}")
+@router.delete("/caseTemplate/{ref}", status_code=204)
 def delete_case_template(ref: str, ctx: Ctx = Depends(context)) -> Response:
     service.delete_template(
         ctx.session, ctx.actor, service.get_template(ctx.session, ctx.actor, ref)
@@ -54,7 +54,7 @@ def delete_case_template(ref: str, ctx: Ctx = Depends(context)) -> Response:
     return no_content()
 
 
-@router.put("/caseTemplate/{ref}/pageTemplate/link")
+@router.put("/caseTemplate/{ref}/pageTemplate/link", status_code=204)
 def link_page_templates(
     ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
 ) -> Response:

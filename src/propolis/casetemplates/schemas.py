@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from propolis.core.schemas import (
+    MAX_CHILDREN,
     Bool,
     CustomFieldsIn,
     Entity,
@@ -34,7 +35,7 @@ class CaseTemplateCreate(Input):
     tags: Tags | None = None
     flag: Bool | None = None
     summary: Text | None = None
-    tasks: list[TaskCreate] | None = Field(None, max_length=10_000)
+    tasks: list[TaskCreate] | None = Field(None, max_length=MAX_CHILDREN)
     customFields: CustomFieldsIn | None = None
     pageTemplateIds: Refs | None = None
 

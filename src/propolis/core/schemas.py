@@ -21,6 +21,10 @@ from propolis.core.validate import DATE_MAX, DATE_MIN
 # description and keeps one field from filling the database.
 TEXT_MAX = 1_048_576
 ID_MAX = 128
+# Objects created by one request (tasks or pages of a case, procedures, ids of a bulk call)
+# and observables of one alert or one call: bounds that keep a request to seconds of work.
+MAX_CHILDREN = 1_000
+MAX_OBSERVABLES = 10_000
 
 
 def _no_bool(value: Any) -> Any:
@@ -56,7 +60,7 @@ Text = Annotated[str, Field(max_length=TEXT_MAX)]
 Tag = Annotated[str, Field(min_length=1, max_length=128)]
 Tags = Annotated[list[Tag], BeforeValidator(_one_or_many), Field(max_length=10_000)]
 Ref = Annotated[str, BeforeValidator(_as_str_id), Field(min_length=1, max_length=ID_MAX)]
-Refs = Annotated[list[Ref], Field(max_length=100_000)]
+Refs = Annotated[list[Ref], Field(max_length=MAX_OBSERVABLES)]
 
 
 def Str(max_length: int, min_length: int = 0) -> Any:  # noqa: N802 - reads like a type
@@ -68,7 +72,7 @@ def NonEmpty(max_length: int = 255) -> Any:  # noqa: N802
 
 
 # customFields: a list of {name, value[, order]} or an object {name: value | {type: value}}.
-CustomFieldsIn = Annotated[list[dict[str, Any]] | dict[str, Any], Field(max_length=10_000)]
+CustomFieldsIn = Annotated[list[dict[str, Any]] | dict[str, Any], Field(max_length=MAX_CHILDREN)]
 
 
 class Input(BaseModel):

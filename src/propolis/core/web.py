@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from propolis.core import events
 from propolis.core.errors import BadRequest, PayloadTooLarge, PropolisError
-from propolis.core.schemas import check
+from propolis.core.schemas import ErrorOut, check
 from propolis.core.security import Actor
 from propolis.users.auth import authenticate
 
@@ -86,8 +86,19 @@ async def context(request: Request) -> Ctx:
     return Ctx(open_session(request), actor, request)
 
 
+# The errors every route may answer, in TheHive's error JSON (documented once, here).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Invalid input (AttributeCheckingError, BadRequest)"},
+    401: {"model": ErrorOut, "description": "Not authenticated"},
+    403: {"model": ErrorOut, "description": "Not allowed"},
+    404: {"model": ErrorOut, "description": "No such object (or not visible)"},
+    413: {"model": ErrorOut, "description": "Body over the size limit"},
+}
+
+
 class UnitOfWorkRoute(APIRoute):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["responses"] = {**ERROR_RESPONSES, **(kwargs.get("responses") or {})}
         super().__init__(*args, **kwargs)
         # A body read through parsed(Model) is documented as the request body.
         for model, required, multipart in body_models(self.dependant)[:1]:

@@ -23,7 +23,7 @@ from propolis.fields.schemas import CustomFieldCreate, CustomFieldOut, CustomFie
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 
 
-@router.get("/customField")
+@router.get("/customField", response_model=list[CustomFieldOut])
 def list_custom_fields(ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_fields(service.list_fields(ctx.session)))
 
@@ -35,7 +35,7 @@ def create_custom_field(
     return created(render_field(service.create_field(ctx.session, ctx.actor, data)))
 
 
-@router.get("/customField/{ref}")
+@router.get("/customField/{ref}", response_model=CustomFieldOut)
 def get_custom_field(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_field(service.get_field(ctx.session, ref)))
 
@@ -48,7 +48,7 @@ def update_custom_field(
     return no_content()
 
 
-@router.delete("/customField/{ref}")
+@router.delete("/customField/{ref}", status_code=204)
 def delete_custom_field(
     ref: str, force: str | None = None, ctx: Ctx = Depends(context)
 ) -> Response:

@@ -116,18 +116,18 @@ def misp_status(ctx: Ctx = Depends(context)) -> JSON:
     return ok(misp.status())
 
 
-@router.get("/api/v1/connector/misp/_syncAlerts")
+@router.get("/api/v1/connector/misp/_syncAlerts", status_code=204)
 def misp_sync(ctx: Ctx = Depends(context)) -> Response:
     return no_content()  # no MISP server: nothing to synchronise
 
 
-@router.post("/api/v1/connector/misp/export/{case_ref}/{server}")
+@router.post("/api/v1/connector/misp/export/{case_ref}/{server}", status_code=204)
 def misp_export(case_ref: str, server: str, ctx: Ctx = Depends(context)) -> Response:
     misp.export_case(ctx.session, ctx.actor, case_ref, server)
     return no_content()
 
 
-@router.post("/api/v1/connector/misp/case/import")
+@router.post("/api/v1/connector/misp/case/import", status_code=201)
 def misp_import(upload: Multipart = Depends(multipart_only), ctx: Ctx = Depends(context)) -> JSON:
     case = misp.import_event(ctx.session, ctx.actor, uploaded_file(upload), upload.json)
     ctx.session.flush()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
 from propolis.core.schemas import (
     ID_MAX,
+    MAX_OBSERVABLES,
     Bool,
     Date,
     Entity,
@@ -22,7 +23,7 @@ from propolis.core.schemas import (
     Tlp,
 )
 
-DataValue = Text | list[Text]
+DataValue = Text | Annotated[list[Text], Field(max_length=MAX_OBSERVABLES)]
 
 
 class ObservableCreate(Input):

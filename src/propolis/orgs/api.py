@@ -95,7 +95,7 @@ def link_organisation(
     return Response(status_code=201)
 
 
-@router.delete("/organisation/{ref}/link/{other}")
+@router.delete("/organisation/{ref}/link/{other}", status_code=204)
 def unlink_organisation(ref: str, other: str, ctx: Ctx = Depends(context)) -> Response:
     service.unlink(ctx.session, ctx.actor, ref, other)
     return no_content()

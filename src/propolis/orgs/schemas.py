@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from propolis.core.schemas import Bool, Entity, Input, NonEmpty, Str
+from propolis.core.schemas import MAX_CHILDREN, Bool, Entity, Input, NonEmpty, Str
 
 SharingRule = Literal["manual", "autoShare", "existingOnly", "upcomingOnly", "all"]
 LinkType = Literal["default", "supervised", "notify"]
@@ -42,7 +42,7 @@ class OrganisationLinkTo(OrganisationLink):
 
 
 class OrganisationLinks(Input):
-    links: list[OrganisationLinkTo] = Field(max_length=10_000)
+    links: list[OrganisationLinkTo] = Field(max_length=MAX_CHILDREN)
 
 
 class OrganisationOut(Entity):

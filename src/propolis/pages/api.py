@@ -37,7 +37,7 @@ def create_case_page(
     return created(render_page(page))
 
 
-@router.get("/case/{case_ref}/page/{page_ref}")
+@router.get("/case/{case_ref}/page/{page_ref}", response_model=PageOut)
 def get_case_page(case_ref: str, page_ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_page(service.get_case_page(ctx.session, _case(ctx, case_ref), page_ref)))
 
@@ -55,7 +55,7 @@ def update_case_page(
     return no_content()
 
 
-@router.delete("/case/{case_ref}/page/{page_ref}")
+@router.delete("/case/{case_ref}/page/{page_ref}", status_code=204)
 def delete_case_page(case_ref: str, page_ref: str, ctx: Ctx = Depends(context)) -> Response:
     case = _case(ctx, case_ref)
     page = service.get_case_page(ctx.session, case, page_ref)
@@ -71,7 +71,7 @@ def create_page_template(
     return created(render_page_template(ctx.session, template))
 
 
-@router.get("/pageTemplate/{ref}")
+@router.get("/pageTemplate/{ref}", response_model=PageOut)
 def get_page_template(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     template = service.get_page_template(ctx.session, ctx.actor, ref)
     return ok(render_page_template(ctx.session, template))
@@ -86,7 +86,7 @@ def update_page_template(
     return no_content()
 
 
-@router.delete("/pageTemplate/{ref}")
+@router.delete("/pageTemplate/{ref}", status_code=204)
 def delete_page_template(ref: str, ctx: Ctx = Depends(context)) -> Response:
     template = service.get_page_template(ctx.session, ctx.actor, ref)
     service.delete_page_template(ctx.session, ctx.actor, template)

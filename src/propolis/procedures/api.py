@@ -134,7 +134,7 @@ async def _attack_upload(request: Request) -> Multipart:
     return await multipart_body(request)
 
 
-@router.post("/pattern/import/attack")
+@router.post("/pattern/import/attack", status_code=201)
 def import_attack(ctx: Ctx = Depends(context), upload: Multipart = Depends(_attack_upload)) -> JSON:
     files = upload.files.get("file")
     if not files:

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from propolis.core.schemas import Date, Entity, Input, NonEmpty, Refs, Str, Text
+from propolis.core.schemas import MAX_CHILDREN, Date, Entity, Input, NonEmpty, Refs, Str, Text
 
 
 class ProcedureCreate(Input):
@@ -24,7 +24,7 @@ class ProcedureUpdate(Input):
 
 
 class ProcedureBulkCreate(Input):
-    procedures: list[ProcedureCreate] = Field(max_length=10_000)
+    procedures: list[ProcedureCreate] = Field(max_length=MAX_CHILDREN)
 
 
 class ProcedureBulkDelete(Input):

@@ -43,7 +43,7 @@ router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 # --------------------------------------------------------------------------- users
 
 
-@router.get("/user/current")
+@router.get("/user/current", response_model=UserOut)
 def current_user(ctx: Ctx = Depends(context)) -> JSON:
     user = ctx.session.get(User, ctx.actor.user_id)
     response = ok(render_user(ctx.session, ctx.actor, user))
@@ -74,13 +74,13 @@ def update_user(
     return no_content()
 
 
-@router.delete("/user/{ref}/force")
+@router.delete("/user/{ref}/force", status_code=204)
 def delete_user(ref: str, organisation: str | None = None, ctx: Ctx = Depends(context)) -> Response:
     service.delete_user(ctx.session, ctx.actor, _user(ctx, ref), organisation or None)
     return no_content()
 
 
-@router.delete("/user/{ref}")
+@router.delete("/user/{ref}", status_code=204)
 def lock_user(ref: str, ctx: Ctx = Depends(context)) -> Response:
     """Deprecated TheHive route: "deleting" a user without ``/force`` locks the account."""
     service.lock_user(ctx.session, ctx.actor, _user(ctx, ref))
@@ -129,7 +129,7 @@ def renew_api_key(ref: str, ctx: Ctx = Depends(context)) -> PlainTextResponse:
     return PlainTextResponse(key)
 
 
-@router.delete("/user/{ref}/key")
+@router.delete("/user/{ref}/key", status_code=204)
 def remove_api_key(ref: str, ctx: Ctx = Depends(context)) -> Response:
     service.remove_api_key(ctx.session, ctx.actor, _user(ctx, ref))
     return no_content()
@@ -157,7 +157,7 @@ def create_profile(
     return created(render_profile(profiles.create_profile(ctx.session, ctx.actor, data)))
 
 
-@router.get("/profile/{ref}")
+@router.get("/profile/{ref}", response_model=ProfileOut)
 def get_profile(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_profile(_profile(ctx, ref)))
 
@@ -172,7 +172,7 @@ def update_profile(
     return no_content()
 
 
-@router.delete("/profile/{ref}")
+@router.delete("/profile/{ref}", status_code=204)
 def delete_profile(ref: str, ctx: Ctx = Depends(context)) -> Response:
     profiles.delete_profile(ctx.session, ctx.actor, _profile(ctx, ref))
     return no_content()
@@ -223,7 +223,7 @@ def login(request: Request, data: dict = Depends(login_body)) -> JSON:
     return response
 
 
-@router.post("/logout")
+@router.post("/logout", status_code=204)
 def logout(request: Request) -> Response:
     csrf = request.headers.get(auth.CSRF_HEADER) or request.query_params.get("csrf")
     auth.logout(open_session(request), request.cookies.get(auth.SESSION_COOKIE), csrf)
