@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     # Outbound HTTP of analyzers/responders (analysis/outbound.py): public addresses only,
     # plus these networks or host names (comma-separated, e.g. "10.1.2.0/24,hooks.corp")
     outbound_allow: str = ""
+    # Folders whose files analyzer settings may name (LocalList lists, Yara rules): ':'-separated
+    analysis_files_dirs: str = Field(default="", description="default: <data_dir>/analysis-files")
     outbound_timeout_seconds: float = 30
     outbound_max_response_bytes: int = 64 * 1024
     job_timeout_minutes: float = 30

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from propolis.analysis import catalog, config, forkserver, runner
+from propolis.analysis import catalog, config, forkserver, paths, runner
 from propolis.core.errors import AttributeCheckingError
 from propolis.core.security import Sealer
 
@@ -61,7 +61,7 @@ def test_catalogue_quirks(tmp_path):
             "name": "BadItems",
             "version": "2.1",
             "command": "Quirk/run.py",
-            "configurationItems": [{"name": "k", "description": "d", "type": "password"}],
+            "configurationItems": [{"name": "k", "description": "d", "type": "colour"}],
         },
     ]
     common = {"author": "a", "url": "u", "license": "l", "description": "d"}
@@ -363,3 +363,16 @@ def test_secrets_by_definition_flag_and_by_name_are_write_only():
     cleaned = config.scrub(config.mask_for_report(report["input"], names), secrets)
     assert set(cleaned["config"].values()) == {"REMOVED", "https://example.org"}
     assert config.scrub(report, secrets)["errorMessage"] == "header REMOVED refused"
+
+
+def test_definition_flags_reach_the_engine():
+    items, problem = catalog.parse_configuration_items(
+        [
+            {"name": "passphrase", "description": "d", "type": "password"},
+            {"name": "level", "description": "d", "type": "string", "secret": True},
+            {"name": "lists", "description": "d", "type": "string", "serverPath": True},
+        ]
+    )
+    assert problem is None
+    assert [config.is_secret(i) for i in items] == [True, True, False]
+    assert [paths.is_path_item(i) for i in items] == [False, False, True]

@@ -22,7 +22,10 @@ ANALYZER, RESPONDER = "analyzer", "responder"
 KINDS = (ANALYZER, RESPONDER)
 BUILTINS_ROOT = Path(__file__).parent / "builtins"
 REQUIRED_STRINGS = ("name", "version", "description", "author", "url", "license")
-ITEM_TYPES = ("string", "text", "number", "boolean")
+# "password" is a string whose value is a secret (config.is_secret)
+ITEM_TYPES = ("string", "text", "number", "boolean", "password")
+# Flags an item may carry: a secret whatever its name; a path on the server (analysis/paths)
+ITEM_FLAGS = ("secret", "sensitive", "serverPath")
 # Interpreter words some catalogue entries put in front of the program ("python3 X/y.py").
 INTERPRETERS = {"python", "python2", "python3", "sh", "bash"}
 
@@ -265,6 +268,7 @@ def parse_configuration_items(value: Any) -> tuple[list[dict[str, Any]], str | N
         }
         if "defaultValue" in raw:
             item["defaultValue"] = raw["defaultValue"]
+        item.update({flag: True for flag in ITEM_FLAGS if raw.get(flag) is True})
         items.append(item)
     return items, None
 

@@ -25,6 +25,7 @@ from propolis.analysis import (
     environment,
     operations,
     outbound,
+    paths,
     runner,
     service,
     sightings,
@@ -125,7 +126,9 @@ def _plan(rt: Runtime, session: Session, kind: str, item_id: int, attempt: int) 
     catalog = catalog_mod.load(rt.settings)
     definition = workers.definition_of(catalog, worker)
     config = workers.job_config_of(worker, definition, rt.sealer)
-    refusal = _tlp_pap_refusal(config, item.tlp, item.pap)
+    refusal = _tlp_pap_refusal(config, item.tlp, item.pap) or _path_refusal(
+        definition, config, rt.settings
+    )
     if refusal:
         return Plan(attempt, error=refusal)
     request = {} if kind == JOB else item.request or {}  # a Cortex-API responder run
@@ -199,6 +202,15 @@ def _add_context(
 
 def _action_data_type(action: ResponderAction) -> str:
     return (action.request or {}).get("dataType") or f"thehive:{action.object_type}"
+
+
+def _path_refusal(definition: Any, config: dict[str, Any], settings: Any) -> str | None:
+    """Paths were confined when the worker was enabled; checked again, since the admin's
+    folders or the links inside them may have changed since."""
+    items = worker_config.all_items(
+        definition, settings.job_cache_minutes, settings.job_timeout_minutes
+    )
+    return paths.outside_paths(items, config, settings)
 
 
 def _tlp_pap_refusal(config: dict[str, Any], tlp: int, pap: int) -> str | None:

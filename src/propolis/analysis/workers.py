@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from propolis.analysis import config as worker_config
+from propolis.analysis import paths
 from propolis.analysis.catalog import ANALYZER, KINDS, Catalog, Definition
 from propolis.analysis.models import AnalysisWorker
 from propolis.core import events, validate
@@ -92,7 +93,9 @@ def enable_worker(
     items = worker_config.all_items(
         definition, settings.job_cache_minutes, settings.job_timeout_minutes
     )
-    stored = worker_config.validate(items, data.get("configuration"))
+    stored = paths.confine_config(
+        items, worker_config.validate(items, data.get("configuration")), settings
+    )
     worker = AnalysisWorker(
         org_id=actor.org_id,
         kind=kind,
@@ -150,7 +153,11 @@ def update_worker(
         items = worker_config.all_items(
             definition, settings.job_cache_minutes, settings.job_timeout_minutes
         )
-        stored = worker_config.validate(items, data["configuration"], worker.configuration)
+        stored = paths.confine_config(
+            items,
+            worker_config.validate(items, data["configuration"], worker.configuration),
+            settings,
+        )
         worker.configuration = worker_config.seal_secrets(items, stored, sealer)
         changes["configuration"] = sorted(stored)
     before = _attributes(worker)

@@ -57,7 +57,8 @@ def test_every_field_of_the_spec_is_there(kind, name):
 @pytest.mark.parametrize(("kind", "name"), CASES)
 def test_configuration_items_follow_the_spec(kind, name):
     for item in load(kind, name)["configurationItems"]:
-        assert set(item) <= {"name", "description", "type", "multi", "required", "defaultValue"}
+        allowed = {"name", "description", "type", "multi", "required", "defaultValue"}
+        assert set(item) <= allowed | {"serverPath"}  # Propolis' flag: a path on the server
         assert isinstance(item["name"], str) and isinstance(item["description"], str)
         assert item["type"] in ITEM_TYPES
         assert isinstance(item["multi"], bool) and isinstance(item["required"], bool)

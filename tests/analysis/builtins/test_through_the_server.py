@@ -3,6 +3,8 @@ analyst sees on the case (report tags, imported observables)."""
 
 from __future__ import annotations
 
+import uuid
+
 from tests.analysis.builtins import samples
 from tests.analysis.builtins.test_yara import PACKER_RULE
 from tests.analysis.test_jobs import (
@@ -22,8 +24,9 @@ def upload(client, case, path):
 
 def test_yara_tags_the_observable(engine_server, org, tmp_path):  # noqa: F811
     http, client = org
-    rules = tmp_path / "rules"
-    rules.mkdir()
+    # rules live in the folders the platform admin lets analyzers read
+    rules = engine_server.data_dir / "analysis-files" / f"rules-{uuid.uuid4().hex[:8]}"
+    rules.mkdir(parents=True)
     (rules / "packers.yar").write_text(PACKER_RULE)
     enable(http, engine_server.url, "Propolis_Yara_1_0", configuration={"rules": [str(rules)]})
     sample = tmp_path / "dropper.exe"

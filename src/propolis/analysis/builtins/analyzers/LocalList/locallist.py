@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
-import os
 import re
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -87,7 +86,7 @@ class LocalList(Analyzer):
         ]
         for path in as_list(self.get_param(f"config.{name}_files", [])):
             try:
-                with open(os.path.expanduser(path), encoding="utf-8") as handle:
+                with open(path, encoding="utf-8") as handle:
                     lines = handle.read().splitlines()
             except OSError as exc:
                 self.error(f"Cannot read the {name} file {path}: {exc.strerror or exc}")

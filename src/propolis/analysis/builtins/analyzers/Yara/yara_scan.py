@@ -75,7 +75,6 @@ class Yara(Analyzer):
     def rule_files(self, sources: list[str]) -> list[str]:
         files: list[str] = []
         for source in sources:
-            source = os.path.expanduser(source)
             if os.path.isfile(source):
                 files.append(source)
             elif os.path.isdir(source):
