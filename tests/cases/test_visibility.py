@@ -68,3 +68,10 @@ def test_the_case_number_finds_its_own_case_first(two_orgs):
     assert other.case.get(str(number))["_id"] == own["case"]["_id"]
     with pytest.raises(TheHiveError, match="NotFoundError"):
         other.task.update(main["task"]["_id"], fields={"title": "hijacked"})
+
+
+def test_a_case_number_names_that_case(two_orgs):
+    _main, other, own = two_orgs
+    second = new_case(other)
+    assert other.case.get(str(second["number"]))["_id"] == second["_id"]
+    assert other.case.get(str(own["case"]["number"]))["_id"] == own["case"]["_id"]
