@@ -1,0 +1,94 @@
+"""Share rules with more than one of everything: a partner holding cases (so shares) of its own,
+two tasks, two partners. One share, task or organisation must never stand for another.
+
+Written for mutants of the access and share rules that the one-of-each tests could not tell
+apart (docs/testing.md, "Mutation checks"): lookups that forget to match the case or the task.
+"""
+
+from __future__ import annotations
+
+import pytest
+from thehive4py.errors import TheHiveError
+
+from tests.cases.conftest import new_case, unique
+
+
+def _task_ids(client, case_id: str) -> list[str]:
+    return sorted(t["_id"] for t in client.case.find_tasks(case_id))
+
+
+@pytest.fixture
+def partner(thehive, linked_org):
+    """A linked organisation that already owns a case: (name, client, its case)."""
+    name, other = linked_org
+    return name, other, new_case(other)
+
+
+@pytest.fixture
+def second_partner(server, thehive_admin):
+    """Another organisation linked with main-org: (name, client)."""
+    name = unique("partner")
+    server.create_org(name)
+    thehive_admin.organisation.link(
+        org_id="main-org",
+        other_org_id=name,
+        link={"linkType": "default", "otherLinkType": "default"},
+    )
+    return name, server.client(organisation=name)
+
+
+def test_a_partner_with_cases_of_its_own_receives_the_share(thehive, partner):
+    name, other, _own = partner
+    case = new_case(thehive)
+    created = thehive.case.share(case["_id"], [{"organisation": name, "profile": "read-only"}])
+    assert [s["organisationName"] for s in created] == [name]
+    assert other.case.get(case["_id"])["_id"] == case["_id"]
+    # its own case's full rights do not lend themselves to the read-only share
+    with pytest.raises(TheHiveError, match="AuthorizationError"):
+        other.case.update(case["_id"], {"title": "not allowed"})
+    assert thehive.case.get(case["_id"])["title"] == case["title"]
+
+
+def test_its_own_case_comes_first_for_a_number_both_have(thehive_admin, partner, second_partner):
+    """Case numbers count per organisation: two fresh organisations both have a case #1."""
+    name, other, own = partner
+    name2, other2 = second_partner
+    thehive_admin.organisation.link(
+        org_id=name, other_org_id=name2, link={"linkType": "default", "otherLinkType": "default"}
+    )
+    theirs = new_case(other2)
+    assert own["number"] == theirs["number"] == 1
+    other2.case.share(theirs["_id"], [{"organisation": name}])
+    assert other.case.get("1")["_id"] == own["_id"]
+    assert other2.case.get("1")["_id"] == theirs["_id"]
+
+
+def test_tasks_are_shared_and_unshared_one_by_one(thehive, partner, second_partner):
+    name, other, _own = partner
+    name2, other2 = second_partner
+    case = new_case(thehive, tasks=[{"title": "one"}, {"title": "two"}])
+    one, two = _task_ids(thehive, case["_id"])
+    thehive.case.share(
+        case["_id"],
+        [{"organisation": n, "taskRule": "manual"} for n in (name, name2)],
+    )
+    thehive.task.share(one, [name, name2])
+    thehive.task.share(two, [name])  # a second task for the same share
+    assert _task_ids(other, case["_id"]) == sorted([one, two])
+
+    thehive.task.unshare(one, [name])  # one task, one partner: nothing else
+    assert _task_ids(other, case["_id"]) == [two]
+    assert _task_ids(other2, case["_id"]) == [one]
+
+
+def test_required_actions_are_per_task_and_partner(thehive, partner, second_partner):
+    name, _other, _own = partner
+    name2, _other2 = second_partner
+    case = new_case(thehive, tasks=[{"title": "one"}, {"title": "two"}])
+    one, two = _task_ids(thehive, case["_id"])
+    thehive.case.share(case["_id"], [{"organisation": name}, {"organisation": name2}])
+    thehive.task.share(one, [name])
+    thehive.task.share(two, [name, name2])
+    thehive.task.set_as_required(two, name)
+    assert thehive.task.get_required_actions(one) == {"main-org": False, name: False}
+    assert thehive.task.get_required_actions(two) == {"main-org": False, name: True, name2: False}
