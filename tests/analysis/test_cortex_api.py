@@ -6,6 +6,7 @@ import hashlib
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -366,3 +367,46 @@ def test_connector_jobs_carry_the_callers_identity(engine_server, cortex_user):
     done = wait_done(bearer(engine_server, key), job["cortexJobId"])
     assert done["report"]["full"]["parameters"]["organisation"] == org
     assert done["report"]["full"]["parameters"]["user"] == "admin@thehive.local"
+
+
+# --------------------------------------------------------------------------- waitreport
+
+
+def test_waiting_callers_do_not_starve_the_server(engine_server, cortex, http):
+    """More ``waitreport`` callers than the server has worker threads: the other routes
+    still answer at once, and each waiter gets the job when its wait ends."""
+    analyzer = cortex.analyzers.enable("Probe_Sleep_1_0", {"configuration": {"seconds": 12}})
+    job = cortex.analyzers.run_by_id(analyzer.id, {"data": "sleepy.example", "dataType": "domain"})
+    url = f"{http.base_url}/job/{job.id}/waitreport?atMost=6seconds"
+    callers = 60  # the server's thread pool has 40
+
+    def wait():
+        with requests.Session() as own:
+            own.headers.update(http.headers)
+            return own.get(url, timeout=60)
+
+    with ThreadPoolExecutor(callers) as pool:
+        waiting = [pool.submit(wait) for _ in range(callers)]
+        time.sleep(1.5)  # every waiter is in
+        started = time.monotonic()
+        status = http.get(f"{http.base_url}/job/{job.id}", timeout=30)
+        answered_in = time.monotonic() - started
+        answers = [w.result() for w in waiting]
+    assert status.status_code == 200
+    assert answered_in < 2, answered_in
+    assert {a.status_code for a in answers} == {200}
+    assert {a.json()["status"] for a in answers} <= {"Waiting", "InProgress"}
+    assert wait_done(http, job.id)["status"] == "Success"
+
+
+def test_waitreport_answers_when_the_job_ends_and_checks_its_input(cortex, http):
+    analyzer = cortex.analyzers.enable("Probe_Sleep_1_0", {"configuration": {"seconds": 1}})
+    job = cortex.analyzers.run_by_id(analyzer.id, {"data": "quick.example", "dataType": "domain"})
+    started = time.monotonic()
+    done = http.get(f"{http.base_url}/job/{job.id}/waitreport?atMost=1minute", timeout=90)
+    assert done.status_code == 200 and done.json()["status"] == "Success"
+    assert time.monotonic() - started < 20
+    bad = http.get(f"{http.base_url}/job/{job.id}/waitreport?atMost=soon")
+    assert bad.status_code == 400 and bad.json()["type"] == "BadRequest"
+    missing = http.get(f"{http.base_url}/job/~999999999/waitreport?atMost=1second")
+    assert missing.status_code == 404

@@ -11,6 +11,8 @@ password-protected datastore zip and the MISP module emulation.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import threading
 import time
@@ -18,6 +20,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from propolis.analysis import catalog as catalog_mod
 from propolis.analysis import service, workers
@@ -28,12 +31,14 @@ from propolis.analysis.render import render_definitions
 from propolis.attachments.downloads import content_disposition
 from propolis.core import events
 from propolis.core.errors import BadRequest, NotFound
+from propolis.core.security import Actor
 from propolis.core.web import (
     JSON,
     Ctx,
     Multipart,
     UnitOfWorkRoute,
     body,
+    caller,
     context,
     created,
     is_multipart,
@@ -416,10 +421,14 @@ def parse_duration(value: str | None) -> float:
     return min(seconds, MAX_WAIT_SECONDS)
 
 
-# Woken when a job of this process ends, so that ``waitreport`` answers at once; jobs run by
-# another process (Redis workers) are seen at the next check, every 100 ms.
-_job_ended = threading.Condition()
+# ``waitreport`` waits on the event loop, holding no worker thread and no database session:
+# a job that ends in this process wakes its waiters at once (an event subscriber, called from
+# the thread that committed it); jobs of other processes (Redis workers) are seen at the next
+# short read, every POLL_SECONDS.
 ENDED = ("Success", "Failure")
+POLL_SECONDS = 0.5
+_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+_waiters_lock = threading.Lock()
 
 
 def _notify_job_end(event: events.Event) -> None:
@@ -427,23 +436,49 @@ def _notify_job_end(event: events.Event) -> None:
         event.object_type in ("AnalyzerJob", "ResponderAction")
         and event.details.get("status") in ENDED
     ):
-        with _job_ended:
-            _job_ended.notify_all()
+        with _waiters_lock:
+            waiting = list(_waiters)
+        for loop, woken in waiting:
+            with contextlib.suppress(RuntimeError):  # that loop has closed meanwhile
+                loop.call_soon_threadsafe(woken.set)
 
 
 events.subscribe(_notify_job_end)
 
 
+def _read_job(db: Any, actor: Actor, job_id: str) -> tuple[bool, dict[str, Any]]:
+    """One short read: has the job ended, and its rendering with the report."""
+    with db.read_sessions() as session:
+        job = service.get_cortex_job(session, actor, job_id)
+        return job.status not in ("Waiting", "InProgress"), render_any_job(
+            job, actor.org_name, with_report=True
+        )
+
+
 @router.get("/job/{job_id}/waitreport")
-def wait_report(job_id: str, atMost: str | None = None, ctx: Ctx = Depends(context)) -> JSON:  # noqa: N803
+async def wait_report(
+    job_id: str,
+    request: Request,
+    atMost: str | None = None,  # noqa: N803
+    actor: Actor = Depends(caller),
+) -> JSON:
     deadline = time.monotonic() + parse_duration(atMost)
-    job = _job(ctx, job_id)
-    while job.status in ("Waiting", "InProgress") and time.monotonic() < deadline:
-        with _job_ended:
-            _job_ended.wait(min(0.1, max(0.0, deadline - time.monotonic())))
-        ctx.session.rollback()  # end the read snapshot, so the next read sees new commits
-        job = _job(ctx, job_id)
-    return ok(render_any_job(job, ctx.actor.org_name, with_report=True))
+    db = request.app.state.db
+    waiter = (asyncio.get_running_loop(), asyncio.Event())
+    with _waiters_lock:
+        _waiters.add(waiter)
+    try:
+        while True:
+            waiter[1].clear()
+            ended, rendered = await run_in_threadpool(_read_job, db, actor, job_id)
+            remaining = deadline - time.monotonic()
+            if ended or remaining <= 0:
+                return ok(rendered)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter[1].wait(), min(POLL_SECONDS, remaining))
+    finally:
+        with _waiters_lock:
+            _waiters.discard(waiter)
 
 
 @router.get("/job/{job_id}/artifacts")
