@@ -22,8 +22,15 @@ from propolis.analysis.render import (
     render_jobs,
     render_workers,
 )
+from propolis.analysis.schemas import (
+    ActionCreate,
+    JobCreate,
+    JobsCreate,
+    WorkerEnable,
+    WorkerUpdate,
+)
 from propolis.core.errors import BadRequest, NotFound
-from propolis.core.web import JSON, Ctx, UnitOfWorkRoute, body, context, created, no_content, ok
+from propolis.core.web import JSON, Ctx, UnitOfWorkRoute, context, created, no_content, ok, parsed
 
 router = APIRouter(route_class=UnitOfWorkRoute)
 PREFIXES = ("/api/connector/cortex", "/api/v1/connector/cortex")
@@ -59,14 +66,18 @@ def _range(items: list[Any], value: str | None) -> list[Any]:
 # --------------------------------------------------------------------------- analyzer jobs
 
 
-@connector("POST", "/job")
-def create_job(data: dict = Depends(body), ctx: Ctx = Depends(context)) -> JSON:
+@connector("POST", "/job", status_code=201)
+def create_job(
+    data: dict = Depends(parsed(JobCreate, required=True)), ctx: Ctx = Depends(context)
+) -> JSON:
     job = service.create_job(ctx.session, ctx.actor, data, ctx.app_state.settings)
     return created(render_job(job))
 
 
-@connector("POST", "/job/_bulk")
-def create_jobs(data: dict = Depends(body), ctx: Ctx = Depends(context)) -> JSON:
+@connector("POST", "/job/_bulk", status_code=201)
+def create_jobs(
+    data: dict = Depends(parsed(JobsCreate, required=True)), ctx: Ctx = Depends(context)
+) -> JSON:
     jobs = service.create_jobs(ctx.session, ctx.actor, data, ctx.app_state.settings)
     return created(render_jobs(jobs))
 
@@ -107,7 +118,9 @@ def responders_for(object_type: str, object_id: str, ctx: Ctx = Depends(context)
 
 
 @connector("POST", "/action")
-def create_action(data: dict = Depends(body), ctx: Ctx = Depends(context)) -> JSON:
+def create_action(
+    data: dict = Depends(parsed(ActionCreate, required=True)), ctx: Ctx = Depends(context)
+) -> JSON:
     action = service.create_action(ctx.session, ctx.actor, data)
     return ok(render_actions([action])[0])
 
@@ -163,7 +176,9 @@ def scan_definitions(ctx: Ctx = Depends(context)) -> JSON:
 
 
 @router.post("/api/v1/analysis/worker", status_code=201)
-def enable_worker(data: dict = Depends(body), ctx: Ctx = Depends(context)) -> JSON:
+def enable_worker(
+    data: dict = Depends(parsed(WorkerEnable, required=True)), ctx: Ctx = Depends(context)
+) -> JSON:
     definition_id = data.get("definitionId")
     if not isinstance(definition_id, str) or not definition_id:
         raise BadRequest("definitionId is required")
@@ -202,7 +217,9 @@ def get_worker(ref: str, ctx: Ctx = Depends(context)) -> JSON:
 
 
 @router.patch("/api/v1/analysis/worker/{ref}", status_code=204)
-def update_worker(ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)):  # noqa: ANN201
+def update_worker(
+    ref: str, data: dict = Depends(parsed(WorkerUpdate)), ctx: Ctx = Depends(context)
+):  # noqa: ANN201
     worker = _worker(ctx, ref)
     workers.update_worker(
         ctx.session,

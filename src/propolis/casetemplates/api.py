@@ -7,12 +7,16 @@ from fastapi.responses import Response
 
 from propolis.casetemplates import service
 from propolis.casetemplates.render import render_template
-from propolis.casetemplates.schemas import CaseTemplateCreate, CaseTemplateOut, CaseTemplateUpdate
+from propolis.casetemplates.schemas import (
+    CaseTemplateCreate,
+    CaseTemplateOut,
+    CaseTemplateUpdate,
+    PageTemplateLinks,
+)
 from propolis.core.web import (
     JSON,
     Ctx,
     UnitOfWorkRoute,
-    body,
     context,
     created,
     no_content,
@@ -56,7 +60,7 @@ def delete_case_template(ref: str, ctx: Ctx = Depends(context)) -> Response:
 
 @router.put("/caseTemplate/{ref}/pageTemplate/link", status_code=204)
 def link_page_templates(
-    ref: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
+    ref: str, data: dict = Depends(parsed(PageTemplateLinks)), ctx: Ctx = Depends(context)
 ) -> Response:
     template = service.get_template(ctx.session, ctx.actor, ref)
     service.link_page_templates(ctx.session, ctx.actor, template, data)

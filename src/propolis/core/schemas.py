@@ -67,6 +67,10 @@ def Str(max_length: int, min_length: int = 0) -> Any:  # noqa: N802 - reads like
     return Annotated[str, Field(min_length=min_length, max_length=max_length)]
 
 
+def Int(ge: int, le: int) -> Any:  # noqa: N802
+    return Annotated[int, BeforeValidator(_no_bool), Field(ge=ge, le=le)]
+
+
 def NonEmpty(max_length: int = 255) -> Any:  # noqa: N802
     return Annotated[str, Field(min_length=1, max_length=max_length)]
 
