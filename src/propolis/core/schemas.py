@@ -88,6 +88,11 @@ class Input(BaseModel):
         """What the client sent (validated, coerced), under the API's field names."""
         return self.model_dump(exclude_unset=True, by_alias=True)
 
+    def known(self) -> dict[str, Any]:
+        """The declared fields the client sent (extra fields left out), for the services."""
+        sent = self.model_fields_set & set(type(self).model_fields)
+        return self.model_dump(include=sent, by_alias=True)
+
 
 class Output(BaseModel):
     """A rendered object. Only documents the answer: routes return orjson bytes directly."""

@@ -21,7 +21,7 @@ TaskStatus = Literal["Waiting", "InProgress", "Completed", "Cancel"]
 
 class TaskCreate(Input):
     title: NonEmpty(128)
-    group: Str(128) | None = None
+    group: NonEmpty(128) | None = None
     description: Text | None = None
     status: TaskStatus | None = None
     flag: Bool | None = None
@@ -35,7 +35,7 @@ class TaskCreate(Input):
 
 class TaskUpdate(Input):
     title: NonEmpty(128) = None
-    group: Str(128) | None = None
+    group: NonEmpty(128) | None = None
     description: Text | None = None
     status: TaskStatus | None = None
     flag: Bool | None = None

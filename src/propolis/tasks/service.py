@@ -21,11 +21,12 @@ from propolis.casetemplates.models import CaseTemplate
 from propolis.core import events, moves, validate
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import invalid, missing
+from propolis.core.schemas import check
 from propolis.core.security import Actor
 from propolis.tasks.models import Task, TaskLog
+from propolis.tasks.schemas import LogCreate, LogUpdate, TaskCreate, TaskUpdate
 from propolis.users.models import Membership, User
 
-TASK_STATUSES = ("Waiting", "InProgress", "Completed", "Cancel")
 ENDED = ("Completed", "Cancel")
 
 
@@ -93,8 +94,9 @@ def create_task(
         created_at=now_ms(),
     )
     _require_write(session, actor, task)
-    task.title = validate.nonempty(data, "title", max_len=128)
-    _apply_fields(session, actor, task, data)
+    values = check(TaskCreate, data).known()
+    task.title = values.pop("title")
+    _apply_fields(session, actor, task, values)
     session.add(task)
     session.flush()
     root = task.case_id if task.case_id is not None else task.case_template_id
@@ -113,7 +115,7 @@ def create_task(
 
 def update_task(session: Session, actor: Actor, task: Task, data: dict[str, Any]) -> None:
     _require_write(session, actor, task)
-    changes = _apply_fields(session, actor, task, data, updating=True)
+    changes = _apply_fields(session, actor, task, check(TaskUpdate, data).known(), updating=True)
     if changes:
         task.touch(actor.login)
         events.record(
@@ -154,34 +156,23 @@ def delete_task(session: Session, actor: Actor, task: Task) -> None:
     )
 
 
+# What a null (or a field never sent) means for a new task.
+DEFAULTS = {"group": "default", "status": "Waiting", "flag": False, "mandatory": False, "order": 0}
 # InputTask date fields -> Task columns (every other field has its API name as column name).
 DATE_COLUMNS = {"startDate": "start_date", "endDate": "end_date", "dueDate": "due_date"}
 
 
 def _apply_fields(
-    session: Session, actor: Actor, task: Task, data: dict[str, Any], updating: bool = False
+    session: Session, actor: Actor, task: Task, values: dict[str, Any], updating: bool = False
 ) -> dict[str, Any]:
-    """Validate and set the ``InputTask`` fields present in ``data``; return the changes.
-    Status changes fill in startDate (InProgress) and endDate (Completed, Cancel)."""
-    values: dict[str, Any] = {}
-    if updating and "title" in data:
-        values["title"] = validate.nonempty(data, "title", max_len=128)
-    if "group" in data:
-        values["group"] = validate.nonempty(data, "group", max_len=128, req=False) or "default"
-    if "description" in data:
-        values["description"] = validate.string(data, "description")
-    if "status" in data:
-        values["status"] = validate.one_of(data, "status", TASK_STATUSES) or "Waiting"
-    for key in ("flag", "mandatory"):
-        if key in data:
-            values[key] = bool(validate.boolean(data, key, False))
-    for key in DATE_COLUMNS:
-        if key in data:
-            values[key] = validate.date(data, key)
-    if "order" in data:
-        values["order"] = validate.integer(data, "order", default=0) or 0
-    if "assignee" in data:
-        values["assignee"] = _assignee(session, actor, data["assignee"])
+    """Set the ``InputTask`` fields the client sent (checked by the schema; ``null`` puts a
+    field's default back); return the changes. Status changes fill in startDate (InProgress)
+    and endDate (Completed, Cancel)."""
+    for key, default in DEFAULTS.items():
+        if key in values and values[key] is None:
+            values[key] = default
+    if "assignee" in values:
+        values["assignee"] = _assignee(session, actor, values["assignee"])
     # The event records what changed under the API's field names.
     changes = {}
     for key, value in values.items():
@@ -261,11 +252,12 @@ def create_log(
         raise invalid("task", "logs can only be added to tasks of a case", task.eid)
     _require_write(session, actor, task)
     now = now_ms()
+    values = check(LogCreate, data)
     log = TaskLog(
         task_id=task.id,
-        message=validate.string(data, "message", req=True),
-        date=validate.date(data, "startDate") or now,
-        include_in_timeline=validate.date(data, "includeInTimeline"),
+        message=values.message,
+        date=values.startDate or now,
+        include_in_timeline=values.includeInTimeline,
         owner=actor.login,
         created_by=actor.login,
         created_at=now,
@@ -288,15 +280,12 @@ def create_log(
 
 def update_log(session: Session, actor: Actor, log: TaskLog, data: dict[str, Any]) -> None:
     _require_log_write(session, actor, log)
+    values = check(LogUpdate, data).known()
     changes: dict[str, Any] = {}
-    if "message" in data:
-        message = validate.string(data, "message", req=True)
-        if message != log.message:
-            log.message = changes["message"] = message
-    if "includeInTimeline" in data:
-        at = validate.date(data, "includeInTimeline")
-        if at != log.include_in_timeline:
-            log.include_in_timeline = changes["includeInTimeline"] = at
+    if "message" in values and values["message"] != log.message:
+        log.message = changes["message"] = values["message"]
+    if "includeInTimeline" in values and values["includeInTimeline"] != log.include_in_timeline:
+        log.include_in_timeline = changes["includeInTimeline"] = values["includeInTimeline"]
     if changes:
         log.touch(actor.login)
         _record_log_update(session, actor, log, changes)
