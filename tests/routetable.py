@@ -536,11 +536,14 @@ class Recipe:
     files: Callable[[Refs], dict] | None = None
     form: Callable[[Refs], dict] | None = None  # multipart fields besides the files
     query: dict[str, str] | None = None
-    # the caller: "member" (an org-admin of the organisation) or "admin" (platform admin)
+    # the caller: "member" (an org-admin of the organisation), "admin" (platform admin) or
+    # "session" (the member logged in: session cookie and CSRF token)
     caller: str = "member"
     events: tuple[Event, ...] = ()
     # a mutating route that records nothing, and why
     no_event: str = ""
+    # needs an organisation of its own (enables a worker the shared one may already have)
+    isolated: bool = False
     # a bad input for the "rejected request writes nothing" check; default: a body that is
     # not an object, or a missing id when the route takes no body
     bad_body: Any = None
@@ -728,7 +731,7 @@ RECIPES: dict[str, Recipe] = {
         body=lambda r: {"user": r("loginName"), "password": PASSWORD},
         events=(E("User", "login", "self"),),
     ),
-    "POST /api/v1/logout": Recipe(no_event="basic authentication: no session to close"),
+    "POST /api/v1/logout": Recipe(caller="session", events=(E("User", "logout"),)),
     # ---------------------------------------------------------------- alerts
     "POST /api/v1/alert": Recipe(
         body=lambda _r: _alert_body(), events=(E("Alert", "create", "response"),)
@@ -1108,6 +1111,7 @@ RECIPES: dict[str, Recipe] = {
     "GET /api/v1/analysis/definition": Recipe(),
     "GET /api/v1/analysis/definition/_invalid": Recipe(),
     "POST /api/v1/analysis/worker": Recipe(
+        isolated=True,
         body=lambda r: {
             "definitionId": r("responderDefinition"),
             "kind": "responder",
@@ -1134,6 +1138,7 @@ RECIPES: dict[str, Recipe] = {
     "DELETE /api/analyzer/{worker_id}": Recipe(events=(E("AnalysisWorker", "delete", "analyzer"),)),
     "GET /api/analyzerdefinition": Recipe(),
     "POST /api/organization/analyzer/{definition_id}": Recipe(
+        isolated=True,
         params={"definition_id": "definition"},
         body=lambda _r: {"configuration": {}},
         events=(E("AnalysisWorker", "create", "response"),),
@@ -1157,6 +1162,7 @@ RECIPES: dict[str, Recipe] = {
     "GET /api/responder/type/{data_type}": Recipe(),
     "GET /api/responderdefinition": Recipe(),
     "POST /api/organization/responder/{definition_id}": Recipe(
+        isolated=True,
         params={"definition_id": "responderDefinition"},
         body=lambda _r: {"configuration": {"from": "soc@example.com"}},
         events=(E("AnalysisWorker", "create", "response"),),
@@ -1334,16 +1340,41 @@ class AuditLog:
             return [dict(row._mapping) for row in rows]
 
     def settle(self) -> int:
-        """Wait until background work (analysis jobs of earlier calls) stops writing events,
-        so that what follows is the next call's own; the last event id."""
+        """Wait until background work (analysis jobs and actions of earlier calls) is over
+        and stops writing events, so that what follows is the next call's own; the last
+        event id."""
         last = self.last_id()
-        for _ in range(100):
+        for _ in range(600):
             time.sleep(0.05)
             newest = self.last_id()
-            if newest == last:
+            if newest == last and not self._running():
                 break
             last = newest
         return last
 
+    def _running(self) -> int:
+        with self.engine.connect() as conn:
+            return sum(
+                conn.execute(
+                    text(f"SELECT COUNT(*) FROM {table} WHERE status IN ('Waiting', 'InProgress')")
+                ).scalar()
+                for table in ("analyzer_job", "responder_action")
+            )
+
     def close(self) -> None:
         self.engine.dispose()
+
+
+def details_of(event: dict) -> dict:
+    details = event["details"]
+    return json.loads(details) if isinstance(details, str) else details or {}
+
+
+def is_background(event: dict) -> bool:
+    """The engine ending a job or an action of an earlier call (it may land while a later
+    call runs, whatever the waiting before it): not that call's event."""
+    return (
+        event["object_type"] in ("AnalyzerJob", "ResponderAction")
+        and event["action"] == "update"
+        and set(details_of(event)) <= {"status", "reason", "attempts"}
+    )
