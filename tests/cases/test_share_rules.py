@@ -92,3 +92,45 @@ def test_required_actions_are_per_task_and_partner(thehive, partner, second_part
     thehive.task.set_as_required(two, name)
     assert thehive.task.get_required_actions(one) == {"main-org": False, name: False}
     assert thehive.task.get_required_actions(two) == {"main-org": False, name: True, name2: False}
+
+
+def test_only_the_owner_deletes_or_hands_over_the_case(thehive, partner):
+    name, other, _own = partner
+    case = new_case(thehive)
+    thehive.case.share(case["_id"], [{"organisation": name, "profile": "analyst"}])
+    with pytest.raises(TheHiveError, match="Only the owner organisation"):
+        other.case.delete(case["_id"])
+    with pytest.raises(TheHiveError, match="Only the owner organisation"):
+        other.case.change_owner_organisation(case["_id"], {"organisation": name})
+    assert other.case.get(case["_id"])["_id"] == case["_id"]
+    thehive.case.delete(case["_id"])
+    with pytest.raises(TheHiveError, match="NotFoundError"):
+        thehive.case.get(case["_id"])
+
+
+def _listed(client, observable_id: str) -> list[str]:
+    shares = client.session.make_request("GET", f"/api/v1/observable/{observable_id}/shares")
+    return sorted(s["organisationName"] for s in shares)
+
+
+def test_observables_are_shared_one_by_one_and_listed_exactly(thehive, partner, second_partner):
+    name, other, _own = partner
+    name2, _other2 = second_partner
+    case = new_case(thehive)
+    first, second = thehive.case.create_observable(
+        case["_id"], {"dataType": "ip", "data": ["10.0.9.1", "10.0.9.2"]}
+    )
+    thehive.case.share(
+        case["_id"],
+        [
+            {"organisation": name, "observableRule": "manual"},
+            {"organisation": name2, "observableRule": "autoShare"},
+        ],
+    )
+    elsewhere = new_case(thehive)  # another case shared with the partner, all observables
+    thehive.case.share(elsewhere["_id"], [{"organisation": name, "observableRule": "autoShare"}])
+    thehive.observable.share(second["_id"], [name])
+    assert [o["_id"] for o in other.case.find_observables(case["_id"])] == [second["_id"]]
+    assert _listed(thehive, first["_id"]) == [name2]
+    assert _listed(thehive, second["_id"]) == sorted([name, name2])
+    assert _listed(other, second["_id"]) == [name2]  # never the caller's own, nor the owner's

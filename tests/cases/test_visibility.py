@@ -12,7 +12,7 @@ import pytest
 from thehive4py.errors import TheHiveError
 from thehive4py.query.filters import Eq
 
-from tests.cases.conftest import new_case
+from tests.cases.conftest import new_case, unique
 
 
 @pytest.fixture
@@ -75,3 +75,19 @@ def test_a_case_number_names_that_case(two_orgs):
     second = new_case(other)
     assert other.case.get(str(second["number"]))["_id"] == second["_id"]
     assert other.case.get(str(own["case"]["number"]))["_id"] == own["case"]["_id"]
+
+
+def test_a_restricted_case_hides_its_tasks_and_observables(thehive, server):
+    main = _fill(thehive)
+    access = {"_kind": "UserAccessKind", "users": ["admin@thehive.local"]}
+    thehive.case.manage_access(main["case"]["_id"], {"access": access})
+    login = unique("analyst") + "@example.com"
+    thehive.user.create(
+        user={"login": login, "name": "Analyst", "profile": "analyst", "organisation": "main-org"}
+    )
+    thehive.user.set_password(login, "visibility password")
+    analyst = server.client(organisation="main-org", username=login, password="visibility password")
+    for endpoint, kind in ((analyst.task, "task"), (analyst.observable, "observable")):
+        with pytest.raises(TheHiveError, match="NotFoundError|^404 "):
+            endpoint.get(main[kind]["_id"])
+    assert thehive.task.get(main["task"]["_id"])["_id"] == main["task"]["_id"]
