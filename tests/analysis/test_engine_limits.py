@@ -361,7 +361,8 @@ def test_file_artifact_above_the_upload_limit_is_a_failure(org, rogue_server, ma
 
 
 def test_file_artifacts_outside_the_output_folder_are_dropped(org, rogue_server, markers):
-    """``..``, a symlink (here to input.json, which holds the secrets) and a sub-folder."""
+    """``..``, a symlink (here to input.json, which holds the secrets), a sub-folder, and a
+    file without a filename."""
     http, client = org
     rogue(http, rogue_server, markers, "escape")
     done = analyse(client)

@@ -21,7 +21,8 @@ binary     writes bytes that are not UTF-8
 array      writes a JSON array
 nofull     writes {"success": true} without a report
 directory  makes output.json a directory
-escape     reports file artifacts outside output/ (.., a symlink, a sub-folder) and one inside
+escape     reports file artifacts outside output/ (.., a symlink, a sub-folder), one without
+           a filename, and one good one
 """
 
 import json
@@ -93,6 +94,7 @@ def escape(folder: str, output: str) -> None:
     write(os.path.join(out, "kept.txt"), b"kept")
     names = ("../input/input.json", "link.json", "sub/inner.txt", "kept.txt")
     artifacts = [{"dataType": "file", "file": name, "filename": name} for name in names]
+    artifacts.append({"dataType": "file", "file": "kept.txt"})  # no filename: dropped
     write(output, json.dumps({"success": True, "full": {}, "artifacts": artifacts}).encode())
 
 
