@@ -17,9 +17,11 @@ from propolis import access
 from propolis.alerts.models import Alert
 from propolis.cases import service
 from propolis.cases.models import Case, CustomEvent
-from propolis.core import events, validate
+from propolis.cases.schemas import CustomEventCreate, CustomEventUpdate
+from propolis.core import events
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import invalid, missing
+from propolis.core.schemas import check
 from propolis.core.security import Actor
 from propolis.observables.models import Observable
 from propolis.procedures.models import Procedure
@@ -184,15 +186,10 @@ API_NAMES = {"end_date": "endDate"}
 
 
 def _values(data: dict[str, Any], creating: bool) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    if creating or "date" in data:
-        values["date"] = validate.date(data, "date", req=True)
-    if creating or "title" in data:
-        values["title"] = validate.nonempty(data, "title", max_len=128)
-    if "endDate" in data:
-        values["end_date"] = validate.date(data, "endDate")
-    if "description" in data:
-        values["description"] = validate.string(data, "description")
+    """The custom event's fields the client sent, checked by the schema, by column."""
+    values = check(CustomEventCreate if creating else CustomEventUpdate, data).known()
+    if "endDate" in values:
+        values["end_date"] = values.pop("endDate")
     return values
 
 

@@ -9,7 +9,7 @@ from propolis.alerts.service import get_alert
 from propolis.cases.service import get_case
 from propolis.comments import service
 from propolis.comments.render import render_comments
-from propolis.comments.schemas import CommentIn, CommentOut
+from propolis.comments.schemas import CommentIn, CommentOut, CommentUpdate
 from propolis.core.web import (
     JSON,
     Ctx,
@@ -56,7 +56,7 @@ def get_comment(ref: str, ctx: Ctx = Depends(context)) -> JSON:
 
 @router.patch("/comment/{ref}", status_code=204)
 def update_comment(
-    ref: str, data: dict = Depends(parsed(CommentIn)), ctx: Ctx = Depends(context)
+    ref: str, data: dict = Depends(parsed(CommentUpdate)), ctx: Ctx = Depends(context)
 ) -> Response:
     comment = service.get_comment(ctx.session, ctx.actor, ref)
     service.update_comment(ctx.session, ctx.actor, comment, data)

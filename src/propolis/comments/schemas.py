@@ -9,5 +9,9 @@ class CommentIn(Input):
     message: NonEmpty(TEXT_MAX)
 
 
+class CommentUpdate(Input):
+    message: NonEmpty(TEXT_MAX) = None
+
+
 class CommentOut(Entity):
     message: str

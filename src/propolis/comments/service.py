@@ -9,9 +9,11 @@ from sqlalchemy.orm import Session
 
 from propolis.access import owned_by_visible_parent, require_on_parent
 from propolis.comments.models import Comment
-from propolis.core import events, moves, validate
+from propolis.comments.schemas import CommentIn, CommentUpdate
+from propolis.core import events, moves
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import AuthorizationError, missing
+from propolis.core.schemas import check
 from propolis.core.security import Actor
 
 PERMISSION = "manageComment"
@@ -40,7 +42,7 @@ def create_comment(
         org_id=actor.org_id,
         case_id=case.id if case is not None else None,
         alert_id=alert.id if alert is not None else None,
-        message=validate.nonempty(data, "message"),
+        message=check(CommentIn, data).message,
         is_edited=False,
         created_by=actor.login,
         created_at=now_ms(),
@@ -56,9 +58,10 @@ def update_comment(session: Session, actor: Actor, comment: Comment, data: dict[
     require_on_parent(session, actor, PERMISSION, case_id=comment.case_id)
     if comment.created_by != actor.login:
         raise AuthorizationError("Only the author of a comment can edit it")
-    if "message" not in data:
+    values = check(CommentUpdate, data).known()
+    if "message" not in values:
         return
-    comment.message = validate.nonempty(data, "message")
+    comment.message = values["message"]
     comment.is_edited = True
     comment.touch(actor.login)
     _record(session, actor, "update", comment, {"message": comment.message})

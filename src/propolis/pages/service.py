@@ -11,27 +11,24 @@ from sqlalchemy.orm import Session
 
 from propolis import access
 from propolis.cases import service as cases
-from propolis.core import events, moves, validate
+from propolis.core import events, moves
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import missing
+from propolis.core.schemas import check
 from propolis.core.security import Actor
 from propolis.pages.models import Page, PageTemplate
+from propolis.pages.schemas import PageCreate, PageUpdate
 
 PAGE_FIELDS = ("title", "content", "category", "order")
 
 
 def _document(data: dict[str, Any], partial: bool) -> dict[str, Any]:
-    """The validated page fields of a create (all required but order) or an update."""
-    out: dict[str, Any] = {}
-    if not partial or "title" in data:
-        out["title"] = validate.nonempty(data, "title", max_len=512)
-    if not partial or "content" in data:
-        out["content"] = validate.string(data, "content", req=True)
-    if not partial or "category" in data:
-        out["category"] = validate.nonempty(data, "category", max_len=128)
-    if not partial or "order" in data:
-        out["order"] = validate.integer(data, "order", default=0) or 0
-    return out
+    """The page fields of a create (all required but order) or an update, as the schema
+    checked them; a null order is 0."""
+    values = check(PageUpdate if partial else PageCreate, data).known()
+    if not partial or "order" in values:
+        values["order"] = values.get("order") or 0
+    return values
 
 
 def _apply(target: Page | PageTemplate, values: dict[str, Any]) -> dict[str, Any]:

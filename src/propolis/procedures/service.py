@@ -13,11 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from propolis.access import owned_by_visible_parent, require_on_parent
-from propolis.core import events, moves, validate
+from propolis.core import events, moves
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import invalid, missing
+from propolis.core.schemas import check
 from propolis.core.security import Actor
 from propolis.procedures.models import Procedure
+from propolis.procedures.schemas import ProcedureCreate, ProcedureUpdate
 
 PERMISSION = "manageProcedure"
 
@@ -48,26 +50,20 @@ def tactic_label(tactic: str) -> str:
 # --------------------------------------------------------------------------- input
 
 
-def _pattern_id(data: dict[str, Any], req: bool) -> str | None:
-    value = validate.nonempty(data, "patternId", max_len=32, req=req)
-    return value.strip() if value is not None else None
-
-
-def _tactic(data: dict[str, Any]) -> str | None:
-    value = validate.string(data, "tactic", max_len=32)
-    if value is None or not value.strip():
-        return None
-    return value.strip()
+def _tactic(value: str | None) -> str | None:
+    """Tactics are stored trimmed; a blank one is none."""
+    return (value.strip() or None) if value is not None else None
 
 
 def _new_values(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise invalid("procedure", "must be an object", data)
+    values = check(ProcedureCreate, data)
     return {
-        "pattern_id": _pattern_id(data, req=True),
-        "occur_date": validate.date(data, "occurDate", req=True),
-        "tactic": _tactic(data),
-        "description": validate.string(data, "description"),
+        "pattern_id": values.patternId.strip(),
+        "occur_date": values.occurDate,
+        "tactic": _tactic(values.tactic),
+        "description": values.description,
     }
 
 
@@ -154,15 +150,16 @@ def update_procedure(
     session: Session, actor: Actor, procedure: Procedure, data: dict[str, Any]
 ) -> None:
     require_on_parent(session, actor, PERMISSION, case_id=procedure.case_id)
+    values = check(ProcedureUpdate, data).known()
     changes: dict[str, Any] = {}
-    if "patternId" in data:
-        procedure.pattern_id = changes["patternId"] = _pattern_id(data, req=True)
-    if "occurDate" in data:
-        procedure.occur_date = changes["occurDate"] = validate.date(data, "occurDate", req=True)
-    if "tactic" in data:
-        procedure.tactic = changes["tactic"] = _tactic(data)
-    if "description" in data:
-        procedure.description = changes["description"] = validate.string(data, "description")
+    if "patternId" in values:
+        procedure.pattern_id = changes["patternId"] = values["patternId"].strip()
+    if "occurDate" in values:
+        procedure.occur_date = changes["occurDate"] = values["occurDate"]
+    if "tactic" in values:
+        procedure.tactic = changes["tactic"] = _tactic(values["tactic"])
+    if "description" in values:
+        procedure.description = changes["description"] = values["description"]
     if not changes:
         return
     procedure.touch(actor.login)
