@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from propolis import access
 from propolis.alerts.models import Alert
+from propolis.alerts.schemas import AlertCreate, AlertUpdate
 from propolis.cases.models import StatusValue
 from propolis.core import events, moves, validate
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import BadRequest, CreateError, invalid, missing
+from propolis.core.schemas import check
 from propolis.core.security import Actor
 from propolis.fields.service import apply_update, set_custom_fields
 from propolis.observables.service import create_many, similar_in
@@ -90,9 +92,8 @@ def _stage_of(session: Session, status: str) -> str:
     return stage
 
 
-def _assignee(session: Session, org_id: int, data: dict[str, Any]) -> str | None:
+def _assignee(session: Session, org_id: int, login: str | None) -> str | None:
     """The login of a member of the organisation (404 otherwise); None unassigns."""
-    login = validate.string(data, "assignee", max_len=255)
     if not login:
         return None
     login = login.lower()
@@ -106,28 +107,23 @@ def _assignee(session: Session, org_id: int, data: dict[str, Any]) -> str | None
     return login
 
 
-def _objects(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    value = data.get(name)
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise invalid(name, "must be a list of objects", value)
-    return value
+IDENTITY = (("type", "type"), ("source", "source"), ("sourceRef", "source_ref"))
 
 
-IDENTITY = (("type", "type", 32), ("source", "source", 32), ("sourceRef", "source_ref", 128))
-
-
-def _identity(data: dict[str, Any], alert: Alert | None = None) -> tuple[str, str, str]:
+def _identity(values: dict[str, Any], alert: Alert | None = None) -> tuple[str, str, str]:
     """(type, source, sourceRef): from the input; for an update, the alert's own value for
     each one the input does not change."""
-    values = [
-        getattr(alert, attr)
-        if alert is not None and key not in data
-        else validate.nonempty(data, key, max_len=max_len)
-        for key, attr, max_len in IDENTITY
+    found = [
+        getattr(alert, attr) if alert is not None and key not in values else values[key]
+        for key, attr in IDENTITY
     ]
-    return values[0], values[1], values[2]
+    return found[0], found[1], found[2]
+
+
+def _or(values: dict[str, Any], key: str, default: Any) -> Any:
+    """The value sent, or ``default`` when it was not sent or sent as null."""
+    value = values.get(key)
+    return default if value is None else value
 
 
 def _ensure_unique(
@@ -162,33 +158,31 @@ def create_alert(
     """Create an alert with its custom fields, observables and procedures (one unit of work:
     any invalid part rejects the whole alert)."""
     actor.require(CREATE)
-    identity = _identity(data)
+    values = check(AlertCreate, data).known()
+    identity = _identity(values)
     _ensure_unique(session, actor, identity)
-    observables = _objects(data, "observables")
-    procedures = _objects(data, "procedures")
     now = now_ms()
-    status = validate.nonempty(data, "status", max_len=64, req=False) or "New"
+    status = values.get("status") or "New"
     stage = _stage_of(session, status)
-    date = validate.date(data, "date")
     alert = Alert(
         org_id=actor.org_id,
         type=identity[0],
         source=identity[1],
         source_ref=identity[2],
-        title=validate.nonempty(data, "title", max_len=512),
-        description=validate.string(data, "description", req=True),
-        external_link=validate.string(data, "externalLink") or None,
-        severity=validate.severity(data, 2),
-        date=date if date is not None else now,
-        last_sync_date=validate.date(data, "lastSyncDate"),
-        tags=validate.tags(data) or [],
-        flag=bool(validate.boolean(data, "flag", False)),
-        tlp=validate.tlp(data, 2),
-        pap=validate.pap(data, 2),
-        summary=validate.string(data, "summary"),
-        assignee=_assignee(session, actor.org_id, data),
+        title=values["title"],
+        description=values["description"],
+        external_link=values.get("externalLink") or None,
+        severity=_or(values, "severity", 2),
+        date=_or(values, "date", now),
+        last_sync_date=values.get("lastSyncDate"),
+        tags=_or(values, "tags", []),
+        flag=_or(values, "flag", False),
+        tlp=_or(values, "tlp", 2),
+        pap=_or(values, "pap", 2),
+        summary=values.get("summary"),
+        assignee=_assignee(session, actor.org_id, values.get("assignee")),
         # Not checked here (spec §4.2): it is only used when the alert is promoted.
-        case_template=validate.string(data, "caseTemplate", max_len=255) or None,
+        case_template=values.get("caseTemplate") or None,
         status=status,
         stage=stage,
         follow=True,
@@ -212,7 +206,7 @@ def create_alert(
         {"title": alert.title, "type": alert.type, "source": alert.source},
         root_id=alert.id,
     )
-    _create_children(session, actor, alert, data, observables, procedures, files)
+    _create_children(session, actor, alert, values, files)
     return alert
 
 
@@ -228,13 +222,12 @@ def _create_children(
     session: Session,
     actor: Actor,
     alert: Alert,
-    data: dict[str, Any],
-    observables: list[dict[str, Any]],
-    procedures: list[dict[str, Any]],
+    values: dict[str, Any],
     files: dict[str, list] | None,
 ) -> None:
-    if data.get("customFields") is not None:
-        set_custom_fields(session, actor, alert_id=alert.id, value=data["customFields"])
+    if values.get("customFields") is not None:
+        set_custom_fields(session, actor, alert_id=alert.id, value=values["customFields"])
+    observables, procedures = values.get("observables"), values.get("procedures")
     if observables:
         # Duplicates inside the alert's own list are merged: the alert keeps one copy.
         create_many(session, actor, alert=alert, items=observables, files=files)
@@ -266,7 +259,9 @@ def bulk_update(session: Session, actor: Actor, data: dict[str, Any]) -> None:
 def _apply_update(
     session: Session, actor: Actor, alert: Alert, data: dict[str, Any]
 ) -> dict[str, Any]:
-    """Validate and apply an InputUpdateAlert; returns what changed (for the event)."""
+    """Apply an InputUpdateAlert (checked by the schema); returns what changed (for the
+    event). Custom fields and tags are edited from what was sent."""
+    values = check(AlertUpdate, data).known()
     changes: dict[str, Any] = {}
 
     def setf(key: str, attr: str, value: Any) -> None:
@@ -274,59 +269,50 @@ def _apply_update(
             setattr(alert, attr, value)
             changes[key] = value
 
-    if {"type", "source", "sourceRef"} & data.keys():
-        identity = _identity(data, alert)
+    if {"type", "source", "sourceRef"} & values.keys():
+        identity = _identity(values, alert)
         if identity != (alert.type, alert.source, alert.source_ref):
             _ensure_unique(session, actor, identity, alert.id)
             setf("type", "type", identity[0])
             setf("source", "source", identity[1])
             setf("sourceRef", "source_ref", identity[2])
-    _update_scalars(session, alert, data, setf)
-    tags = validate.apply_tag_changes(list(alert.tags), data)
+    _update_scalars(session, alert, values, setf)
+    tags = validate.apply_tag_changes(list(alert.tags), values)
     if tags is not None:
         setf("tags", "tags", tags)
-    if "status" in data:
-        _set_status(session, actor, alert, validate.nonempty(data, "status", max_len=64), changes)
+    if "status" in values:
+        _set_status(session, actor, alert, values["status"], changes)
     _update_custom_fields(session, actor, alert, data, changes)
     return changes
 
 
-def _update_scalars(session: Session, alert: Alert, data: dict[str, Any], setf: Any) -> None:
-    # Required fields: present means "set", and null is rejected.
-    required = {
-        "title": ("title", lambda: validate.nonempty(data, "title", max_len=512)),
-        "description": ("description", lambda: validate.string(data, "description", req=True)),
-        "severity": (
-            "severity",
-            lambda: validate.integer(data, "severity", req=True, low=1, high=4),
-        ),
-        "tlp": ("tlp", lambda: validate.integer(data, "tlp", req=True, low=0, high=4)),
-        "pap": ("pap", lambda: validate.integer(data, "pap", req=True, low=0, high=3)),
-        "date": ("date", lambda: validate.date(data, "date", req=True)),
-        "follow": ("follow", lambda: _required_bool(data, "follow")),
-        "flag": ("flag", lambda: _required_bool(data, "flag")),
-    }
-    # Optional fields: null removes them (spec §4.5).
-    optional = {
-        "externalLink": ("external_link", lambda: validate.string(data, "externalLink") or None),
-        "summary": ("summary", lambda: validate.string(data, "summary")),
-        "lastSyncDate": ("last_sync_date", lambda: validate.date(data, "lastSyncDate")),
-        "caseTemplate": (
-            "case_template",
-            lambda: validate.string(data, "caseTemplate", max_len=255) or None,
-        ),
-        "assignee": ("assignee", lambda: _assignee(session, alert.org_id, data)),
-    }
-    for key, (attr, read) in {**required, **optional}.items():
-        if key in data:
-            setf(key, attr, read())
+# API name -> column of the fields an update sets as sent (the schema refuses a null for
+# the required ones; a null removes an optional one, spec §4.5).
+SCALARS = {
+    "title": "title",
+    "description": "description",
+    "severity": "severity",
+    "tlp": "tlp",
+    "pap": "pap",
+    "date": "date",
+    "follow": "follow",
+    "flag": "flag",
+    "summary": "summary",
+    "lastSyncDate": "last_sync_date",
+}
 
 
-def _required_bool(data: dict[str, Any], name: str) -> bool:
-    value = validate.boolean(data, name)
-    if value is None:
-        raise invalid(name, "must be a boolean", None)
-    return value
+def _update_scalars(session: Session, alert: Alert, values: dict[str, Any], setf: Any) -> None:
+    for key, column in SCALARS.items():
+        if key in values:
+            setf(key, column, values[key])
+    # An empty string removes these too.
+    if "externalLink" in values:
+        setf("externalLink", "external_link", values["externalLink"] or None)
+    if "caseTemplate" in values:
+        setf("caseTemplate", "case_template", values["caseTemplate"] or None)
+    if "assignee" in values:
+        setf("assignee", "assignee", _assignee(session, alert.org_id, values["assignee"]))
 
 
 def _set_status(

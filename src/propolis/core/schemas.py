@@ -35,11 +35,21 @@ def _no_bool(value: Any) -> Any:
 
 
 def _one_or_many(value: Any) -> Any:
-    """TheHive accepts a single tag where a list is expected; tags are trimmed."""
+    """TheHive accepts a single tag where a list is expected; tags are trimmed, and a tag
+    sent twice is kept once (in the order sent)."""
     if isinstance(value, str):
         value = [value]
     if isinstance(value, list):
-        return [v.strip() if isinstance(v, str) else v for v in value]
+        out: list[Any] = []
+        seen: set[str] = set()
+        for item in value:
+            item = item.strip() if isinstance(item, str) else item
+            if isinstance(item, str):
+                if item in seen:
+                    continue
+                seen.add(item)
+            out.append(item)
+        return out
     return value
 
 
@@ -91,7 +101,7 @@ class Input(BaseModel):
     def known(self) -> dict[str, Any]:
         """The declared fields the client sent (extra fields left out), for the services."""
         sent = self.model_fields_set & set(type(self).model_fields)
-        return self.model_dump(include=sent, by_alias=True)
+        return self.model_dump(include=sent, by_alias=True, exclude_unset=True)
 
 
 class Output(BaseModel):
