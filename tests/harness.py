@@ -80,7 +80,7 @@ class Server:
             try:
                 if requests.get(self.url + "/api/status", timeout=1).ok:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # busy machine: try again
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")

@@ -115,22 +115,39 @@ def _listed(client, observable_id: str) -> list[str]:
 
 def test_observables_are_shared_one_by_one_and_listed_exactly(thehive, partner, second_partner):
     name, other, _own = partner
-    name2, _other2 = second_partner
+    name2, other2 = second_partner
     case = new_case(thehive)
     first, second = thehive.case.create_observable(
         case["_id"], {"dataType": "ip", "data": ["10.0.9.1", "10.0.9.2"]}
     )
     thehive.case.share(
-        case["_id"],
-        [
-            {"organisation": name, "observableRule": "manual"},
-            {"organisation": name2, "observableRule": "autoShare"},
-        ],
+        case["_id"], [{"organisation": n, "observableRule": "manual"} for n in (name, name2)]
     )
     elsewhere = new_case(thehive)  # another case shared with the partner, all observables
     thehive.case.share(elsewhere["_id"], [{"organisation": name, "observableRule": "autoShare"}])
-    thehive.observable.share(second["_id"], [name])
-    assert [o["_id"] for o in other.case.find_observables(case["_id"])] == [second["_id"]]
-    assert _listed(thehive, first["_id"]) == [name2]
+    thehive.observable.share(first["_id"], [name])
+    thehive.observable.share(second["_id"], [name, name2])
+
+    def seen(client):
+        return sorted(o["_id"] for o in client.case.find_observables(case["_id"]))
+
+    assert seen(other) == sorted([first["_id"], second["_id"]])
+    assert seen(other2) == [second["_id"]]
+    assert _listed(thehive, first["_id"]) == [name]
     assert _listed(thehive, second["_id"]) == sorted([name, name2])
     assert _listed(other, second["_id"]) == [name2]  # never the caller's own, nor the owner's
+
+    thehive.observable.unshare(second["_id"], [name])  # one observable, one partner
+    assert seen(other) == [first["_id"]]
+    assert seen(other2) == [second["_id"]]
+
+
+def test_a_merged_case_keeps_only_the_shares_of_what_was_merged(thehive, partner):
+    name, other, _own = partner
+    unrelated = new_case(thehive)
+    thehive.case.share(unrelated["_id"], [{"organisation": name}])
+    one, two = new_case(thehive), new_case(thehive)
+    merged = thehive.case.merge([one["_id"], two["_id"]])
+    with pytest.raises(TheHiveError, match="NotFoundError"):
+        other.case.get(merged["_id"])
+    assert [s["organisationName"] for s in thehive.case.list_shares(merged["_id"])] == []
