@@ -78,7 +78,7 @@ class CaseUpdate(Input):
     severity: Severity = None
     startDate: Date = None
     endDate: Date | None = None
-    tags: Tags | None = None
+    tags: Tags = None
     addTags: Tags | None = None
     removeTags: Tags | None = None
     flag: Bool = None
@@ -89,8 +89,8 @@ class CaseUpdate(Input):
     assignee: Str(255) | None = None
     impactStatus: ImpactStatus | None = None
     customFields: CustomFieldsIn | None = None
-    taskRule: SharingRule = None
-    observableRule: SharingRule = None
+    taskRule: SharingRule | None = None
+    observableRule: SharingRule | None = None
 
 
 class CaseBulkUpdate(CaseUpdate):

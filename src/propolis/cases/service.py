@@ -21,9 +21,11 @@ from propolis.access import (
     share_of,
 )
 from propolis.cases.models import Case, CaseLink, CustomEvent, ExternalLink, Share, StatusValue
+from propolis.cases.schemas import CaseCreate, CaseUpdate
 from propolis.core import events, moves, validate
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import BadRequest, invalid, missing
+from propolis.core.schemas import check
 from propolis.core.security import Actor
 from propolis.fields.models import CustomField, CustomFieldValue
 from propolis.fields.service import apply_update
@@ -32,7 +34,6 @@ from propolis.orgs.service import SHARING_RULES
 from propolis.orgs.service import find as find_org
 from propolis.users.models import Membership, Profile, User
 
-IMPACT_STATUSES = {"NotApplicable", "WithImpact", "NoImpact"}
 ACCESS_KINDS = {
     "OrganisationAccessKind",
     "UserAccessKind",
@@ -151,6 +152,7 @@ def create_case(
     (when the case is promoted from an alert) fills the alert metric dates. What a case
     holds besides (tasks, pages, custom fields, shares) is added by ``flows.case_create``."""
     require_create(actor)
+    data = check(CaseCreate, data).known()
     now = now_ms()
     case = Case(
         org_id=actor.org_id,
@@ -159,7 +161,7 @@ def create_case(
         new_date=now,
         **_initial_values(session, actor, data, template, alert, now),
     )
-    status = validate.nonempty(data, "status", max_len=64, req=False) or "New"
+    status = data.get("status") or "New"
     apply_status(case, status, _stage_of(session, status), now)
     case.number = _next_number(session, actor.org_id)
     session.add(case)
@@ -181,36 +183,41 @@ def create_case(
 def _initial_values(
     session: Session, actor: Actor, data: dict[str, Any], template: Any, alert: Any, now: int
 ) -> dict[str, Any]:
-    """Validated column values of a new case: input, else template, else defaults."""
+    """Column values of a new case: input (checked by the schema), else template, else
+    defaults."""
 
     def default(attr: str, fallback: Any) -> Any:
         value = getattr(template, attr, None) if template is not None else None
         return fallback if value is None else value
 
-    title = validate.nonempty(data, "title", max_len=512)
+    def sent(key: str, attr: str, fallback: Any) -> Any:
+        value = data.get(key)
+        return default(attr, fallback) if value is None else value
+
+    title = data["title"]
     prefix = (default("title_prefix", "") or "").strip()
     if prefix:
         title = f"{prefix} {title}"
         if len(title) > 512:
             raise invalid("title", "with the template prefix it exceeds 512 characters", title)
-    tags = validate.tags(data) or []
+    tags = list(data.get("tags") or [])
     for tag in default("tags", []):
         if tag not in tags:
             tags.append(tag)
     values: dict[str, Any] = {
         "title": title,
-        "description": validate.string(data, "description", req=True),
-        "severity": validate.severity(data, default("severity", 2)),
+        "description": data["description"],
+        "severity": sent("severity", "severity", 2),
         "start_date": _start_date(data, alert, now),
-        "end_date": validate.date(data, "endDate"),
+        "end_date": data.get("endDate"),
         "tags": tags,
-        "flag": validate.boolean(data, "flag", default("flag", False)),
-        "tlp": validate.tlp(data, default("tlp", 2)),
-        "pap": validate.pap(data, default("pap", 2)),
-        "summary": validate.string(data, "summary") or default("summary", None),
+        "flag": sent("flag", "flag", False),
+        "tlp": sent("tlp", "tlp", 2),
+        "pap": sent("pap", "pap", 2),
+        "summary": data.get("summary") or default("summary", None),
         "case_template": template.name if template is not None else None,
-        "task_rule": _rule(data, "taskRule"),
-        "observable_rule": _rule(data, "observableRule"),
+        "task_rule": data.get("taskRule"),
+        "observable_rule": data.get("observableRule"),
         "access_kind": "OrganisationAccessKind",
         "access_users": [],
     }
@@ -229,7 +236,7 @@ def _initial_values(
 
 
 def _start_date(data: dict[str, Any], alert: Any, now: int) -> int:
-    start = validate.date(data, "startDate")
+    start = data.get("startDate")
     if start is not None:
         return start
     return alert.date if alert is not None else now
@@ -291,35 +298,24 @@ def add_share(
 
 # Fields that ``null`` removes (spec §5.5); other fields reject ``null``.
 CLEARABLE = {"summary": "summary", "assignee": "assignee", "impactStatus": "impact_status"}
-NOT_NULL = (
-    "title",
-    "description",
-    "severity",
-    "startDate",
-    "tags",
-    "flag",
-    "tlp",
-    "pap",
-    "status",
-)
 
 
 def update_case(session: Session, actor: Actor, case: Case, data: dict[str, Any]) -> None:
     """PATCH semantics (spec §5.5): only the given fields change; ``null`` clears the
     optional ones. The event lists what changed."""
     require_case_permission(session, actor, case, "manageCase/update")
-    for name in NOT_NULL:
-        if name in data and data[name] is None:
-            raise invalid(name, "cannot be null", None)
+    # The schema refuses a null for the fields a case cannot be without; custom fields are
+    # read from what was sent (dotted "customFields.<name>" keys included).
+    values = check(CaseUpdate, data).known()
     now = now_ms()
     changes: dict[str, Any] = {}
-    _update_scalars(session, case, data, changes)
-    _update_tags(case, data, changes)
-    _update_clearable(session, actor, case, data, changes)
-    if "status" in data:
-        _update_status(session, actor, case, data, changes, now)
-    if "endDate" in data:  # after the status: an explicit endDate wins over the automatic one
-        case.end_date = changes["endDate"] = validate.date(data, "endDate")
+    _update_scalars(session, case, values, changes)
+    _update_tags(case, values, changes)
+    _update_clearable(session, actor, case, values, changes)
+    if "status" in values:
+        _update_status(session, actor, case, values["status"], changes, now)
+    if "endDate" in values:  # after the status: an explicit endDate wins over the automatic one
+        case.end_date = changes["endDate"] = values["endDate"]
     _update_custom_fields(session, actor, case, data, changes)
     if changes.get("stage") == "Closed":
         _check_mandatory_fields(session, case)
@@ -330,26 +326,26 @@ def update_case(session: Session, actor: Actor, case: Case, data: dict[str, Any]
         )
 
 
-# API name -> (column, reader of the validated value).
-SCALARS: dict[str, tuple[str, Any]] = {
-    "title": ("title", lambda d: validate.nonempty(d, "title", max_len=512)),
-    "description": ("description", lambda d: validate.string(d, "description", req=True)),
-    "severity": ("severity", validate.severity),
-    "startDate": ("start_date", lambda d: validate.date(d, "startDate")),
-    "flag": ("flag", lambda d: validate.boolean(d, "flag")),
-    "tlp": ("tlp", validate.tlp),
-    "pap": ("pap", validate.pap),
-    "taskRule": ("task_rule", lambda d: _rule(d, "taskRule")),
-    "observableRule": ("observable_rule", lambda d: _rule(d, "observableRule")),
+# API name -> column of the fields an update sets as sent.
+SCALARS: dict[str, str] = {
+    "title": "title",
+    "description": "description",
+    "severity": "severity",
+    "startDate": "start_date",
+    "flag": "flag",
+    "tlp": "tlp",
+    "pap": "pap",
+    "taskRule": "task_rule",
+    "observableRule": "observable_rule",
 }
 
 
 def _update_scalars(
     session: Session, case: Case, data: dict[str, Any], changes: dict[str, Any]
 ) -> None:
-    for name, (column, read) in SCALARS.items():
+    for name, column in SCALARS.items():
         if name in data:
-            value = read(data)
+            value = data[name]
             if getattr(case, column) != value:
                 setattr(case, column, value)
                 changes[name] = value
@@ -365,10 +361,9 @@ def _update_clearable(
     session: Session, actor: Actor, case: Case, data: dict[str, Any], changes: dict[str, Any]
 ) -> None:
     if "summary" in data:
-        case.summary = changes["summary"] = validate.string(data, "summary")
+        case.summary = changes["summary"] = data["summary"]
     if "impactStatus" in data:
-        value = validate.one_of(data, "impactStatus", IMPACT_STATUSES)
-        case.impact_status = changes["impactStatus"] = value
+        case.impact_status = changes["impactStatus"] = data["impactStatus"]
     if "assignee" in data:
         value = data["assignee"]
         if value is not None:
@@ -384,11 +379,10 @@ def _update_status(
     session: Session,
     actor: Actor,
     case: Case,
-    data: dict[str, Any],
+    status: str,
     changes: dict[str, Any],
     now: int,
 ) -> None:
-    status = validate.nonempty(data, "status", max_len=64)
     stage = _stage_of(session, status)
     if status == case.status:
         return
