@@ -151,3 +151,19 @@ def test_a_merged_case_keeps_only_the_shares_of_what_was_merged(thehive, partner
     with pytest.raises(TheHiveError, match="NotFoundError"):
         other.case.get(merged["_id"])
     assert [s["organisationName"] for s in thehive.case.list_shares(merged["_id"])] == []
+
+
+def test_a_link_elsewhere_does_not_allow_sharing(thehive, thehive_admin, server, partner, http):
+    """The stranger is linked with the partner, not with main-org."""
+    name, _other, _own = partner
+    stranger = unique("stranger")
+    server.create_org(stranger)
+    thehive_admin.organisation.link(
+        org_id=name, other_org_id=stranger, link={"linkType": "default", "otherLinkType": "default"}
+    )
+    case = new_case(thehive)
+    response = http(
+        "POST", f"/api/v1/case/{case['_id']}/shares", json={"shares": [{"organisation": stranger}]}
+    )
+    assert response.status_code == 400, response.text
+    assert thehive.case.list_shares(case["_id"]) == []
