@@ -91,3 +91,29 @@ def test_a_restricted_case_hides_its_tasks_and_observables(thehive, server):
         with pytest.raises(TheHiveError, match="NotFoundError|^404 "):
             endpoint.get(main[kind]["_id"])
     assert thehive.task.get(main["task"]["_id"])["_id"] == main["task"]["_id"]
+
+
+def _alert_with_extras(client) -> dict:
+    alert = client.alert.create(
+        alert={
+            "type": "t",
+            "source": "visibility",
+            "sourceRef": unique("ref"),
+            "title": "alert",
+            "description": "d",
+        }
+    )
+    observable = client.alert.create_observable(
+        alert_id=alert["_id"], observable={"dataType": "domain", "data": unique("a") + ".test"}
+    )[0]
+    comment = client.comment.create_in_alert(alert_id=alert["_id"], comment={"message": "m"})
+    return {"alert": alert, "observable": observable, "comment": comment}
+
+
+def test_what_hangs_below_an_alert_stays_in_its_organisation(thehive, fresh_org):
+    _name, other = fresh_org
+    main, own = _alert_with_extras(thehive), _alert_with_extras(other)
+    for endpoint, kind in ((other.observable, "observable"), (other.comment, "comment")):
+        with pytest.raises(TheHiveError, match="NotFoundError|^404 "):
+            endpoint.get(main[kind]["_id"])
+        assert endpoint.get(own[kind]["_id"])["_id"] == own[kind]["_id"]
