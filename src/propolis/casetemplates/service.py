@@ -9,9 +9,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from propolis.casetemplates.models import CaseTemplate, CaseTemplatePageTemplate
-from propolis.core import events, validate
+from propolis.casetemplates.schemas import CaseTemplateCreate, CaseTemplateUpdate
+from propolis.core import events
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import CreateError, invalid, missing
+from propolis.core.schemas import check
 from propolis.core.security import Actor
 from propolis.fields import service as fields
 from propolis.pages import service as pages
@@ -66,7 +68,8 @@ def template_page_templates(session: Session, template: CaseTemplate) -> list[Pa
 
 def create_template(session: Session, actor: Actor, data: dict[str, Any]) -> CaseTemplate:
     actor.require(PERMISSION)
-    name = validate.nonempty(data, "name", max_len=128)
+    sent = check(CaseTemplateCreate, data).known()
+    name = sent["name"]
     _check_unique(session, actor, name)
     template = CaseTemplate(
         org_id=actor.org_id,
@@ -77,7 +80,7 @@ def create_template(session: Session, actor: Actor, data: dict[str, Any]) -> Cas
         created_by=actor.login,
         created_at=now_ms(),
     )
-    _apply_scalars(template, data)
+    _apply_scalars(template, sent)
     session.add(template)
     session.flush()
     _apply_children(session, actor, template, data)
@@ -91,13 +94,12 @@ def update_template(
     session: Session, actor: Actor, template: CaseTemplate, data: dict[str, Any]
 ) -> None:
     actor.require(PERMISSION)
+    sent = check(CaseTemplateUpdate, data).known()
     changes: dict[str, Any] = {}
-    if "name" in data:
-        name = validate.nonempty(data, "name", max_len=128)
-        if name != template.name:
-            _check_unique(session, actor, name)
-            template.name = changes["name"] = name
-    changes.update(_apply_scalars(template, data))
+    if "name" in sent and sent["name"] != template.name:
+        _check_unique(session, actor, sent["name"])
+        template.name = changes["name"] = sent["name"]
+    changes.update(_apply_scalars(template, sent))
     changes.update(_apply_children(session, actor, template, data))
     if changes:
         template.touch(actor.login)
@@ -150,30 +152,22 @@ def _check_unique(session: Session, actor: Actor, name: str) -> None:
         raise CreateError(f"CaseTemplate {name} already exists")
 
 
+PLAIN = ("description", "summary", "severity", "tlp", "pap")
 TEMPLATE_COLUMNS = {"displayName": "display_name", "titlePrefix": "title_prefix"}
 
 
-def _apply_scalars(template: CaseTemplate, data: dict[str, Any]) -> dict[str, Any]:
-    """Set the plain fields present in ``data`` (``null`` clears an optional one)."""
-    values: dict[str, Any] = {}
-    if "displayName" in data:
-        values["displayName"] = validate.string(data, "displayName", max_len=255) or template.name
-    if "titlePrefix" in data:
-        values["titlePrefix"] = validate.string(data, "titlePrefix", max_len=64) or None
-    if "description" in data:
-        values["description"] = validate.string(data, "description")
-    if "summary" in data:
-        values["summary"] = validate.string(data, "summary")
-    if "severity" in data:
-        values["severity"] = validate.severity(data)
-    if "tlp" in data:
-        values["tlp"] = validate.tlp(data)
-    if "pap" in data:
-        values["pap"] = validate.pap(data)
-    if "flag" in data:
-        values["flag"] = bool(validate.boolean(data, "flag", False))
-    if "tags" in data:
-        values["tags"] = validate.tags(data) or []
+def _apply_scalars(template: CaseTemplate, sent: dict[str, Any]) -> dict[str, Any]:
+    """Set the plain fields the client sent, as the schema checked them (``null`` clears an
+    optional one; the display name falls back to the name, flag and tags to their empty)."""
+    values = {key: sent[key] for key in PLAIN if key in sent}
+    if "displayName" in sent:
+        values["displayName"] = sent["displayName"] or template.name
+    if "titlePrefix" in sent:
+        values["titlePrefix"] = sent["titlePrefix"] or None
+    if "flag" in sent:
+        values["flag"] = bool(sent["flag"])
+    if "tags" in sent:
+        values["tags"] = sent["tags"] or []
     # Keys are API field names (the event records them); two differ from their column.
     changes = {}
     for key, value in values.items():
