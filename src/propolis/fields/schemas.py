@@ -25,7 +25,7 @@ class CustomFieldUpdate(Input):
     displayName: NonEmpty(255) | None = None
     group: NonEmpty(128) | None = None
     description: Text = None
-    type: FieldType = None
+    type: FieldType | None = None
     mandatory: Bool | None = None
     options: list[Any] | None = Field(None, max_length=10_000)
 

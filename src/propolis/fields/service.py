@@ -25,8 +25,10 @@ from propolis.core.errors import (
     invalid,
     missing,
 )
+from propolis.core.schemas import check
 from propolis.core.security import Actor
 from propolis.fields.models import CustomField, CustomFieldValue
+from propolis.fields.schemas import CustomFieldCreate, CustomFieldUpdate
 
 FIELD_TYPES = ("string", "integer", "float", "boolean", "date", "url")
 OWNERS = ("case", "alert", "case_template")
@@ -62,20 +64,18 @@ def list_fields(session: Session) -> list[CustomField]:
 
 def create_field(session: Session, actor: Actor, data: dict[str, Any]) -> CustomField:
     _require_admin(actor)
-    name = validate.nonempty(data, "name", max_len=64)
-    field_type = validate.one_of(data, "type", FIELD_TYPES)
-    if field_type is None:
-        validate.required(data, "type")
+    sent = check(CustomFieldCreate, data).known()
+    name, field_type = sent["name"], sent["type"]
     if session.scalar(select(CustomField.id).where(CustomField.name == name)) is not None:
         raise CreateError(f"CustomField {name} already exists")
     field = CustomField(
         name=name,
-        display_name=validate.nonempty(data, "displayName", max_len=255, req=False) or name,
-        group=validate.nonempty(data, "group", max_len=128, req=False) or "default",
-        description=validate.string(data, "description", req=True),
+        display_name=sent.get("displayName") or name,
+        group=sent.get("group") or "default",
+        description=sent["description"],
         type=field_type,
-        mandatory=bool(validate.boolean(data, "mandatory", False)),
-        options=_options(data, field_type),
+        mandatory=bool(sent.get("mandatory")),
+        options=_options(sent, field_type),
         created_by=actor.login,
         created_at=now_ms(),
     )
@@ -89,31 +89,28 @@ def create_field(session: Session, actor: Actor, data: dict[str, Any]) -> Custom
 
 def update_field(session: Session, actor: Actor, field: CustomField, data: dict[str, Any]) -> None:
     _require_admin(actor)
+    sent = check(CustomFieldUpdate, data).known()
     changes: dict[str, Any] = {}
-    if "type" in data:
-        new_type = validate.one_of(data, "type", FIELD_TYPES)
+    if "type" in sent:
+        new_type = sent["type"]
         if new_type is not None and new_type != field.type:
             if is_in_use(session, field):
                 raise BadRequest(
                     f"The type of custom field {field.name} cannot change while values use it"
                 )
             field.type = changes["type"] = new_type
-    if "displayName" in data:
-        field.display_name = changes["displayName"] = (
-            validate.nonempty(data, "displayName", max_len=255, req=False) or field.name
-        )
-    if "group" in data:
-        field.group = changes["group"] = (
-            validate.nonempty(data, "group", max_len=128, req=False) or "default"
-        )
-    if "description" in data:
-        field.description = changes["description"] = validate.string(data, "description", req=True)
-    if "mandatory" in data:
-        field.mandatory = changes["mandatory"] = bool(validate.boolean(data, "mandatory", False))
-    if "options" in data or "type" in changes:
+    if "displayName" in sent:
+        field.display_name = changes["displayName"] = sent["displayName"] or field.name
+    if "group" in sent:
+        field.group = changes["group"] = sent["group"] or "default"
+    if "description" in sent:
+        field.description = changes["description"] = sent["description"]
+    if "mandatory" in sent:
+        field.mandatory = changes["mandatory"] = bool(sent["mandatory"])
+    if "options" in sent or "type" in changes:
         # options are re-checked against the (possibly new) type
         field.options = changes["options"] = _options(
-            {"options": data.get("options", field.options)}, field.type
+            {"options": sent.get("options", field.options)}, field.type
         )
     if changes:
         field.touch(actor.login)
