@@ -64,15 +64,7 @@ SHARED_CASE_KINDS = {
 # Known findings, each fixed in another helper's area; strict, so that the day the fix lands
 # the case passes, fails as XPASS, and whoever landed it removes the line.
 KNOWN_CROSS_TENANT: dict[str, str] = {}
-ESCALATION = (
-    "a read-only share lets C run analyzers and responders on B's shared case and observables "
-    "(issue 7 item 2, share escalation), fixed by parity (one may-act rule for analysis)"
-)
-KNOWN_SHARE: dict[str, str] = {
-    f"POST {prefix}{path}": ESCALATION
-    for prefix in ("/api/connector/cortex", "/api/v1/connector/cortex")
-    for path in ("/job", "/job/_bulk", "/action")
-}
+KNOWN_SHARE: dict[str, str] = {}
 
 FINISHED = {"Success", "Failure", "Deleted"}
 

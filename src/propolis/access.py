@@ -17,14 +17,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from propolis.alerts.models import Alert
 from propolis.cases.models import Case, Share, SharedObservable, SharedTask
 from propolis.core.db import MAX_ID, parse_id
 from propolis.core.errors import AuthorizationError, missing
 from propolis.core.query import json_list_contains
-from propolis.core.security import Actor
+from propolis.core.security import ADMIN_ORG, SYSTEM_LOGIN, Actor, system_actor
 from propolis.observables.models import Observable
-from propolis.tasks.models import Task
-from propolis.users.models import Profile
+from propolis.orgs.models import Organisation
+from propolis.tasks.models import Task, TaskLog
+from propolis.users.models import Membership, Profile, User
 
 # Only this kind hides the case from members of the organisations it is shared with.
 RESTRICTED_ACCESS = "UserAccessKind"
@@ -192,3 +194,78 @@ def require_on_parent(
         actor.require(permission)
         return
     require_case_permission(session, actor, case, permission)
+
+
+# --------------------------------------------------------------------------- acting on an object
+
+
+def require_may_act(session: Session, actor: Actor, target: Any, permission: str) -> None:
+    """The one rule for "may the caller act on this object": it is visible to the caller
+    (else 404, as for an object that does not exist) and the caller holds ``permission`` on
+    it, below a case as the profile of its organisation's share grants it (a read-only share
+    grants nothing). Routes, analyzer reports, auto-import and responder operations all ask
+    it, so background work is held to what its user could do through the API."""
+    require_visible(session, actor, target)
+    case_id = _case_id_of(session, target)
+    if case_id is None:
+        actor.require(permission)  # an alert, or what hangs below one: the caller's own
+        return
+    require_case_permission(session, actor, session.get(Case, case_id), permission)
+
+
+def require_visible(session: Session, actor: Actor, target: Any) -> None:
+    """404 unless the caller sees the object (a case, task, log, observable or alert)."""
+    if not _visible(session, actor, target):
+        raise missing(type(target).__name__, f"~{target.id}")
+
+
+def _visible(session: Session, actor: Actor, target: Any) -> bool:
+    if isinstance(target, Case):
+        condition = case_visible(actor, Case.id)
+    elif isinstance(target, Alert):
+        return target.org_id == actor.org_id
+    elif isinstance(target, Observable):
+        condition = visible_observable_filter(actor)
+    elif isinstance(target, Task):
+        condition = visible_task_filter(actor)
+    elif isinstance(target, TaskLog):
+        task = session.get(Task, target.task_id)
+        return task is not None and _visible(session, actor, task)
+    else:
+        raise TypeError(f"no visibility rule for {type(target).__name__}")
+    model = type(target)
+    return session.scalar(select(model.id).where(model.id == target.id, condition)) is not None
+
+
+def _case_id_of(session: Session, target: Any) -> int | None:
+    if isinstance(target, Case):
+        return target.id
+    if isinstance(target, TaskLog):
+        return session.scalar(select(Task.case_id).where(Task.id == target.task_id))
+    return getattr(target, "case_id", None)
+
+
+# --------------------------------------------------------------------------- background work
+
+
+def acting_user(session: Session, login: str, org_id: int) -> Actor:
+    """The user who started background work (an analyzer job, a responder action), with the
+    rights they hold *now* in the work's organisation: their profile there, nothing when they
+    were removed from it, locked or deleted, or the organisation was locked since. Work
+    started by the platform itself (the command line) acts as the platform."""
+    org = session.get(Organisation, org_id)
+    org_name = org.name if org is not None else ""
+    if login == SYSTEM_LOGIN:
+        return system_actor(org_id, org_name)
+    row = session.execute(
+        select(User.id, User.locked, Profile.permissions)
+        .select_from(User)
+        .outerjoin(Membership, and_(Membership.user_id == User.id, Membership.org_id == org_id))
+        .outerjoin(Profile, Profile.id == Membership.profile_id)
+        .where(User.login == login)
+    ).first()
+    if row is None:
+        return Actor(0, login, org_id, org_name)
+    usable = not row.locked and org is not None and (not org.locked or org.name == ADMIN_ORG)
+    permissions = frozenset(row.permissions or []) if usable else frozenset()
+    return Actor(row.id, login, org_id, org_name, permissions)

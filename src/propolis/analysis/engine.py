@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from propolis import access
 from propolis.analysis import catalog as catalog_mod
 from propolis.analysis import config as worker_config
 from propolis.analysis import (
     environment,
+    objects,
     operations,
     outbound,
     paths,
@@ -39,11 +41,10 @@ from propolis.attachments.models import Attachment
 from propolis.core import events
 from propolis.core.db import now_ms
 from propolis.core.errors import PropolisError
-from propolis.core.security import ALL_PERMISSIONS, Actor
+from propolis.core.security import Actor
 from propolis.observables.models import Observable
 from propolis.observables.service import fingerprint_of
 from propolis.orgs.models import Organisation
-from propolis.users.models import User
 
 if TYPE_CHECKING:  # the runtime runs this engine; the engine only needs its type
     from propolis.analysis.runtime import Runtime
@@ -131,6 +132,8 @@ def _plan(rt: Runtime, session: Session, kind: str, item_id: int, attempt: int) 
     )
     if refusal:
         return Plan(attempt, error=refusal)
+    actor = _actor_for(session, item)
+    _require_rights(session, actor, kind, item)
     request = {} if kind == JOB else item.request or {}  # a Cortex-API responder run
     document: dict[str, Any] = {
         "dataType": item.data_type if kind == JOB else _action_data_type(item),
@@ -159,10 +162,30 @@ def _plan(rt: Runtime, session: Session, kind: str, item_id: int, attempt: int) 
     elif request:
         document["data"] = request.get("data")
     else:
-        document["data"] = responder_data(session, _actor_for(session, item), item)
+        document["data"] = responder_data(session, actor, item)
     names = worker_config.secret_names(worker.configuration or {})
     secrets = worker_config.secret_values(config, names)
     return Plan(attempt, job_input=job_input, secret_names=names, secrets=secrets)
+
+
+def _require_rights(session: Session, actor: Actor, kind: str, item: Any) -> None:
+    """Nothing runs that its user may no longer start: a user removed or demoted since, or
+    an object whose share became read-only, ends the job as a failure with the reason."""
+    if kind == JOB:
+        if item.observable_id is None:
+            actor.require(service.ANALYSE_PERMISSION)  # a Cortex-API job on a raw value
+            return
+        observable = _observable_of(session, item)
+        if observable is None:
+            raise PropolisError("The observable of this job no longer exists")
+        access.require_may_act(session, actor, observable, service.ANALYSE_PERMISSION)
+    elif item.request:
+        actor.require(service.ANALYSE_PERMISSION)  # a Cortex-API responder run (its rule)
+    else:
+        target = session.get(objects.MODELS[item.object_type], item.object_id)
+        if target is None:
+            raise PropolisError(f"The {item.object_type} of this action no longer exists")
+        access.require_may_act(session, actor, target, service.ACTION_PERMISSION)
 
 
 def _outbound_policy(settings: Any) -> outbound.Policy:
@@ -387,10 +410,9 @@ def _fail_quietly(rt: Runtime, kind: str, item_id: int, message: str) -> None:
 
 
 def _actor_for(session: Session, item: Any) -> Actor:
-    """Results are applied in the name of the user who started the job, in its org."""
-    org_name = session.scalar(select(Organisation.name).where(Organisation.id == item.org_id))
-    user_id = session.scalar(select(User.id).where(User.login == item.created_by)) or 0
-    return Actor(user_id, item.created_by, item.org_id, org_name or "", ALL_PERMISSIONS)
+    """Results are applied in the name of the user who started the job, in its organisation,
+    with the rights that user holds there now (see :func:`access.acting_user`)."""
+    return access.acting_user(session, item.created_by, item.org_id)
 
 
 def _observable_of(session: Session, job: AnalyzerJob) -> Any:

@@ -23,6 +23,15 @@ from propolis.observables.render import render_observables
 from propolis.tasks.models import Task, TaskLog
 from propolis.tasks.render import render_logs, render_tasks
 
+# What a responder action's ``objectType`` names.
+MODELS: dict[str, type] = {
+    "case": Case,
+    "alert": Alert,
+    "case_artifact": Observable,
+    "case_task": Task,
+    "case_task_log": TaskLog,
+}
+
 
 def responder_data(session: Session, actor: Actor, action: Any) -> dict[str, Any]:
     kind = action.object_type

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from propolis import access
 from propolis.alerts.models import Alert
 from propolis.alerts.service import mark_read, update_alert
 from propolis.cases.models import Case
@@ -99,9 +100,13 @@ def _context(session: Session, actor: Actor, kind: str, item: Any) -> Context:
     return context
 
 
-def _need(value: Any, what: str) -> Any:
+def _need(ctx: Context, what: str) -> Any:
+    """The related object an operation acts on, which the job's user must still see; each
+    service then checks the permission the operation needs, as for its route."""
+    value = getattr(ctx, what)
     if value is None:
         raise OperationError(f"No related {what}")
+    access.require_visible(ctx.session, ctx.actor, value)
     return value
 
 
@@ -118,18 +123,16 @@ def _string(operation: dict[str, Any], name: str, required: bool = True) -> str 
 
 
 def add_tag_to_case(ctx: Context, op: dict[str, Any]) -> None:
-    update_case(ctx.session, ctx.actor, _need(ctx.case, "case"), {"addTags": [_string(op, "tag")]})
+    update_case(ctx.session, ctx.actor, _need(ctx, "case"), {"addTags": [_string(op, "tag")]})
 
 
 def add_tag_to_artifact(ctx: Context, op: dict[str, Any]) -> None:
-    observable = _need(ctx.observable, "observable")
+    observable = _need(ctx, "observable")
     update_observable(ctx.session, ctx.actor, observable, {"addTags": [_string(op, "tag")]})
 
 
 def add_tag_to_alert(ctx: Context, op: dict[str, Any]) -> None:
-    update_alert(
-        ctx.session, ctx.actor, _need(ctx.alert, "alert"), {"addTags": [_string(op, "tag")]}
-    )
+    update_alert(ctx.session, ctx.actor, _need(ctx, "alert"), {"addTags": [_string(op, "tag")]})
 
 
 def create_task(ctx: Context, op: dict[str, Any]) -> None:
@@ -137,27 +140,27 @@ def create_task(ctx: Context, op: dict[str, Any]) -> None:
     description = _string(op, "description", required=False)
     if description is not None:
         data["description"] = description
-    create(ctx.session, ctx.actor, case=_need(ctx.case, "case"), data=data)
+    create(ctx.session, ctx.actor, case=_need(ctx, "case"), data=data)
 
 
 def add_custom_fields(ctx: Context, op: dict[str, Any]) -> None:
     """Sets the value of an existing custom field on the case (TheHive 4 too needs the field
     defined; ``tpe`` only repeats its type)."""
-    case = _need(ctx.case, "case")
+    case = _need(ctx, "case")
     name = _string(op, "name")
     update_case(ctx.session, ctx.actor, case, {f"customFields.{name}": op.get("value")})
 
 
 def close_task(ctx: Context, op: dict[str, Any]) -> None:
-    update_task(ctx.session, ctx.actor, _need(ctx.task, "task"), {"status": "Completed"})
+    update_task(ctx.session, ctx.actor, _need(ctx, "task"), {"status": "Completed"})
 
 
 def mark_alert_as_read(ctx: Context, op: dict[str, Any]) -> None:
-    mark_read(ctx.session, ctx.actor, _need(ctx.alert, "alert"), True)
+    mark_read(ctx.session, ctx.actor, _need(ctx, "alert"), True)
 
 
 def add_log_to_task(ctx: Context, op: dict[str, Any]) -> None:
-    create_log(ctx.session, ctx.actor, _need(ctx.task, "task"), {"message": _string(op, "content")})
+    create_log(ctx.session, ctx.actor, _need(ctx, "task"), {"message": _string(op, "content")})
 
 
 def add_artifact_to_case(ctx: Context, op: dict[str, Any]) -> None:
@@ -169,11 +172,11 @@ def add_artifact_to_case(ctx: Context, op: dict[str, Any]) -> None:
     for key in ("tlp", "ioc", "sighted", "ignoreSimilarity", "tags"):
         if op.get(key) is not None:
             data[key] = op[key]
-    create_observables(ctx.session, ctx.actor, case=_need(ctx.case, "case"), data=data)
+    create_observables(ctx.session, ctx.actor, case=_need(ctx, "case"), data=data)
 
 
 def assign_case(ctx: Context, op: dict[str, Any]) -> None:
-    case = _need(ctx.case, "case")
+    case = _need(ctx, "case")
     update_case(ctx.session, ctx.actor, case, {"assignee": _string(op, "owner")})
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from propolis import access
 from propolis.analysis.models import AnalyzerJob
 from propolis.cases.models import Case
 from propolis.core.db import now_ms
@@ -17,6 +18,7 @@ from propolis.core.security import Actor
 from propolis.observables import service as observables
 
 log = logging.getLogger(__name__)
+IMPORT_PERMISSION = "manageObservable"
 
 
 def taxonomy_tag(taxonomy: dict[str, Any]) -> str:
@@ -45,23 +47,39 @@ def apply_analyzer_report(
     session: Session, actor: Actor, job: AnalyzerJob, observable: Any
 ) -> None:
     """The observable keeps the last analysis per analyzer (``reports``); the taxonomies are
-    also shown as its tags, replacing the tags of that analyzer's previous run."""
+    also shown as its tags, replacing the tags of that analyzer's previous run.
+
+    What the job's user may not do (any more) is not done, and said in the job's report
+    under ``notApplied``: the job itself ran, its report stays the user's to read."""
     taxonomies = taxonomies_of(job.report)
     previous = (observable.reports or {}).get(job.analyzer_name) or {}
-    observables.record_analysis(
-        session,
-        actor,
-        observable,
-        job.analyzer_name,
-        {"taxonomies": taxonomies, "jobId": job.eid, "date": job.end_date or now_ms()},
-        drop_tags={taxonomy_tag(t) for t in previous.get("taxonomies") or []},
-        add_tags=[taxonomy_tag(t) for t in taxonomies],
-    )
+    try:
+        with session.begin_nested():
+            observables.record_analysis(
+                session,
+                actor,
+                observable,
+                job.analyzer_name,
+                {"taxonomies": taxonomies, "jobId": job.eid, "date": job.end_date or now_ms()},
+                drop_tags={taxonomy_tag(t) for t in previous.get("taxonomies") or []},
+                add_tags=[taxonomy_tag(t) for t in taxonomies],
+            )
+    except PropolisError as exc:
+        _not_applied(job, f"report not recorded on the observable: {exc.message}")
+        return
     _auto_import(session, actor, job, observable)
 
 
+def _not_applied(job: AnalyzerJob, message: str) -> None:
+    log.info("job %s: %s", job.id, message)
+    report = dict(job.report or {})
+    report["notApplied"] = [*(report.get("notApplied") or []), message]
+    job.report = report
+
+
 def _auto_import(session: Session, actor: Actor, job: AnalyzerJob, observable: Any) -> None:
-    """Artifacts tagged ``autoImport:true`` become observables of the same case (§3.3)."""
+    """Artifacts tagged ``autoImport:true`` become observables of the same case (§3.3), as
+    the job's user would add them (``manageObservable`` through the case's share)."""
     if observable.case_id is None:
         return
     wanted = [
@@ -82,6 +100,7 @@ def _auto_import(session: Session, actor: Actor, job: AnalyzerJob, observable: A
         }
         try:
             with session.begin_nested():
+                access.require_may_act(session, actor, case, IMPORT_PERMISSION)
                 observables.create_observables(session, actor, case=case, data=data)
-        except PropolisError as exc:  # e.g. an unknown observable type: skip that one
-            log.info("artifact %s not imported: %s", artifact.get("data"), exc.message)
+        except PropolisError as exc:  # an unknown observable type, a right lacking...
+            _not_applied(job, f"artifact {artifact.get('data')} not imported: {exc.message}")

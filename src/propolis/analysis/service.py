@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from propolis import access
 from propolis.alerts.service import get_alert
 from propolis.analysis import workers
 from propolis.analysis.catalog import ANALYZER, RESPONDER
@@ -63,6 +64,7 @@ def create_job(session: Session, actor: Actor, data: dict[str, Any], settings: A
     artifact_ref = validate.nonempty(data, "artifactId", max_len=64)
     parameters = _parameters(data, actor)
     observable = get_observable(session, actor, artifact_ref)
+    access.require_may_act(session, actor, observable, ANALYSE_PERMISSION)
     worker = None
     if is_local(cortex_id):
         worker = workers.find_worker(session, actor.org_id, ANALYZER, analyzer_ref)
@@ -336,7 +338,8 @@ def _from_cache(
 ) -> AnalyzerJob:
     """A new TheHive job pointing at the cached Cortex job, finished at once."""
     job.status = "Success"
-    job.report = cached.report
+    # what the cached job's user could not apply is not this job's concern
+    job.report = {k: v for k, v in (cached.report or {}).items() if k != "notApplied"}
     job.operations = cached.operations
     job.end_date = job.start_date
     job.cortex_job_id = cached.cortex_job_id or cached.eid
@@ -467,6 +470,7 @@ def create_action(session: Session, actor: Actor, data: dict[str, Any]) -> Respo
     object_ref = validate.nonempty(data, "objectId", max_len=64)
     parameters = _parameters(data, actor)
     target = find_target(session, actor, object_type, object_ref)
+    access.require_may_act(session, actor, target.entity, ACTION_PERMISSION)
     tlp = validate.tlp(data, target.tlp)
     worker = None
     if is_local(cortex_id):

@@ -39,6 +39,7 @@ from propolis.observables.models import Observable, ObservableType
 
 MAX_TYPE_NAME = 64
 MAX_TAG = 128  # longer taxonomy tags are not shown as tags
+ANALYSE_PERMISSION = "manageAnalyse"
 
 
 # =========================================================================== observable types
@@ -501,7 +502,10 @@ def record_analysis(
     add_tags: list[str],
 ) -> None:
     """An analyzer's result: the observable keeps the last summary per analyzer
-    (``reports``), and its taxonomy tags replace those of that analyzer's previous run."""
+    (``reports``), and its taxonomy tags replace those of that analyzer's previous run.
+    Recorded only for a caller who may still analyse the observable (``manageAnalyse``, as
+    its case's share grants it): the user who started the job, as they are now."""
+    access.require_may_act(session, actor, observable, ANALYSE_PERMISSION)
     reports = dict(observable.reports or {})
     reports[analyzer] = summary
     observable.reports = reports
