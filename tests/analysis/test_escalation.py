@@ -332,7 +332,12 @@ def test_responder_operations_need_the_action_users_rights(engine_server, read_o
     assert _b_state(p) == before
 
 
-def test_a_user_demoted_while_the_job_runs_records_nothing(engine_server, read_only):
+@pytest.mark.parametrize(
+    "change", [{"profile": "read-only"}, {"locked": True}], ids=["demoted", "locked"]
+)
+def test_a_user_demoted_or_locked_while_the_job_runs_records_nothing(
+    engine_server, read_only, change
+):
     p = read_only
     enable(p.b, engine_server.url, "Probe_Sleep_1_0", configuration={"seconds": SLEEP_SECONDS})
     login, user = _member(p, "analyst")
@@ -342,11 +347,11 @@ def test_a_user_demoted_while_the_job_runs_records_nothing(engine_server, read_o
         ),
         201,
     )
-    _running(p, user, job["_id"])
-    demoted = p.call(p.b, "PATCH", f"/api/v1/user/{login}", json={"profile": "read-only"})
-    assert demoted.status_code == 204, demoted.text
+    _running(p, p.b, job["_id"])
+    changed = p.call(p.b, "PATCH", f"/api/v1/user/{login}", json=change)
+    assert changed.status_code == 204, changed.text
     before = _b_state(p)
-    done = _finished(p, user, job["_id"])
+    done = _finished(p, p.b, job["_id"])  # B's org-admin reads the job of its organisation
     assert done["status"] == "Success", done
     assert _b_state(p) == before
     assert not any(t.startswith("Probe:") for t in before["observable"]["tags"])
