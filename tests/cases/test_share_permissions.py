@@ -10,6 +10,7 @@ the visibility condition of a share looked up by id.
 from __future__ import annotations
 
 import pytest
+from thehive4py.errors import TheHiveError
 
 from tests.cases.conftest import new_case, unique
 
@@ -86,3 +87,18 @@ def test_an_organisation_that_does_not_see_the_case_cannot_find_its_shares(thehi
         )
         assert response.status_code == 404, (method, response.text)
     assert _state(thehive, case, task, observable) == before
+
+
+def test_a_read_only_share_cannot_change_the_case_comments(thehive, linked_org):
+    name, other = linked_org
+    case = new_case(thehive)
+    comment = thehive.comment.create_in_case(case_id=case["_id"], comment={"message": "mine"})
+    thehive.case.share(case["_id"], [{"organisation": name, "profile": "read-only"}])
+    assert other.comment.get(comment["_id"])["message"] == "mine"  # it sees it
+    for call in (
+        lambda: other.comment.update(comment["_id"], {"message": "theirs"}),
+        lambda: other.comment.delete(comment["_id"]),
+    ):
+        with pytest.raises(TheHiveError, match="AuthorizationError|^403 "):
+            call()
+    assert thehive.comment.get(comment["_id"])["message"] == "mine"
