@@ -89,16 +89,18 @@ def test_an_organisation_that_does_not_see_the_case_cannot_find_its_shares(thehi
     assert _state(thehive, case, task, observable) == before
 
 
-def test_a_read_only_share_cannot_change_the_case_comments(thehive, linked_org):
+def test_a_read_only_share_cannot_add_or_change_the_case_comments(thehive, linked_org):
     name, other = linked_org
     case = new_case(thehive)
     comment = thehive.comment.create_in_case(case_id=case["_id"], comment={"message": "mine"})
     thehive.case.share(case["_id"], [{"organisation": name, "profile": "read-only"}])
     assert other.comment.get(comment["_id"])["message"] == "mine"  # it sees it
     for call in (
+        lambda: other.comment.create_in_case(case_id=case["_id"], comment={"message": "x"}),
         lambda: other.comment.update(comment["_id"], {"message": "theirs"}),
         lambda: other.comment.delete(comment["_id"]),
     ):
         with pytest.raises(TheHiveError, match="AuthorizationError|^403 "):
             call()
     assert thehive.comment.get(comment["_id"])["message"] == "mine"
+    assert [c["message"] for c in thehive.case.find_comments(case["_id"])] == ["mine"]
