@@ -183,6 +183,60 @@ def test_every_body_route_is_covered() -> None:
     assert len(OPERATIONS) >= 60
 
 
+def _untyped_answers(operation: dict[str, Any]) -> list[str]:
+    """What is wrong with the documented success answers of one operation (nothing: [])."""
+    answers = {c: r for c, r in operation.get("responses", {}).items() if c.startswith("2")}
+    if not answers:
+        return ["no 2xx answer documented"]
+    wrong = []
+    for code, answer in answers.items():
+        content = answer.get("content")
+        if content is None:
+            # An empty body: 204, or another code whose description says so (not FastAPI's
+            # default text, which a route gets when it forgot its response_model).
+            if code != "204" and answer.get("description") == "Successful Response":
+                wrong.append(f"{code}: empty body not documented")
+            continue
+        for media_type, entry in content.items():
+            schema = entry.get("schema") or {}
+            if media_type == "application/json":
+                if not schema or schema == {"type": "object"}:
+                    wrong.append(f"{code} {media_type}: no schema")
+            elif schema.get("type") != "string":  # a file download or a text answer
+                wrong.append(f"{code} {media_type}: not documented as bytes or text")
+    return wrong
+
+
+def test_every_answer_is_typed() -> None:
+    """Every operation documents its success answer: a JSON schema (a model, a list of
+    models, or the union the query API answers), a file download or text under its media
+    type, or an empty body said to be one. A new route without a ``response_model`` fails."""
+    untyped = {
+        f"{method.upper()} {path}": wrong
+        for path, item in DOCUMENT["paths"].items()
+        for method, operation in item.items()
+        if (wrong := _untyped_answers(operation))
+    }
+    assert untyped == {}
+    operations = sum(len(item) for item in DOCUMENT["paths"].values())
+    assert operations >= 200
+
+
+def test_answers_are_models_not_free_form() -> None:
+    """A JSON answer names its fields (a component model) except where the shape truly
+    depends on the request: the query API, a task's per-organisation flags, link types."""
+    free_form = {("POST", "/api/v1/query"), ("GET", "/api/v1/task/{ref}/actionRequired")}
+    free_form.add(("GET", "/api/v1/case/link/types"))
+    found = set()
+    for path, item in DOCUMENT["paths"].items():
+        for method, operation in item.items():
+            for code, answer in operation.get("responses", {}).items():
+                schema = answer.get("content", {}).get("application/json", {}).get("schema")
+                if code.startswith("2") and schema and "$ref" not in str(schema):
+                    found.add((method.upper(), path))
+    assert found == free_form
+
+
 @pytest.mark.parametrize(("method", "path", "model"), OPERATIONS, ids=lambda v: str(v))
 def test_bad_values_are_refused_and_change_nothing(
     server: Server, schema_org: tuple[str, dict[str, str]], method: str, path: str, model: str

@@ -6,6 +6,7 @@ domain's entity specs, initial operations and traversals."""
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from fastapi import APIRouter, Depends
 
@@ -39,8 +40,22 @@ def load_query_modules() -> None:
 load_query_modules()
 router = APIRouter(route_class=UnitOfWorkRoute)
 
+# The shape depends on the query: the rendered objects of the entity the operations end on
+# (a case, an alert, a user... each with its extraData), or a number after count/limitedCount.
+QueryOut = list[dict[str, Any]] | int
 
-@router.post("/api/v1/query")
+
+@router.post(
+    "/api/v1/query",
+    response_model=QueryOut,
+    responses={
+        200: {
+            "description": "The objects the query selects (their entity's rendering), or a "
+            "number when the last operation is count or limitedCount. With a page asking "
+            "extraData total, the X-Total header gives the total."
+        }
+    },
+)
 def query(data: dict = Depends(required_body), ctx: Ctx = Depends(context)) -> JSON:
     exclude = data.get("excludeFields") or []
     if not isinstance(exclude, list):

@@ -24,9 +24,16 @@ from propolis.analysis.render import (
 )
 from propolis.analysis.schemas import (
     ActionCreate,
+    ActionOut,
+    CatalogProblemsOut,
+    CatalogScanOut,
+    ConnectorWorkerOut,
+    DefinitionOut,
     JobCreate,
+    JobOut,
     JobsCreate,
     WorkerEnable,
+    WorkerOut,
     WorkerUpdate,
 )
 from propolis.core.errors import BadRequest, NotFound
@@ -66,7 +73,7 @@ def _range(items: list[Any], value: str | None) -> list[Any]:
 # --------------------------------------------------------------------------- analyzer jobs
 
 
-@connector("POST", "/job", status_code=201)
+@connector("POST", "/job", response_model=JobOut, status_code=201)
 def create_job(
     data: dict = Depends(parsed(JobCreate, required=True)), ctx: Ctx = Depends(context)
 ) -> JSON:
@@ -74,7 +81,7 @@ def create_job(
     return created(render_job(job))
 
 
-@connector("POST", "/job/_bulk", status_code=201)
+@connector("POST", "/job/_bulk", response_model=list[JobOut], status_code=201)
 def create_jobs(
     data: dict = Depends(parsed(JobsCreate, required=True)), ctx: Ctx = Depends(context)
 ) -> JSON:
@@ -82,7 +89,7 @@ def create_jobs(
     return created(render_jobs(jobs))
 
 
-@connector("GET", "/job/{job_id}")
+@connector("GET", "/job/{job_id}", response_model=JobOut)
 def get_job(job_id: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_job(service.get_job(ctx.session, ctx.actor, job_id)))
 
@@ -90,19 +97,19 @@ def get_job(job_id: str, ctx: Ctx = Depends(context)) -> JSON:
 # --------------------------------------------------------------------------- analyzers
 
 
-@connector("GET", "/analyzer")
+@connector("GET", "/analyzer", response_model=list[ConnectorWorkerOut])
 def list_analyzers(range: str | None = None, ctx: Ctx = Depends(context)) -> JSON:  # noqa: A002
     found = workers.list_workers(ctx.session, ctx.actor, ANALYZER)
     return ok(render_connector_workers(_range(found, range)))
 
 
-@connector("GET", "/analyzer/type/{data_type}")
+@connector("GET", "/analyzer/type/{data_type}", response_model=list[ConnectorWorkerOut])
 def analyzers_by_type(data_type: str, ctx: Ctx = Depends(context)) -> JSON:
     found = workers.list_workers(ctx.session, ctx.actor, ANALYZER, data_type)
     return ok(render_connector_workers(found))
 
 
-@connector("GET", "/analyzer/{analyzer_id}")
+@connector("GET", "/analyzer/{analyzer_id}", response_model=ConnectorWorkerOut)
 def get_analyzer(analyzer_id: str, ctx: Ctx = Depends(context)) -> JSON:
     worker = workers.get_worker(ctx.session, ctx.actor, ANALYZER, analyzer_id)
     return ok(render_connector_workers([worker])[0])
@@ -111,13 +118,13 @@ def get_analyzer(analyzer_id: str, ctx: Ctx = Depends(context)) -> JSON:
 # --------------------------------------------------------------------------- responders
 
 
-@connector("GET", "/responder/{object_type}/{object_id}")
+@connector("GET", "/responder/{object_type}/{object_id}", response_model=list[ConnectorWorkerOut])
 def responders_for(object_type: str, object_id: str, ctx: Ctx = Depends(context)) -> JSON:
     found = service.responders_for(ctx.session, ctx.actor, object_type, object_id)
     return ok(render_connector_workers(found))
 
 
-@connector("POST", "/action")
+@connector("POST", "/action", response_model=ActionOut)
 def create_action(
     data: dict = Depends(parsed(ActionCreate, required=True)), ctx: Ctx = Depends(context)
 ) -> JSON:
@@ -125,13 +132,13 @@ def create_action(
     return ok(render_actions([action])[0])
 
 
-@connector("GET", "/action/{object_type}/{object_id}")
+@connector("GET", "/action/{object_type}/{object_id}", response_model=list[ActionOut])
 def actions_of(object_type: str, object_id: str, ctx: Ctx = Depends(context)) -> JSON:
     found = service.actions_of(ctx.session, ctx.actor, object_type, object_id)
     return ok(render_actions(found))
 
 
-@connector("GET", "/action/{action_id}")
+@connector("GET", "/action/{action_id}", response_model=ActionOut)
 def get_action(action_id: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_actions([service.get_action(ctx.session, ctx.actor, action_id)])[0])
 
@@ -145,12 +152,12 @@ def _kind(value: str | None) -> str:
     return value
 
 
-@router.get("/api/v1/analysis/definition")
+@router.get("/api/v1/analysis/definition", response_model=list[DefinitionOut])
 def list_definitions(kind: str = ANALYZER, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_definitions(_catalog(ctx).all(_kind(kind))))
 
 
-@router.get("/api/v1/analysis/definition/_invalid")
+@router.get("/api/v1/analysis/definition/_invalid", response_model=CatalogProblemsOut)
 def invalid_definitions(ctx: Ctx = Depends(context)) -> JSON:
     found = _catalog(ctx)
     return ok(
@@ -161,7 +168,7 @@ def invalid_definitions(ctx: Ctx = Depends(context)) -> JSON:
     )
 
 
-@router.post("/api/v1/analysis/definition/_scan")
+@router.post("/api/v1/analysis/definition/_scan", response_model=CatalogScanOut)
 def scan_definitions(ctx: Ctx = Depends(context)) -> JSON:
     ctx.actor.require(workers.CONFIG_PERMISSION)
     found = _catalog(ctx, rescan=True)
@@ -175,7 +182,7 @@ def scan_definitions(ctx: Ctx = Depends(context)) -> JSON:
     )
 
 
-@router.post("/api/v1/analysis/worker", status_code=201)
+@router.post("/api/v1/analysis/worker", response_model=WorkerOut, status_code=201)
 def enable_worker(
     data: dict = Depends(parsed(WorkerEnable, required=True)), ctx: Ctx = Depends(context)
 ) -> JSON:
@@ -196,7 +203,7 @@ def enable_worker(
     return created(render_workers(_catalog(ctx), [worker])[0])
 
 
-@router.get("/api/v1/analysis/worker")
+@router.get("/api/v1/analysis/worker", response_model=list[WorkerOut])
 def list_workers(kind: str | None = None, ctx: Ctx = Depends(context)) -> JSON:
     kinds = KINDS if kind is None else (_kind(kind),)
     found = [w for k in kinds for w in workers.list_workers(ctx.session, ctx.actor, k)]
@@ -211,7 +218,7 @@ def _worker(ctx: Ctx, ref: str) -> Any:
     raise NotFound(f"Worker {ref} not found")
 
 
-@router.get("/api/v1/analysis/worker/{ref}")
+@router.get("/api/v1/analysis/worker/{ref}", response_model=WorkerOut)
 def get_worker(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_workers(_catalog(ctx), [_worker(ctx, ref)])[0])
 

@@ -28,6 +28,13 @@ from propolis.analysis.catalog import ANALYZER, RESPONDER
 from propolis.analysis.config import masked
 from propolis.analysis.models import AnalysisWorker, AnalyzerJob, ResponderAction
 from propolis.analysis.render import render_definitions
+from propolis.analysis.schemas import (
+    CortexArtifactOut,
+    CortexJobOut,
+    CortexUserOut,
+    CortexWorkerOut,
+    DefinitionOut,
+)
 from propolis.attachments.downloads import content_disposition
 from propolis.core import events
 from propolis.core.errors import BadRequest, NotFound
@@ -41,6 +48,7 @@ from propolis.core.web import (
     caller,
     context,
     created,
+    download,
     is_multipart,
     json_body,
     multipart_body,
@@ -74,6 +82,15 @@ def _page(items: list[Any], value: str | None, default: int = 10) -> list[Any]:
     if not match:
         return items[:default]
     return items[int(match.group(1)) : int(match.group(2))]
+
+
+# A Cortex list: the items (or one page of them); the header counts them all.
+LISTED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The items; where a range applies (from-to or all), one page of them",
+        "headers": {"X-Total": {"description": "How many in all", "schema": {"type": "integer"}}},
+    }
+}
 
 
 def _listed(items: list[dict[str, Any]], total: int) -> JSON:
@@ -272,12 +289,12 @@ def _search_workers(ctx: Ctx, kind: str, request: Request, data: dict) -> JSON:
     return _list_workers(ctx, kind, page, data.get("query") or {})
 
 
-@router.get("/analyzer")
+@router.get("/analyzer", response_model=list[CortexWorkerOut], responses=LISTED)
 def list_analyzers(range: str | None = None, ctx: Ctx = Depends(context)) -> JSON:  # noqa: A002
     return _list_workers(ctx, ANALYZER, range)
 
 
-@router.post("/analyzer/_search")
+@router.post("/analyzer/_search", response_model=list[CortexWorkerOut], responses=LISTED)
 def search_analyzers(
     request: Request, data: dict = Depends(body), ctx: Ctx = Depends(context)
 ) -> JSON:
@@ -307,12 +324,12 @@ def _matches(query: Any, item: dict[str, Any]) -> bool:
     raise BadRequest(f"Unsupported search query {query!r}")
 
 
-@router.get("/analyzer/type/{data_type}")
+@router.get("/analyzer/type/{data_type}", response_model=list[CortexWorkerOut], responses=LISTED)
 def analyzers_by_type(data_type: str, ctx: Ctx = Depends(context)) -> JSON:
     return _by_type(ctx, ANALYZER, data_type)
 
 
-@router.get("/analyzer/{worker_id}")
+@router.get("/analyzer/{worker_id}", response_model=CortexWorkerOut)
 def get_analyzer(worker_id: str, ctx: Ctx = Depends(context)) -> JSON:
     admin = ctx.actor.can(workers.CONFIG_PERMISSION)
     return ok(render_worker(_analyzer(ctx, worker_id), admin))
@@ -324,12 +341,14 @@ def delete_analyzer(worker_id: str, ctx: Ctx = Depends(context)):  # noqa: ANN20
     return no_content()
 
 
-@router.get("/analyzerdefinition")
+@router.get("/analyzerdefinition", response_model=list[DefinitionOut], responses=LISTED)
 def list_definitions(ctx: Ctx = Depends(context)) -> JSON:
     return _definitions(ctx, ANALYZER)
 
 
-@router.post("/organization/analyzer/{definition_id}")
+@router.post(
+    "/organization/analyzer/{definition_id}", response_model=CortexWorkerOut, status_code=201
+)
 def enable_analyzer(
     definition_id: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
 ) -> JSON:
@@ -359,7 +378,7 @@ def _run_fields(form: Multipart) -> dict[str, Any]:
     return data
 
 
-@router.post("/analyzer/{worker_id}/run")
+@router.post("/analyzer/{worker_id}/run", response_model=CortexJobOut)
 def run_analyzer(
     worker_id: str,
     request: Request,
@@ -398,12 +417,12 @@ def _job(ctx: Ctx, ref: str) -> AnalyzerJob | ResponderAction:
     return service.get_cortex_job(ctx.session, ctx.actor, ref)
 
 
-@router.get("/job/{job_id}")
+@router.get("/job/{job_id}", response_model=CortexJobOut)
 def get_job(job_id: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_any_job(_job(ctx, job_id), ctx.actor.org_name))
 
 
-@router.get("/job/{job_id}/report")
+@router.get("/job/{job_id}/report", response_model=CortexJobOut)
 def get_report(job_id: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_any_job(_job(ctx, job_id), ctx.actor.org_name, with_report=True))
 
@@ -455,7 +474,7 @@ def _read_job(db: Any, actor: Actor, job_id: str) -> tuple[bool, dict[str, Any]]
         )
 
 
-@router.get("/job/{job_id}/waitreport")
+@router.get("/job/{job_id}/waitreport", response_model=CortexJobOut)
 async def wait_report(
     job_id: str,
     request: Request,
@@ -481,7 +500,7 @@ async def wait_report(
             _waiters.discard(waiter)
 
 
-@router.get("/job/{job_id}/artifacts")
+@router.get("/job/{job_id}/artifacts", response_model=list[CortexArtifactOut], responses=LISTED)
 def job_artifacts(job_id: str, ctx: Ctx = Depends(context)) -> JSON:
     job = _job(ctx, job_id)
     artifacts = []  # a responder reports none (§4.3)
@@ -495,7 +514,7 @@ def job_artifacts(job_id: str, ctx: Ctx = Depends(context)) -> JSON:
     return _listed(out, len(out))
 
 
-@router.post("/job/_search")
+@router.post("/job/_search", response_model=list[CortexJobOut], responses=LISTED)
 def search_jobs(request: Request, data: dict = Depends(body), ctx: Ctx = Depends(context)):  # noqa: ANN201
     jobs: list[Any] = []
     for query, model in (
@@ -527,12 +546,12 @@ def _responder(ctx: Ctx, ref: str) -> AnalysisWorker:
     return workers.get_worker(ctx.session, ctx.actor, RESPONDER, ref)
 
 
-@router.get("/responder")
+@router.get("/responder", response_model=list[CortexWorkerOut], responses=LISTED)
 def list_responders(range: str | None = None, ctx: Ctx = Depends(context)) -> JSON:  # noqa: A002
     return _list_workers(ctx, RESPONDER, range)
 
 
-@router.post("/responder/_search")
+@router.post("/responder/_search", response_model=list[CortexWorkerOut], responses=LISTED)
 def search_responders(
     request: Request, data: dict = Depends(body), ctx: Ctx = Depends(context)
 ) -> JSON:
@@ -540,17 +559,21 @@ def search_responders(
     return _search_workers(ctx, RESPONDER, request, data)
 
 
-@router.get("/responder/type/{data_type}")
+@router.get("/responder/type/{data_type}", response_model=list[CortexWorkerOut], responses=LISTED)
 def responders_by_type(data_type: str, ctx: Ctx = Depends(context)) -> JSON:
     return _by_type(ctx, RESPONDER, data_type)
 
 
-@router.get("/responderdefinition")
+@router.get("/responderdefinition", response_model=list[DefinitionOut], responses=LISTED)
 def list_responder_definitions(ctx: Ctx = Depends(context)) -> JSON:
     return _definitions(ctx, RESPONDER)
 
 
-@router.post("/organization/responder/{definition_id}")
+@router.post(
+    "/organization/responder/{definition_id}",
+    response_model=CortexWorkerOut,
+    status_code=201,
+)
 def enable_responder(
     definition_id: str, data: dict = Depends(body), ctx: Ctx = Depends(context)
 ) -> JSON:
@@ -563,13 +586,13 @@ def delete_responder(worker_id: str, ctx: Ctx = Depends(context)):  # noqa: ANN2
     return no_content()
 
 
-@router.get("/responder/{worker_id}")
+@router.get("/responder/{worker_id}", response_model=CortexWorkerOut)
 def get_responder(worker_id: str, ctx: Ctx = Depends(context)) -> JSON:
     admin = ctx.actor.can(workers.CONFIG_PERMISSION)
     return ok(render_worker(_responder(ctx, worker_id), admin))
 
 
-@router.post("/responder/{worker_id}/run")
+@router.post("/responder/{worker_id}/run", response_model=CortexJobOut)
 def run_responder(worker_id: str, data: dict = Depends(body), ctx: Ctx = Depends(context)) -> JSON:
     action = service.run_responder(ctx.session, ctx.actor, _responder(ctx, worker_id), data)
     return ok(render_responder_job(action, ctx.actor.org_name))
@@ -578,7 +601,11 @@ def run_responder(worker_id: str, data: dict = Depends(body), ctx: Ctx = Depends
 # --------------------------------------------------------------------------- datastore
 
 
-@router.get("/datastore/{sha256}")
+@router.get(
+    "/datastore/{sha256}",
+    response_class=StreamingResponse,
+    responses=download("The file, under the content type it was stored with"),
+)
 def datastore(
     sha256: str, request: Request, name: str | None = None, ctx: Ctx = Depends(context)
 ) -> StreamingResponse:
@@ -602,7 +629,7 @@ def datastore(
 # --------------------------------------------------------------------------- current user
 
 
-@router.get("/user/current")
+@router.get("/user/current", response_model=CortexUserOut)
 def current_user(ctx: Ctx = Depends(context)) -> JSON:
     """Cortex's user (TheHive reads ``id``), with TheHive 4's (v0) keys as well: one path,
     both clients."""

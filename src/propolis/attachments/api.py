@@ -12,11 +12,12 @@ from fastapi.responses import Response
 from propolis.alerts.service import get_alert
 from propolis.attachments import service
 from propolis.attachments.render import render_attachments
-from propolis.attachments.schemas import AttachmentOut
+from propolis.attachments.schemas import AttachmentOut, AttachmentsOut
 from propolis.cases.service import get_case
 from propolis.core.errors import BadRequest
 from propolis.core.web import (
     JSON,
+    STORED_FILE,
     Ctx,
     Multipart,
     UnitOfWorkRoute,
@@ -56,7 +57,7 @@ def _answer(attachments: list) -> JSON:
 # --------------------------------------------------------------------------- organisation
 
 
-@router.post("/attachment")
+@router.post("/attachment", response_model=AttachmentsOut, status_code=201)
 def add_organisation_attachments(
     ctx: Ctx = Depends(context), form: Multipart = Depends(uploads)
 ) -> JSON:
@@ -64,7 +65,7 @@ def add_organisation_attachments(
     return _answer(added)
 
 
-@router.get("/attachment/{ref}/download")
+@router.get("/attachment/{ref}/download", response_class=Response, responses=STORED_FILE)
 def download_attachment(ref: str, ctx: Ctx = Depends(context)) -> Response:
     attachment = service.get_visible_attachment(ctx.session, ctx.actor, ref)
     return service.download_response(ctx.request, attachment)
@@ -90,7 +91,7 @@ def _alert(ctx: Ctx, alert_id: str):  # noqa: ANN202
     return get_alert(ctx.session, ctx.actor, alert_id)
 
 
-@router.post("/alert/{alert_id}/attachments")
+@router.post("/alert/{alert_id}/attachments", response_model=AttachmentsOut, status_code=201)
 def add_alert_attachments(
     alert_id: str, ctx: Ctx = Depends(context), form: Multipart = Depends(uploads)
 ) -> JSON:
@@ -99,7 +100,11 @@ def add_alert_attachments(
     return _answer(added)
 
 
-@router.get("/alert/{alert_id}/attachment/{ref}/download")
+@router.get(
+    "/alert/{alert_id}/attachment/{ref}/download",
+    response_class=Response,
+    responses=STORED_FILE,
+)
 def download_alert_attachment(alert_id: str, ref: str, ctx: Ctx = Depends(context)) -> Response:
     alert = _alert(ctx, alert_id)
     attachment = service.get_in_container(ctx.session, ref, alert_id=alert.id)
@@ -121,7 +126,7 @@ def _case(ctx: Ctx, case_id: str):  # noqa: ANN202
     return get_case(ctx.session, ctx.actor, case_id)
 
 
-@router.post("/case/{case_id}/attachments")
+@router.post("/case/{case_id}/attachments", response_model=AttachmentsOut, status_code=201)
 def add_case_attachments(
     case_id: str, ctx: Ctx = Depends(context), form: Multipart = Depends(uploads)
 ) -> JSON:
@@ -130,7 +135,11 @@ def add_case_attachments(
     return _answer(added)
 
 
-@router.get("/case/{case_id}/attachment/{ref}/download")
+@router.get(
+    "/case/{case_id}/attachment/{ref}/download",
+    response_class=Response,
+    responses=STORED_FILE,
+)
 def download_case_attachment(case_id: str, ref: str, ctx: Ctx = Depends(context)) -> Response:
     case = _case(ctx, case_id)
     attachment = service.get_in_container(ctx.session, ref, case_id=case.id)

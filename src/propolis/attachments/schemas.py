@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from propolis.core.schemas import Entity
+from propolis.core.schemas import Entity, Output
 
 
 class AttachmentOut(Entity):
@@ -15,3 +15,7 @@ class AttachmentOut(Entity):
     id: str
     path: str
     extraData: dict[str, Any]
+
+
+class AttachmentsOut(Output):
+    attachments: list[AttachmentOut]

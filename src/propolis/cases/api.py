@@ -22,6 +22,7 @@ from propolis.cases.schemas import (
     CaseBulkUpdate,
     CaseCreate,
     CaseIds,
+    CaseImportOut,
     CaseLinkCase,
     CaseLinkUrl,
     CaseOut,
@@ -30,10 +31,13 @@ from propolis.cases.schemas import (
     CustomEventCreate,
     CustomEventOut,
     CustomEventUpdate,
+    LinkedCaseOut,
+    ObservablesMergeOut,
     OrganisationsIn,
     ShareOut,
     SharesIn,
     ShareUpdate,
+    TimelineOut,
 )
 from propolis.core.errors import BadRequest, NotFound, missing
 from propolis.core.validate import id_list
@@ -44,6 +48,7 @@ from propolis.core.web import (
     UnitOfWorkRoute,
     context,
     created,
+    download,
     is_multipart,
     multipart_body,
     no_content,
@@ -53,6 +58,7 @@ from propolis.core.web import (
 from propolis.flows import alert_case, case_archive, case_create, case_merge, deletion
 from propolis.observables import service as observables
 from propolis.observables.render import render_observables
+from propolis.observables.schemas import ObservableOut
 from propolis.observables.service import merge_similar
 from propolis.procedures.render import render_procedures
 
@@ -131,12 +137,12 @@ def merge_cases(refs: str, ctx: Ctx = Depends(context)) -> JSON:
     return created(_rendered(ctx, case))
 
 
-@router.get("/case/link/types")
+@router.get("/case/link/types", response_model=list[str])
 def link_types(ctx: Ctx = Depends(context)) -> JSON:
     return ok(links.link_types(ctx.session, ctx.actor))
 
 
-@router.post("/case/import")
+@router.post("/case/import", response_model=CaseImportOut)
 def import_case(upload: Multipart = Depends(multipart_only), ctx: Ctx = Depends(context)) -> JSON:
     case, observables, procedures = case_archive.import_case(
         ctx.session, ctx.actor, uploaded_stream(upload), upload.json
@@ -208,12 +214,12 @@ def unlink_alert(ref: str, alert_ref: str, ctx: Ctx = Depends(context)) -> Respo
     return no_content()
 
 
-@router.post("/case/{ref}/observable/_merge")
+@router.post("/case/{ref}/observable/_merge", response_model=ObservablesMergeOut)
 def merge_similar_observables(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(merge_similar(ctx.session, ctx.actor, _case(ctx, ref)))
 
 
-@router.get("/case/{ref}/links")
+@router.get("/case/{ref}/links", response_model=list[LinkedCaseOut])
 def linked_cases(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     found = links.linked_cases(ctx.session, ctx.actor, _case(ctx, ref))
     rendered = render_cases(ctx.session, ctx.actor, [case for case, _ in found], [])
@@ -229,13 +235,17 @@ def linked_cases(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(out)
 
 
-@router.get("/case/{ref}/similar/{other_ref}/observables")
+@router.get("/case/{ref}/similar/{other_ref}/observables", response_model=list[ObservableOut])
 def similar_observables(ref: str, other_ref: str, ctx: Ctx = Depends(context)) -> JSON:
     found = links.similar_observables(ctx.session, ctx.actor, _case(ctx, ref), other_ref)
     return ok(render_observables(ctx.session, ctx.actor, found, []))
 
 
-@router.get("/case/{ref}/export")
+@router.get(
+    "/case/{ref}/export",
+    response_class=Response,
+    responses=download("The case archive (.thar, a zip encrypted with the password)"),
+)
 def export_case(ref: str, password: str | None = None, ctx: Ctx = Depends(context)) -> Response:
     case = _case(ctx, ref)
     content = case_archive.export_case(ctx.session, ctx.actor, case, password)
@@ -297,7 +307,7 @@ def unlink_url(
 # --------------------------------------------------------------------------- timeline
 
 
-@router.get("/case/{ref}/timeline")
+@router.get("/case/{ref}/timeline", response_model=TimelineOut)
 def get_timeline(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(timeline.timeline(ctx.session, ctx.actor, _case(ctx, ref)))
 
@@ -409,7 +419,11 @@ def unshare_task(
     return no_content()
 
 
-@router.get("/task/{ref}/actionRequired")
+@router.get(
+    "/task/{ref}/actionRequired",
+    response_model=dict[str, bool],
+    responses={200: {"description": "Organisation name: whether it must act on the task"}},
+)
 def required_actions(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     task, _case_row = shares.get_task(ctx.session, ctx.actor, ref)
     return ok(shares.required_actions(ctx.session, task))

@@ -24,7 +24,9 @@ from propolis.core.schemas import (
     Text,
     Tlp,
 )
+from propolis.observables.schemas import ObservableOut
 from propolis.pages.schemas import PageCreate
+from propolis.procedures.schemas import ProcedureOut
 from propolis.tasks.schemas import TaskCreate
 
 SharingRule = Literal["manual", "autoShare", "existingOnly", "upcomingOnly", "all"]
@@ -219,6 +221,41 @@ class CustomEventOut(Entity):
     date: int
     endDate: int | None = None
     description: str | None = None
+
+
+class LinkedCaseOut(CaseOut):
+    """A case sharing observables with another, with the observables they share."""
+
+    linkedWith: list[ObservableOut]
+    linksCount: int
+
+
+class CaseImportOut(Output):
+    case: CaseOut
+    observables: list[ObservableOut]
+    procedures: list[ProcedureOut]
+    errors: list[Any]
+
+
+class ObservablesMergeOut(Output):
+    """How many observables were left alone, kept with merged values, and deleted."""
+
+    untouched: int
+    updated: int
+    deleted: int
+
+
+class TimelineEventOut(Output):
+    date: int | None
+    kind: str
+    entity: str
+    entityId: str
+    details: dict[str, Any]
+    endDate: int | None = None
+
+
+class TimelineOut(Output):
+    events: list[TimelineEventOut]
 
 
 class Anything(Output):

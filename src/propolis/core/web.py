@@ -168,6 +168,31 @@ def error_response(error: PropolisError) -> JSON:
     return JSON(error.to_json(), status_code=error.status)
 
 
+def download(description: str, *media_types: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route answering a file (with ``response_class=Response``): the
+    bytes, under the media types they are sent with."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    types = media_types or ("application/octet-stream",)
+    return {200: {"description": description, "content": dict.fromkeys(types, binary)}}
+
+
+# Stored files are sent with the content type they were stored with (any type).
+STORED_FILE = download("The file's bytes, under the content type it was stored with")
+STORED_FILE_OR_ZIP = download(
+    "The file's bytes, under the content type it was stored with; with asZip=true a "
+    "ZipCrypto zip of it (password: malware)",
+    "application/octet-stream",
+    "application/zip",
+)
+
+
+def text(description: str) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route answering a plain-text string."""
+    return {
+        200: {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
+    }
+
+
 # --------------------------------------------------------------------------- request bodies
 
 

@@ -9,6 +9,7 @@ from propolis import __version__
 from propolis.analysis import runtime
 from propolis.cases.api import multipart_only, uploaded_file
 from propolis.cases.render import render_case
+from propolis.cases.schemas import CaseOut
 from propolis.core.web import (
     JSON,
     Ctx,
@@ -20,6 +21,13 @@ from propolis.core.web import (
     ok,
 )
 from propolis.flows import misp
+from propolis.misc.schemas import (
+    CurrentLicenseOut,
+    LegacyStatusOut,
+    MispStatusOut,
+    PublicStatusOut,
+    StatusOut,
+)
 
 router = APIRouter(route_class=UnitOfWorkRoute)
 
@@ -67,7 +75,7 @@ def home() -> HTMLResponse:
     )
 
 
-@router.get("/api/status")
+@router.get("/api/status", response_model=LegacyStatusOut)
 def legacy_status() -> JSON:
     analysis = runtime.health()
     return ok(
@@ -85,12 +93,12 @@ def legacy_status() -> JSON:
     )
 
 
-@router.get("/api/v1/status/public")
+@router.get("/api/v1/status/public", response_model=PublicStatusOut)
 def public_status() -> JSON:
     return ok({"sso": False, "version": __version__, "imports": {"mitreCatalog": "builtin"}})
 
 
-@router.get("/api/v1/status")
+@router.get("/api/v1/status", response_model=StatusOut)
 def status(ctx: Ctx = Depends(context)) -> JSON:
     return ok(
         {
@@ -103,7 +111,7 @@ def status(ctx: Ctx = Depends(context)) -> JSON:
     )
 
 
-@router.get("/api/v1/license/current")
+@router.get("/api/v1/license/current", response_model=CurrentLicenseOut)
 def current_license(ctx: Ctx = Depends(context)) -> JSON:
     return ok({"notFound": True, "fallback": LICENSE})
 
@@ -111,7 +119,7 @@ def current_license(ctx: Ctx = Depends(context)) -> JSON:
 # --------------------------------------------------------------------------- MISP (§22)
 
 
-@router.get("/api/v1/connector/misp/status")
+@router.get("/api/v1/connector/misp/status", response_model=MispStatusOut)
 def misp_status(ctx: Ctx = Depends(context)) -> JSON:
     return ok(misp.status())
 
@@ -127,7 +135,7 @@ def misp_export(case_ref: str, server: str, ctx: Ctx = Depends(context)) -> Resp
     return no_content()
 
 
-@router.post("/api/v1/connector/misp/case/import", status_code=201)
+@router.post("/api/v1/connector/misp/case/import", response_model=CaseOut, status_code=201)
 def misp_import(upload: Multipart = Depends(multipart_only), ctx: Ctx = Depends(context)) -> JSON:
     case = misp.import_event(ctx.session, ctx.actor, uploaded_file(upload), upload.json)
     ctx.session.flush()

@@ -12,6 +12,7 @@ from propolis.attachments import service as attachments
 from propolis.cases.service import get_case
 from propolis.core.web import (
     JSON,
+    STORED_FILE_OR_ZIP,
     Ctx,
     Multipart,
     UnitOfWorkRoute,
@@ -142,7 +143,11 @@ def delete_observable(ref: str, ctx: Ctx = Depends(context)) -> Response:
     return no_content()
 
 
-@router.get("/observable/{ref}/attachment/{attachment_ref}/download")
+@router.get(
+    "/observable/{ref}/attachment/{attachment_ref}/download",
+    response_class=Response,
+    responses=STORED_FILE_OR_ZIP,
+)
 def download_observable_file(
     ref: str,
     attachment_ref: str,

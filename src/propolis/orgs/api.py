@@ -12,6 +12,7 @@ from propolis.core.web import (
     UnitOfWorkRoute,
     context,
     created,
+    download,
     no_content,
     ok,
     parsed,
@@ -21,9 +22,11 @@ from propolis.orgs.render import render_links, render_org
 from propolis.orgs.schemas import (
     OrganisationCreate,
     OrganisationLink,
+    OrganisationLinkOut,
     OrganisationLinks,
     OrganisationOut,
     OrganisationUpdate,
+    SharingProfileOut,
 )
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
@@ -74,7 +77,11 @@ def update_organisation(
     return no_content()
 
 
-@router.get("/organisation/{ref}/avatar/{file_hash}")
+@router.get(
+    "/organisation/{ref}/avatar/{file_hash}",
+    response_class=Response,
+    responses=download("The avatar image", *avatar.MEDIA_TYPES),
+)
 def get_avatar(ref: str, file_hash: str, ctx: Ctx = Depends(context)) -> Response:
     org = service.get_visible(ctx.session, ctx.actor, ref)
     if not org.avatar or avatar.fingerprint(org.avatar) != file_hash:
@@ -82,7 +89,12 @@ def get_avatar(ref: str, file_hash: str, ctx: Ctx = Depends(context)) -> Respons
     return avatar.response(org.avatar)
 
 
-@router.put("/organisation/{ref}/link/{other}", status_code=201)
+@router.put(
+    "/organisation/{ref}/link/{other}",
+    status_code=201,
+    response_class=Response,
+    responses={201: {"description": "Linked (no body)"}},
+)
 def link_organisation(
     ref: str,
     other: str,
@@ -101,12 +113,17 @@ def unlink_organisation(ref: str, other: str, ctx: Ctx = Depends(context)) -> Re
     return no_content()
 
 
-@router.get("/organisation/{ref}/links")
+@router.get("/organisation/{ref}/links", response_model=list[OrganisationLinkOut])
 def list_links(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_links(ctx.session, service.get_visible(ctx.session, ctx.actor, ref)))
 
 
-@router.put("/organisation/{ref}/links", status_code=201)
+@router.put(
+    "/organisation/{ref}/links",
+    status_code=201,
+    response_class=Response,
+    responses={201: {"description": "Links replaced (no body)"}},
+)
 def bulk_link(
     ref: str,
     data: dict = Depends(parsed(OrganisationLinks, required=True)),
@@ -116,6 +133,6 @@ def bulk_link(
     return Response(status_code=201)
 
 
-@router.get("/sharingProfile")
+@router.get("/sharingProfile", response_model=list[SharingProfileOut])
 def sharing_profiles(ctx: Ctx = Depends(context)) -> JSON:
     return ok(SHARING_PROFILES)

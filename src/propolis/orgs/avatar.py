@@ -68,3 +68,7 @@ def response(value: str) -> Response:
         media_type=image_type(data) or "application/octet-stream",
         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
     )
+
+
+# How a route answering an avatar documents it (``responses=``).
+MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/octet-stream")

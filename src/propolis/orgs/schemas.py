@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from propolis.core.schemas import MAX_CHILDREN, Bool, Entity, Input, NonEmpty, Str
+from propolis.core.schemas import MAX_CHILDREN, Bool, Entity, Input, NonEmpty, Output, Str
 
 SharingRule = Literal["manual", "autoShare", "existingOnly", "upcomingOnly", "all"]
 LinkType = Literal["default", "supervised", "notify"]
@@ -48,3 +48,19 @@ class OrganisationLinks(Input):
 class OrganisationOut(Entity):
     name: str
     description: str
+
+
+class OrganisationLinkOut(Output):
+    linkType: str
+    otherLinkType: str
+    organisation: OrganisationOut
+
+
+class SharingProfileOut(Output):
+    name: str
+    description: str
+    autoShare: bool
+    editable: bool
+    permissionProfile: str
+    taskRule: str
+    observableRule: str

@@ -25,6 +25,7 @@ from propolis.core.web import (
 from propolis.procedures import patterns, service
 from propolis.procedures.render import render_pattern, render_patterns, render_procedures
 from propolis.procedures.schemas import (
+    PatternOut,
     ProcedureBulkCreate,
     ProcedureBulkDelete,
     ProcedureCreate,
@@ -134,7 +135,7 @@ async def _attack_upload(request: Request) -> Multipart:
     return await multipart_body(request)
 
 
-@router.post("/pattern/import/attack", status_code=201)
+@router.post("/pattern/import/attack", response_model=list[PatternOut], status_code=201)
 def import_attack(ctx: Ctx = Depends(context), upload: Multipart = Depends(_attack_upload)) -> JSON:
     files = upload.files.get("file")
     if not files:
@@ -143,12 +144,12 @@ def import_attack(ctx: Ctx = Depends(context), upload: Multipart = Depends(_atta
     return created(render_patterns(imported))
 
 
-@router.get("/pattern/case/{case_ref}")
+@router.get("/pattern/case/{case_ref}", response_model=list[PatternOut])
 def case_patterns(case_ref: str, ctx: Ctx = Depends(context)) -> JSON:
     case = _case(ctx, case_ref)
     return ok(render_patterns(patterns.patterns_of_case(ctx.session, case.id)))
 
 
-@router.get("/pattern/{ref}")
+@router.get("/pattern/{ref}", response_model=PatternOut)
 def get_pattern(ref: str, ctx: Ctx = Depends(context)) -> JSON:
     return ok(render_pattern(patterns.get_pattern(ctx.session, ref)))

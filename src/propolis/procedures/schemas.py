@@ -40,3 +40,17 @@ class ProcedureOut(Entity):
     tacticLabel: str | None = None
     description: str | None = None
     extraData: dict[str, Any]
+
+
+class PatternOut(Entity):
+    """A MITRE ATT&CK technique of the catalogue."""
+
+    patternId: str
+    name: str
+    description: str | None = None
+    tactics: list[str]
+    url: str
+    patternType: str
+    revoked: bool
+    platforms: list[str]
+    extraData: dict[str, Any]

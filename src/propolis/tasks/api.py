@@ -10,6 +10,7 @@ from propolis.attachments.service import download_response
 from propolis.cases.service import get_case
 from propolis.core.web import (
     JSON,
+    STORED_FILE_OR_ZIP,
     Ctx,
     Multipart,
     UnitOfWorkRoute,
@@ -124,7 +125,11 @@ def delete_log_attachment(ref: str, attachment_ref: str, ctx: Ctx = Depends(cont
     return no_content()
 
 
-@router.get("/log/{ref}/attachment/{attachment_ref}/download")
+@router.get(
+    "/log/{ref}/attachment/{attachment_ref}/download",
+    response_class=Response,
+    responses=STORED_FILE_OR_ZIP,
+)
 def download_log_attachment(
     ref: str,
     attachment_ref: str,

@@ -14,18 +14,21 @@ from propolis.core.web import (
     UnitOfWorkRoute,
     context,
     created,
+    download,
     is_multipart,
     no_content,
     ok,
     open_session,
     parsed,
     read_json,
+    text,
 )
 from propolis.orgs import avatar
 from propolis.users import auth, profiles, service
 from propolis.users.models import Profile, User
 from propolis.users.render import render_profile, render_user
 from propolis.users.schemas import (
+    LoginOut,
     PasswordChange,
     PasswordSet,
     ProfileCreate,
@@ -33,6 +36,7 @@ from propolis.users.schemas import (
     ProfileUpdate,
     UserCreate,
     UserOrganisations,
+    UserOrganisationsOut,
     UserOut,
     UserUpdate,
 )
@@ -87,7 +91,7 @@ def lock_user(ref: str, ctx: Ctx = Depends(context)) -> Response:
     return no_content()
 
 
-@router.put("/user/{ref}/organisations", status_code=200)
+@router.put("/user/{ref}/organisations", response_model=UserOrganisationsOut, status_code=200)
 def set_organisations(
     ref: str,
     data: dict = Depends(parsed(UserOrganisations, required=True)),
@@ -116,13 +120,17 @@ def change_password(
     return no_content()
 
 
-@router.get("/user/{ref}/key")
+@router.get("/user/{ref}/key", response_class=PlainTextResponse, responses=text("The API key"))
 def get_api_key(ref: str, ctx: Ctx = Depends(context)) -> PlainTextResponse:
     key = service.get_api_key(ctx.session, ctx.actor, _user(ctx, ref), ctx.app_state.sealer)
     return PlainTextResponse(key)
 
 
-@router.post("/user/{ref}/key/renew")
+@router.post(
+    "/user/{ref}/key/renew",
+    response_class=PlainTextResponse,
+    responses=text("The new API key"),
+)
 def renew_api_key(ref: str, ctx: Ctx = Depends(context)) -> PlainTextResponse:
     """The key is a text/plain body: thehive4py returns non-JSON bodies as text."""
     key = service.renew_api_key(ctx.session, ctx.actor, _user(ctx, ref), ctx.app_state.sealer)
@@ -135,7 +143,11 @@ def remove_api_key(ref: str, ctx: Ctx = Depends(context)) -> Response:
     return no_content()
 
 
-@router.get("/user/{ref}/avatar/{file_hash}")
+@router.get(
+    "/user/{ref}/avatar/{file_hash}",
+    response_class=Response,
+    responses=download("The avatar image", *avatar.MEDIA_TYPES),
+)
 def get_avatar(ref: str, file_hash: str, ctx: Ctx = Depends(context)) -> Response:
     user = _user(ctx, ref)
     if not user.avatar or avatar.fingerprint(user.avatar) != file_hash:
@@ -195,7 +207,7 @@ async def login_body(request: Request) -> dict[str, Any]:
     return await read_json(request, required=True)
 
 
-@router.post("/login")
+@router.post("/login", response_model=LoginOut)
 def login(request: Request, data: dict = Depends(login_body)) -> JSON:
     settings = request.app.state.settings
     result = auth.login(

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from propolis.core.schemas import Bool, Entity, Input, NonEmpty, Str
+from propolis.core.schemas import Bool, Entity, Input, NonEmpty, Output, Str
 
 UserType = Literal["Normal", "Service", "External"]
 ProfileType = Literal["Organisation", "Admin", "External"]
@@ -78,3 +78,19 @@ class UserOut(Entity):
 class ProfileOut(Entity):
     name: str
     permissions: list[str]
+
+
+class UserOrganisationOut(Output):
+    organisation: str
+    profile: str
+    default: bool
+
+
+class UserOrganisationsOut(Output):
+    organisations: list[UserOrganisationOut]
+
+
+class LoginOut(UserOut):
+    """The user, and the token a browser session sends back in ``X-CSRF-Token``."""
+
+    csrfToken: str
