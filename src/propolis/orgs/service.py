@@ -9,15 +9,23 @@ from typing import Any
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from propolis.core import events, validate
+from propolis.core import events
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import AuthorizationError, BadRequest, CreateError, invalid, missing
+from propolis.core.schemas import check
 from propolis.core.security import ADMIN_ORG, Actor
 from propolis.orgs import avatar
 from propolis.orgs.models import Organisation, OrganisationLink
+from propolis.orgs.schemas import (
+    OrganisationCreate,
+    OrganisationLinks,
+    OrganisationUpdate,
+)
+from propolis.orgs.schemas import (
+    OrganisationLink as LinkIn,
+)
 
 SHARING_RULES = {"manual", "autoShare", "existingOnly", "upcomingOnly", "all"}
-LINK_TYPES = {"default", "supervised", "notify"}
 
 
 @dataclass(frozen=True)
@@ -77,16 +85,17 @@ def get_any(session: Session, ref: str) -> Organisation:
 
 def create(session: Session, actor: Actor, data: dict[str, Any]) -> Organisation:
     _require_platform_admin(actor)
-    name = _checked_name(data)
+    values = check(OrganisationCreate, data).known()
+    name = _checked_name(values["name"])
     if _name_taken(session, name):
         raise CreateError(f"Organisation {name} already exists")
     org = Organisation(
         name=name,
-        description=validate.string(data, "description", req=True, max_len=1_048_576),
-        task_rule=validate.one_of(data, "taskRule", SHARING_RULES, "manual"),
-        observable_rule=validate.one_of(data, "observableRule", SHARING_RULES, "manual"),
-        locked=bool(validate.boolean(data, "locked", False)),
-        avatar=avatar.checked("avatar", data.get("avatar")),
+        description=values["description"],
+        task_rule=values.get("taskRule") or "manual",
+        observable_rule=values.get("observableRule") or "manual",
+        locked=bool(values.get("locked")),
+        avatar=avatar.checked("avatar", values.get("avatar")),
         created_by=actor.login,
         created_at=now_ms(),
     )
@@ -126,24 +135,20 @@ _COLUMNS = {
 
 def _validated_changes(session: Session, org: Organisation, data: dict[str, Any]) -> dict:
     """Check every field before touching the entity, so a bad request changes nothing."""
-    changes: dict[str, Any] = {}
-    if "name" in data:
-        name = _checked_name(data)
+    values = check(OrganisationUpdate, data).known()
+    changes = {
+        k: values[k] for k in ("description", "taskRule", "observableRule", "locked") if k in values
+    }
+    if "name" in values:
+        name = _checked_name(values["name"])
         if name != org.name:
             if org.name == ADMIN_ORG:
                 raise BadRequest("The admin organisation cannot be renamed")
             if _name_taken(session, name):
                 raise CreateError(f"Organisation {name} already exists")
             changes["name"] = name
-    if "description" in data:
-        changes["description"] = validate.string(data, "description", req=True)
-    for key in ("taskRule", "observableRule"):
-        if key in data:
-            changes[key] = validate.one_of(data, key, SHARING_RULES)
-    if "locked" in data:
-        changes["locked"] = bool(validate.boolean(data, "locked"))
-    if "avatar" in data:
-        changes["avatar"] = avatar.checked("avatar", data["avatar"])
+    if "avatar" in values:
+        changes["avatar"] = avatar.checked("avatar", values["avatar"])
     return changes
 
 
@@ -158,7 +163,7 @@ def link(
     """Link two organisations both ways (A sees B with ``link_type``, B sees A with the other)."""
     _require_platform_admin(actor)
     org, other = get_any(session, ref), get_any(session, other_ref)
-    types = _link_types({"linkType": link_type, "otherLinkType": other_link_type})
+    types = _link_types(check(LinkIn, {"linkType": link_type, "otherLinkType": other_link_type}))
     _check_linkable(org, other)
     existing = _links_touching(session, org.id)
     _put_link(session, existing, org.id, other.id, types[0])
@@ -202,7 +207,8 @@ def set_links(session: Session, actor: Actor, ref: str, items: Any) -> None:
     """``PUT /organisation/{id}/links``: the organisation's links become exactly ``items``."""
     _require_platform_admin(actor)
     org = get_any(session, ref)
-    wanted = _wanted_links(session, org, items)
+    links = check(OrganisationLinks, {"links": items}).links
+    wanted = _wanted_links(session, org, links)
     existing = _links_touching(session, org.id)
     keep = {other.id for other, _t, _o in wanted}
     for (from_id, to_id), row in list(existing.items()):
@@ -230,13 +236,11 @@ def set_links(session: Session, actor: Actor, ref: str, items: Any) -> None:
 
 
 def _wanted_links(
-    session: Session, org: Organisation, items: Any
+    session: Session, org: Organisation, items: list[Any]
 ) -> list[tuple[Organisation, str, str]]:
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise invalid("links", "must be a list of objects", None)
     wanted: dict[int, tuple[Organisation, str, str]] = {}
     for item in items:
-        other = get_any(session, str(validate.nonempty(item, "toOrganisation")))
+        other = get_any(session, item.toOrganisation)
         _check_linkable(org, other)
         if other.id in wanted:
             raise invalid("links", f"organisation {other.name} is listed twice", other.name)
@@ -244,12 +248,9 @@ def _wanted_links(
     return list(wanted.values())
 
 
-def _link_types(data: dict[str, Any]) -> tuple[str, str]:
-    values = {k: (data.get(k) or "default") for k in ("linkType", "otherLinkType")}
-    return (
-        validate.one_of(values, "linkType", LINK_TYPES),
-        validate.one_of(values, "otherLinkType", LINK_TYPES),
-    )
+def _link_types(link: LinkIn) -> tuple[str, str]:
+    """Both directions' types (validated by the schema), ``default`` when not given."""
+    return link.linkType or "default", link.otherLinkType or "default"
 
 
 def _check_linkable(org: Organisation, other: Organisation) -> None:
@@ -317,8 +318,8 @@ def links_of(session: Session, org_ids: list[int]) -> dict[int, list[LinkView]]:
 # --------------------------------------------------------------------------- rules
 
 
-def _checked_name(data: dict[str, Any]) -> str:
-    name = validate.nonempty(data, "name", max_len=64)
+def _checked_name(name: str) -> str:
+    """The schema bounds the name; this is what it cannot say."""
     # Names appear in URL paths and in X-Organisation; "~123" would read as an id.
     if name != name.strip() or name.startswith("~") or any(c in name for c in "/\\?#%"):
         raise invalid("name", "must not start with ~, contain / \\ ? # % or blank ends", name)
