@@ -9,6 +9,7 @@ from pydantic import Field
 from propolis.core.schemas import Bool, Entity, Input, NonEmpty, Output, Str
 
 UserType = Literal["Normal", "Service", "External"]
+Password = NonEmpty(1024)
 ProfileType = Literal["Organisation", "Admin", "External"]
 
 
@@ -17,7 +18,7 @@ class UserCreate(Input):
     name: NonEmpty(128)
     profile: NonEmpty(64)
     email: Str(255) | None = None
-    password: Str(1024) | None = None
+    password: Password | None = None
     organisation: Str(64) | None = None
     type: UserType | None = None
     locked: Bool | None = None
@@ -36,11 +37,11 @@ class UserUpdate(Input):
 
 
 class PasswordSet(Input):
-    password: Str(1024)
+    password: Password
 
 
 class PasswordChange(Input):
-    password: Str(1024)
+    password: Password
     currentPassword: Str(1024)
 
 
@@ -51,7 +52,7 @@ class UserOrganisation(Input):
 
 
 class UserOrganisations(Input):
-    organisations: list[UserOrganisation] = Field(max_length=1_000)
+    organisations: list[UserOrganisation] = Field(min_length=1, max_length=1_000)
 
 
 class ProfileCreate(Input):

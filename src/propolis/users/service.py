@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from propolis.core import events, validate
+from propolis.core import events
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import (
     AuthorizationError,
@@ -24,6 +24,7 @@ from propolis.core.errors import (
     invalid,
     missing,
 )
+from propolis.core.schemas import check
 from propolis.core.security import (
     ADMIN_ORG,
     SYSTEM_LOGIN,
@@ -39,11 +40,17 @@ from propolis.orgs import service as orgs
 from propolis.orgs.models import Organisation
 from propolis.users.models import AuthSession, Membership, Profile, User
 from propolis.users.profiles import find_profile, is_admin_profile
+from propolis.users.schemas import (
+    PasswordChange,
+    PasswordSet,
+    UserCreate,
+    UserOrganisation,
+    UserOrganisations,
+    UserUpdate,
+)
 
-USER_TYPES = {"Normal", "Service", "External"}
 # TheHive 5 logins are e-mail-like; they also appear in URL paths, so no '/' or blanks.
 LOGIN_PATTERN = re.compile(r"^[^@\s/\\?#%~][^@\s/\\?#%]*@[^@\s/\\?#%]+$")
-MAX_PASSWORD = 1024
 
 
 # --------------------------------------------------------------------------- lookups
@@ -142,13 +149,14 @@ def _require_self_or_admin(session: Session, actor: Actor, user: User) -> None:
 
 def create_user(session: Session, actor: Actor, data: dict[str, Any]) -> tuple[User, Organisation]:
     """Create the user, or add a membership to an existing one (TheHive: 201 both ways)."""
-    login = _checked_login(data)
-    org = _org_or_404(session, validate.string(data, "organisation") or actor.org_name)
+    values = check(UserCreate, data).known()
+    login = _checked_login(values["login"])
+    org = _org_or_404(session, values.get("organisation") or actor.org_name)
     require_user_admin(session, actor, org)
-    profile = _profile_for(session, org, validate.nonempty(data, "profile", max_len=64))
+    profile = _profile_for(session, org, values["profile"])
     user = session.scalar(select(User).where(User.login == login))
     if user is None:
-        user = _new_user(session, actor, login, org, data)
+        user = _new_user(session, actor, login, org, values)
         _add_membership(session, user, org, profile)
         events.record(
             session,
@@ -175,19 +183,19 @@ def create_user(session: Session, actor: Actor, data: dict[str, Any]) -> tuple[U
 
 
 def _new_user(
-    session: Session, actor: Actor, login: str, org: Organisation, data: dict[str, Any]
+    session: Session, actor: Actor, login: str, org: Organisation, values: dict[str, Any]
 ) -> User:
     user = User(
         login=login,
-        name=validate.nonempty(data, "name", max_len=128),
-        email=_checked_email(data),
-        type=validate.one_of(data, "type", USER_TYPES, "Normal"),
-        avatar=avatar.checked("avatar", data.get("avatar")),
+        name=values["name"],
+        email=_email(values.get("email")),
+        type=values.get("type") or "Normal",
+        avatar=avatar.checked("avatar", values.get("avatar")),
         default_org_id=org.id,
         created_by=actor.login,
         created_at=now_ms(),
     )
-    password = _checked_password(data, "password", required=False)
+    password = values.get("password")
     if password:
         user.password_hash = hash_password(password)
     session.add(user)
@@ -217,19 +225,18 @@ _SELF_SERVICE = ("name", "email", "avatar", "defaultOrganisation")
 def update_user(session: Session, actor: Actor, user: User, data: dict[str, Any]) -> None:
     """``PATCH /user/{id}``: users edit their own name, e-mail, avatar and default
     organisation; the rest (lock, type, profile) is for their administrators."""
+    values = check(UserUpdate, data).known()
     changes: dict[str, Any] = {}
-    if any(key in data for key in _SELF_SERVICE):
+    if any(key in values for key in _SELF_SERVICE):
         _require_self_or_admin(session, actor, user)
-        _update_identity(session, user, data, changes)
-    if "locked" in data:
-        _update_locked(session, actor, user, data, changes)
-    if "type" in data:
-        value = validate.one_of(data, "type", USER_TYPES)
-        if value is not None and value != user.type:
-            require_admin_of_user(session, actor, user)
-            user.type = changes["type"] = value
-    if "profile" in data:
-        _update_profile(session, actor, user, data, changes)
+        _update_identity(session, user, values, changes)
+    if "locked" in values:
+        _update_locked(session, actor, user, values["locked"], changes)
+    if values.get("type", user.type) != user.type:
+        require_admin_of_user(session, actor, user)
+        user.type = changes["type"] = values["type"]
+    if "profile" in values:
+        _update_profile(session, actor, user, values, changes)
     if changes:
         user.touch(actor.login)
         shown = {k: ("(image)" if k == "avatar" and v else v) for k, v in changes.items()}
@@ -237,16 +244,16 @@ def update_user(session: Session, actor: Actor, user: User, data: dict[str, Any]
 
 
 def _update_identity(
-    session: Session, user: User, data: dict[str, Any], changes: dict[str, Any]
+    session: Session, user: User, values: dict[str, Any], changes: dict[str, Any]
 ) -> None:
-    if "name" in data:
-        user.name = changes["name"] = validate.nonempty(data, "name", max_len=128)
-    if "email" in data:
-        user.email = changes["email"] = _checked_email(data)
-    if "avatar" in data:
-        user.avatar = changes["avatar"] = avatar.checked("avatar", data["avatar"])
-    if "defaultOrganisation" in data:
-        org = _org_or_404(session, validate.nonempty(data, "defaultOrganisation"))
+    if "name" in values:
+        user.name = changes["name"] = values["name"]
+    if "email" in values:
+        user.email = changes["email"] = _email(values["email"])
+    if "avatar" in values:
+        user.avatar = changes["avatar"] = avatar.checked("avatar", values["avatar"])
+    if "defaultOrganisation" in values:
+        org = _org_or_404(session, values["defaultOrganisation"])
         if _membership(session, user.id, org.id) is None:
             raise BadRequest(f"User {user.login} is not a member of {org.name}")
         user.default_org_id = org.id
@@ -254,9 +261,8 @@ def _update_identity(
 
 
 def _update_locked(
-    session: Session, actor: Actor, user: User, data: dict[str, Any], changes: dict[str, Any]
+    session: Session, actor: Actor, user: User, locked: bool, changes: dict[str, Any]
 ) -> None:
-    locked = bool(validate.boolean(data, "locked"))
     if locked == user.locked:
         return
     if locked and user.id == actor.user_id:
@@ -266,12 +272,12 @@ def _update_locked(
 
 
 def _update_profile(
-    session: Session, actor: Actor, user: User, data: dict[str, Any], changes: dict[str, Any]
+    session: Session, actor: Actor, user: User, values: dict[str, Any], changes: dict[str, Any]
 ) -> None:
     """The user's profile in ``organisation`` (default: the request's organisation)."""
-    org = _org_or_404(session, validate.string(data, "organisation") or actor.org_name)
+    org = _org_or_404(session, values.get("organisation") or actor.org_name)
     require_user_admin(session, actor, org)
-    profile = _profile_for(session, org, validate.nonempty(data, "profile", max_len=64))
+    profile = _profile_for(session, org, values["profile"])
     membership = _membership(session, user.id, org.id)
     if membership is None:
         raise BadRequest(f"User {user.login} is not a member of {org.name}")
@@ -337,7 +343,8 @@ def set_organisations(
     session: Session, actor: Actor, user: User, items: Any
 ) -> list[dict[str, Any]]:
     """Replace all memberships with ``items`` (``{organisation, profile, default?}``)."""
-    resolved = _resolve_memberships(session, actor, items)
+    wanted = check(UserOrganisations, {"organisations": items}).organisations
+    resolved = _resolve_memberships(session, actor, wanted)
     current = session.scalars(select(Membership).where(Membership.user_id == user.id)).all()
     wanted_ids = {org.id for org, _p, _d in resolved}
     for membership in current:
@@ -374,20 +381,16 @@ def set_organisations(
 
 
 def _resolve_memberships(
-    session: Session, actor: Actor, items: Any
+    session: Session, actor: Actor, items: list[UserOrganisation]
 ) -> list[tuple[Organisation, Profile, bool]]:
-    if not isinstance(items, list) or not items:
-        raise invalid("organisations", "must be a non-empty list", None)
     resolved: list[tuple[Organisation, Profile, bool]] = []
     for item in items:
-        if not isinstance(item, dict):
-            raise invalid("organisations", "each item must be an object", None)
-        org = _org_or_404(session, validate.nonempty(item, "organisation"))
+        org = _org_or_404(session, item.organisation)
         if any(org.id == seen.id for seen, _p, _d in resolved):
             raise invalid("organisations", f"{org.name} is listed twice", org.name)
         require_user_admin(session, actor, org)
-        profile = _profile_for(session, org, validate.nonempty(item, "profile"))
-        resolved.append((org, profile, bool(validate.boolean(item, "default", False))))
+        profile = _profile_for(session, org, item.profile)
+        resolved.append((org, profile, bool(item.default)))
     return resolved
 
 
@@ -396,7 +399,7 @@ def _resolve_memberships(
 
 def set_password(session: Session, actor: Actor, user: User, data: dict[str, Any]) -> None:
     """An administrator (or the user) sets a new password; browser sessions are closed."""
-    password = _checked_password(data, "password")
+    password = check(PasswordSet, data).password
     _require_self_or_admin(session, actor, user)
     user.password_hash = hash_password(password)
     user.failed_attempts = 0
@@ -411,11 +414,11 @@ def set_password(session: Session, actor: Actor, user: User, data: dict[str, Any
 
 def change_password(session: Session, actor: Actor, user: User, data: dict[str, Any]) -> None:
     """Users change their own password, proving they know the current one."""
-    password = _checked_password(data, "password")
-    current = data.get("currentPassword")
+    sent = check(PasswordChange, data)
+    password, current = sent.password, sent.currentPassword
     if user.id != actor.user_id:
         raise AuthorizationError("You can only change your own password")
-    if not isinstance(current, str) or not verify_password(user.password_hash, current):
+    if not verify_password(user.password_hash, current):
         raise AuthorizationError("Authentication failure")
     user.password_hash = hash_password(password)
     user.touch(actor.login)
@@ -484,8 +487,9 @@ def _profile_for(session: Session, org: Organisation, ref: str) -> Profile:
     return profile
 
 
-def _checked_login(data: dict[str, Any]) -> str:
-    login = validate.nonempty(data, "login", max_len=255).strip().lower()
+def _checked_login(sent: str) -> str:
+    """The schema bounds the login; its shape and the reserved name are checked here."""
+    login = sent.strip().lower()
     if not LOGIN_PATTERN.match(login):
         raise invalid("login", "must look like name@domain", login)
     if login == SYSTEM_LOGIN:
@@ -493,17 +497,7 @@ def _checked_login(data: dict[str, Any]) -> str:
     return login
 
 
-def _checked_email(data: dict[str, Any]) -> str | None:
-    email = validate.string(data, "email", max_len=255)
+def _email(email: str | None) -> str | None:
     if email is None or not email.strip():
         return None  # "" clears the address
     return email.strip()
-
-
-def _checked_password(data: dict[str, Any], name: str, required: bool = True) -> str | None:
-    password = data.get(name)
-    if password is None and not required:
-        return None
-    if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD:
-        raise invalid(name, f"must be a non-empty string of at most {MAX_PASSWORD} characters")
-    return password
