@@ -67,7 +67,7 @@ class ObservableBulkUpdate(ObservableUpdate):
 
 
 class ObservableTypeCreate(Input):
-    name: NonEmpty(ID_MAX)
+    name: NonEmpty(64)  # the column's length
     isAttachment: Bool | None = None
 
 

@@ -32,12 +32,18 @@ from propolis.core.errors import (
     invalid,
     missing,
 )
+from propolis.core.schemas import check
 from propolis.core.security import Actor
 from propolis.observables import checks
 from propolis.observables import files as observable_files
 from propolis.observables.models import Observable, ObservableType
+from propolis.observables.schemas import (
+    ObservableBulkUpdate,
+    ObservableCreate,
+    ObservableTypeCreate,
+    ObservableUpdate,
+)
 
-MAX_TYPE_NAME = 64
 MAX_TAG = 128  # longer taxonomy tags are not shown as tags
 ANALYSE_PERMISSION = "manageAnalyse"
 
@@ -62,8 +68,8 @@ def get_type(session: Session, ref: str) -> ObservableType:
 
 def create_type(session: Session, actor: Actor, data: dict[str, Any]) -> ObservableType:
     _require_type_admin(actor)
-    name = validate.nonempty(data, "name", max_len=MAX_TYPE_NAME)
-    is_attachment = bool(validate.boolean(data, "isAttachment", False))
+    values = check(ObservableTypeCreate, data).known()
+    name, is_attachment = values["name"], bool(values.get("isAttachment"))
     if find_type(session, name) is not None:
         raise CreateError(f"Observable type {name} already exists")
     observable_type = ObservableType(
@@ -181,6 +187,9 @@ def create_many(
         raise ValueError("an observable belongs to exactly one case or one alert")
     if not all(isinstance(item, dict) for item in items):
         raise BadRequest("An observable must be a JSON object")
+    # What the client sent, validated and coerced (a single tag is a list...); the extra
+    # fields (attachment part names, zip options) stay for the file readers.
+    items = [check(ObservableCreate, item).sent() for item in items]
     types = _input_types(session, items)
     batches = []
     for item in items:
@@ -227,18 +236,23 @@ def _input_types(session: Session, items: list[dict[str, Any]]) -> dict[str, Obs
 
 
 def _common_fields(data: dict[str, Any]) -> dict[str, Any]:
-    """The fields shared by every observable created from one ``InputObservable``."""
+    """The fields shared by every observable created from one (validated) ``InputObservable``."""
     return {
-        "message": validate.string(data, "message"),
-        "start_date": validate.date(data, "startDate"),
-        "tlp": validate.tlp(data, 2),
-        "pap": validate.pap(data, 2),
-        "tags": validate.tags(data) or [],
-        "ioc": bool(validate.boolean(data, "ioc", False)),
-        "sighted": bool(validate.boolean(data, "sighted", False)),
-        "sighted_at": validate.date(data, "sightedAt"),
-        "ignore_similarity": bool(validate.boolean(data, "ignoreSimilarity", False)),
+        "message": data.get("message"),
+        "start_date": data.get("startDate"),
+        "tlp": _or(data, "tlp", 2),
+        "pap": _or(data, "pap", 2),
+        "tags": data.get("tags") or [],
+        "ioc": bool(data.get("ioc")),
+        "sighted": bool(data.get("sighted")),
+        "sighted_at": data.get("sightedAt"),
+        "ignore_similarity": bool(data.get("ignoreSimilarity")),
     }
+
+
+def _or(data: dict[str, Any], key: str, default: Any) -> Any:
+    value = data.get(key)
+    return default if value is None else value
 
 
 def _data_candidates(
@@ -250,10 +264,8 @@ def _data_candidates(
     name = observable_type.name
     if data.get("attachment") or (files and "attachment" in files and "attachment" not in data):
         raise BadRequest(f"Observables of type {name} take a data value, not a file")
-    raw = data.get("data")
+    raw = data.get("data")  # a string or a list of them (ObservableCreate)
     values = raw if isinstance(raw, list) else [raw]
-    if not all(isinstance(v, str) or v is None for v in values):
-        raise invalid("data", "must be a string or a list of strings", raw)
     values = [v for v in values if v is not None and v.strip()]
     if not values:
         raise invalid("data", f"a value is required for observables of type {name}", raw)
@@ -421,26 +433,26 @@ def update_observable(
 ) -> None:
     """``InputUpdateObservable``; ``data`` and ``attachment`` are immutable (ignored)."""
     require_write(session, actor, observable=observable)
+    values = check(ObservableUpdate, data).known()
     changes: dict[str, Any] = {}
-    if data.get("dataType") is not None and data["dataType"] != observable.data_type:
-        _change_type(session, observable, data)
+    if values.get("dataType", observable.data_type) != observable.data_type:
+        _change_type(session, observable, values)
         changes["dataType"] = observable.data_type
-    if "message" in data:
-        observable.message = changes["message"] = validate.string(data, "message")
-    if data.get("tlp") is not None:
-        observable.tlp = changes["tlp"] = validate.tlp(data)
-    if data.get("pap") is not None:
-        observable.pap = changes["pap"] = validate.pap(data)
-    tags = validate.apply_tag_changes(list(observable.tags or []), data)
+    if "message" in values:
+        observable.message = changes["message"] = values["message"]
+    for key in ("tlp", "pap"):
+        if key in values:
+            setattr(observable, key, values[key])
+            changes[key] = values[key]
+    tags = validate.apply_tag_changes(list(observable.tags or []), values)
     if tags is not None:
         observable.tags = changes["tags"] = tags
     for key, attribute in FLAGS.items():
-        value = validate.boolean(data, key)
-        if value is not None:
-            setattr(observable, attribute, value)
-            changes[key] = value
-    if "sightedAt" in data:
-        observable.sighted_at = changes["sightedAt"] = validate.date(data, "sightedAt")
+        if key in values:
+            setattr(observable, attribute, values[key])
+            changes[key] = values[key]
+    if "sightedAt" in values:
+        observable.sighted_at = changes["sightedAt"] = values["sightedAt"]
     if changes:
         observable.touch(actor.login)
         _record(session, actor, "update", observable, changes)
@@ -469,7 +481,7 @@ def _change_type(session: Session, observable: Observable, data: dict[str, Any])
 
 def bulk_update(session: Session, actor: Actor, data: dict[str, Any]) -> list[Observable]:
     """``InputUpdateObservable`` + ``ids``: all of them, or none when one is not found."""
-    refs = validate.id_list(data, "ids")
+    refs = check(ObservableBulkUpdate, data).ids
     observables = [get_observable(session, actor, ref) for ref in refs]
     fields = {k: v for k, v in data.items() if k != "ids"}
     for observable in observables:
