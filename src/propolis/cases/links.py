@@ -11,18 +11,11 @@ from propolis import access
 from propolis.alerts.service import get_alert
 from propolis.cases import service
 from propolis.cases.models import Case, CaseLink, ExternalLink
-from propolis.core import events, validate
+from propolis.core import validate
 from propolis.core.errors import BadRequest, missing
 from propolis.core.security import Actor
 from propolis.observables.models import Observable
 from propolis.observables.service import similar_in
-
-
-def _record(session: Session, actor: Actor, case: Case, details: dict[str, Any]) -> None:
-    service.touch_case(session, actor, case)
-    events.record(
-        session, actor.login, actor.org_id, "update", "Case", case.id, details, root_id=case.id
-    )
 
 
 def _link_type(data: dict[str, Any]) -> str:
@@ -45,7 +38,7 @@ def add_case_link(session: Session, actor: Actor, case: Case, data: dict[str, An
     )
     if exists_row is None:
         session.add(CaseLink(case_id=case.id, linked_case_id=other.id, type=link_type))
-        _record(session, actor, case, {"linkCase": other.id, "type": link_type})
+        service.record_case_update(session, actor, case, {"linkCase": other.id, "type": link_type})
 
 
 def remove_case_link(session: Session, actor: Actor, case: Case, data: dict[str, Any]) -> None:
@@ -61,7 +54,7 @@ def remove_case_link(session: Session, actor: Actor, case: Case, data: dict[str,
     )
     if result.rowcount == 0:
         raise missing("Link to case", other.eid)
-    _record(session, actor, case, {"unlinkCase": other.id, "type": link_type})
+    service.record_case_update(session, actor, case, {"unlinkCase": other.id, "type": link_type})
 
 
 def add_external_link(session: Session, actor: Actor, case: Case, data: dict[str, Any]) -> None:
@@ -75,7 +68,7 @@ def add_external_link(session: Session, actor: Actor, case: Case, data: dict[str
     )
     if exists_row is None:
         session.add(ExternalLink(case_id=case.id, url=url, type=link_type))
-        _record(session, actor, case, {"linkUrl": url, "type": link_type})
+        service.record_case_update(session, actor, case, {"linkUrl": url, "type": link_type})
 
 
 def remove_external_link(session: Session, actor: Actor, case: Case, data: dict[str, Any]) -> None:
@@ -89,7 +82,7 @@ def remove_external_link(session: Session, actor: Actor, case: Case, data: dict[
     )
     if result.rowcount == 0:
         raise missing("Link to", url)
-    _record(session, actor, case, {"unlinkUrl": url, "type": link_type})
+    service.record_case_update(session, actor, case, {"unlinkUrl": url, "type": link_type})
 
 
 def link_types(session: Session, actor: Actor) -> list[str]:

@@ -54,6 +54,14 @@ def touch_case(session: Session, actor: Actor, case: Case) -> None:
     case.touch(actor.login)
 
 
+def record_case_update(session: Session, actor: Actor, case: Case, details: dict[str, Any]) -> None:
+    """A change of the case itself: its last update, and its one audit event."""
+    touch_case(session, actor, case)
+    events.record(
+        session, actor.login, actor.org_id, "update", "Case", case.id, details, root_id=case.id
+    )
+
+
 # --------------------------------------------------------------------------- value checks
 
 
@@ -456,10 +464,7 @@ def apply_template(
     if flags["updateCustomFields"]:
         changes["customFields"] = True
     case.case_template = template.name
-    case.touch(actor.login)
-    events.record(
-        session, actor.login, actor.org_id, "update", "Case", case.id, changes, root_id=case.id
-    )
+    record_case_update(session, actor, case, changes)
 
 
 def merge_alert(session: Session, actor: Actor, case: Case, alert: Any) -> None:
@@ -586,17 +591,7 @@ def change_owner(session: Session, actor: Actor, case: Case, data: dict[str, Any
     # Numbers count per owner organisation: the case takes the next one of its new owner.
     number = _next_number(session, target.id)
     case.org_id, case.number = target.id, number
-    case.touch(actor.login)
-    events.record(
-        session,
-        actor.login,
-        actor.org_id,
-        "update",
-        "Case",
-        case.id,
-        {"owner": target.name, "keepProfile": keep},
-        case.id,
-    )
+    record_case_update(session, actor, case, {"owner": target.name, "keepProfile": keep})
 
 
 def orgs_linked(session: Session, from_org: int, to_org: int) -> bool:
@@ -626,17 +621,7 @@ def set_access(session: Session, actor: Actor, case: Case, data: dict[str, Any])
     if (case.access_kind, list(case.access_users or [])) == (kind, users):
         return
     case.access_kind, case.access_users = kind, users
-    case.touch(actor.login)
-    events.record(
-        session,
-        actor.login,
-        actor.org_id,
-        "update",
-        "Case",
-        case.id,
-        {"access": {"_kind": kind, "users": users}},
-        case.id,
-    )
+    record_case_update(session, actor, case, {"access": {"_kind": kind, "users": users}})
 
 
 def bulk_set_access(session: Session, actor: Actor, data: dict[str, Any]) -> None:
@@ -665,14 +650,4 @@ def delete_custom_field_value(session: Session, actor: Actor, ref: str) -> None:
     value, case = row
     require_case_permission(session, actor, case, "manageCase/update")
     session.delete(value)
-    case.touch(actor.login)
-    events.record(
-        session,
-        actor.login,
-        actor.org_id,
-        "update",
-        "Case",
-        case.id,
-        {"removeCustomField": value.field_id},
-        root_id=case.id,
-    )
+    record_case_update(session, actor, case, {"removeCustomField": value.field_id})

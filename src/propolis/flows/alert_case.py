@@ -15,7 +15,7 @@ from propolis.alerts.models import Alert
 from propolis.cases import service as cases
 from propolis.cases.models import Case
 from propolis.casetemplates import service as casetemplates
-from propolis.core import events, validate
+from propolis.core import validate
 from propolis.core.db import now_ms
 from propolis.core.errors import NotFound, invalid, missing
 from propolis.core.security import Actor
@@ -109,17 +109,7 @@ def unlink_alert(session: Session, actor: Actor, case: Case, alert_ref: str) -> 
     if alert.case_id != case.id:
         raise missing(f"Alert {alert.eid} in case", case.eid)
     alerts.unlink_from_case(session, actor, alert)
-    cases.touch_case(session, actor, case)
-    events.record(
-        session,
-        actor.login,
-        actor.org_id,
-        "update",
-        "Case",
-        case.id,
-        {"unlinkAlert": alert.id},
-        root_id=case.id,
-    )
+    cases.record_case_update(session, actor, case, {"unlinkAlert": alert.id})
 
 
 def _case_input(session: Session, actor: Actor, alert: Alert, data: dict[str, Any]) -> dict:
