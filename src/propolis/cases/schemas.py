@@ -257,9 +257,3 @@ class TimelineEventOut(Output):
 class TimelineOut(Output):
     events: list[TimelineEventOut]
 
-
-class Anything(Output):
-    """An answer documented loosely (a list or object whose shape varies)."""
-
-
-_ = Ref
