@@ -256,4 +256,3 @@ class TimelineEventOut(Output):
 
 class TimelineOut(Output):
     events: list[TimelineEventOut]
-
