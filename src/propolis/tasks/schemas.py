@@ -33,18 +33,10 @@ class TaskCreate(Input):
     mandatory: Bool | None = None
 
 
-class TaskUpdate(Input):
+class TaskUpdate(TaskCreate):
+    """The same fields, each optional (a PATCH sends only what changes)."""
+
     title: NonEmpty(128) = None
-    group: NonEmpty(128) | None = None
-    description: Text | None = None
-    status: TaskStatus | None = None
-    flag: Bool | None = None
-    startDate: Date | None = None
-    endDate: Date | None = None
-    dueDate: Date | None = None
-    order: Int64 | None = None
-    assignee: Str(255) | None = None
-    mandatory: Bool | None = None
 
 
 class TaskBulkUpdate(TaskUpdate):
