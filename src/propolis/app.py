@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException
+from starlette.staticfiles import StaticFiles
 
 from propolis import __version__
 from propolis.analysis.runtime import start as start_analysis
@@ -25,6 +26,8 @@ from propolis.core.storage import Storage
 from propolis.core.web import BODY_SCHEMAS, JSON, BodyLimit, error_response
 from propolis.flows import storage_gc
 from propolis.settings import Settings
+from propolis.ui import UI_MODULES
+from propolis.ui.web import SecurityHeaders
 
 log = logging.getLogger("propolis")
 
@@ -98,11 +101,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Propolis", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
     for name in API_MODULES:
         # An import error propagates: a renamed or broken package must stop the start-up,
         # not make its routes vanish silently.
         app.include_router(importlib.import_module(name).router)
+    for name in UI_MODULES:
+        app.include_router(importlib.import_module(name).router)
+    app.mount("/static", StaticFiles(packages=[("propolis.ui", "static")]), name="static")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 
 from propolis import __version__
 from propolis.analysis import runtime
@@ -59,20 +59,6 @@ def _connectors(analysis: dict[str, object]) -> dict[str, object]:
         },
         "misp": {"enabled": False, "status": "OK", "servers": []},
     }
-
-
-@router.get("/", include_in_schema=False)
-def home() -> HTMLResponse:
-    """A landing page until the analysts' web UI lands: where the API and its docs are."""
-    return HTMLResponse(
-        "<!doctype html><html><head><meta charset='utf-8'><title>Propolis</title></head>"
-        "<body style='font-family:sans-serif;max-width:40em;margin:3em auto'>"
-        f"<h1>Propolis {__version__}</h1>"
-        "<p>The TheHive 5 compatible API answers under <code>/api/v1/</code>; "
-        "use <a href='https://pypi.org/project/thehive4py/'>thehive4py</a> or any TheHive "
-        "integration against this address.</p>"
-        "<p>Interactive API reference: <a href='/docs'>/docs</a>.</p></body></html>"
-    )
 
 
 @router.get("/api/status", response_model=LegacyStatusOut)

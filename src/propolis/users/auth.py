@@ -298,15 +298,28 @@ def _write_counters(db: Database, user_id: int, reset: bool) -> None:
 
 
 def _from_session_cookie(session: Session, request: Request, token: str) -> User | None:
+    found = browser_session(session, token)
+    if found is None:
+        return None
+    user, csrf_token = found
+    # Cookies ride along on cross-site requests: writes must prove they come from our pages.
+    if request.method in _UNSAFE and request.headers.get(CSRF_HEADER) != csrf_token:
+        form_token = request.query_params.get("csrf")
+        if form_token != csrf_token:
+            return None
+    return user
+
+
+def browser_session(session: Session, token: str) -> tuple[User, str] | None:
+    """The user of a live browser session and the session's CSRF token (the caller checks
+    the token on writes: the API from a header, the web pages from a header or a form)."""
     row = session.scalar(select(AuthSession).where(AuthSession.token_digest == digest(token)))
     if row is None or row.expires_at < now_ms():
         return None
-    # Cookies ride along on cross-site requests: writes must prove they come from our pages.
-    if request.method in _UNSAFE and request.headers.get(CSRF_HEADER) != row.csrf_token:
-        form_token = request.query_params.get("csrf")
-        if form_token != row.csrf_token:
-            return None
-    return session.get(User, row.user_id)
+    user = session.get(User, row.user_id)
+    if user is None or user.locked or user.login == SYSTEM_LOGIN:
+        return None
+    return user, row.csrf_token
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,9 @@
+"""The analysts' web pages: server-rendered (Jinja2), made lively with htmx.
+
+Each module of this package with pages exposes ``router`` (routes of class
+:class:`propolis.ui.web.UiRoute`); ``create_app`` includes those listed in ``UI_MODULES``."""
+
+UI_MODULES = [
+    "propolis.ui.signin",
+    "propolis.ui.home",
+]
