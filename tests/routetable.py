@@ -38,6 +38,7 @@ from sqlalchemy import create_engine, text
 
 from propolis.app import create_app
 from propolis.settings import Settings
+from propolis.ui.web import UiRoute
 
 PASSWORD = "tenancy password"
 MISSING_ID = "~999999999"
@@ -66,10 +67,20 @@ class Route:
 
 def api_routes() -> list[Route]:
     """Every (method, path) of the application's API routes, in registration order."""
+    return _routes(api=True)
+
+
+def ui_routes() -> list[Route]:
+    """Every (method, path) of the web pages (``propolis.ui``), in registration order."""
+    return _routes(api=False)
+
+
+def _routes(api: bool) -> list[Route]:
     app = create_app(Settings(data_dir=Path(tempfile.mkdtemp(prefix="propolis-routes-"))))
     found: list[Route] = []
     for context in iter_route_contexts(app.router.routes):
-        if isinstance(context.original_route, APIRoute):
+        route = context.original_route
+        if isinstance(route, APIRoute) and isinstance(route, UiRoute) != api:
             for method in sorted(context.methods or ()):
                 route = Route(method, context.path)
                 if route not in found:

@@ -39,8 +39,10 @@ def test_current_user_in_main_org(thehive):
     assert me["profile"] == "org-admin"
 
 
-def test_home_page_points_to_the_api(server):
+def test_home_page_asks_to_sign_in_and_points_to_the_api(server):
     response = requests.get(server.url + "/", timeout=5)
-    assert response.status_code == 200
+    assert response.history and response.history[0].status_code == 303
+    assert response.url.startswith(server.url + "/login")
     assert "text/html" in response.headers["content-type"]
+    assert 'name="password"' in response.text
     assert "/api/v1/" in response.text
