@@ -23,7 +23,9 @@ SEGMENT_KINDS = {
     "actions": "action",
 }
 # Parameters whose kind the segment before them does not say: (route path, name) -> kind.
-PARAM_KINDS: dict[tuple[str, str], str] = {}
+PARAM_KINDS: dict[tuple[str, str], str] = {
+    ("/alerts/{ref}/similar/{case_ref}", "case_ref"): "case",
+}
 
 # Pages that are not behind the sign-in: the sign-in form itself.
 PUBLIC = {Route("GET", "/login"), Route("POST", "/login")}

@@ -78,6 +78,16 @@ def get_alerts(session: Session, actor: Actor, refs: list[str]) -> list[Alert]:
     return out
 
 
+def alert_statuses(session: Session) -> list[tuple[str, str, str | None]]:
+    """The configured alert statuses as (value, stage, colour), in their configured order."""
+    rows = session.execute(
+        select(StatusValue.value, StatusValue.stage, StatusValue.color)
+        .where(StatusValue.kind == "alert")
+        .order_by(StatusValue.position, StatusValue.id)
+    )
+    return [(value, stage, color) for value, stage, color in rows]
+
+
 # --------------------------------------------------------------------------- input checks
 
 

@@ -6,4 +6,5 @@ Each module of this package with pages exposes ``router`` (routes of class
 UI_MODULES = [
     "propolis.ui.signin",
     "propolis.ui.home",
+    "propolis.ui.alerts",
 ]
