@@ -17,6 +17,10 @@ class Alert(Entity):
         Index("ix_alert_org_status_created", "org_id", "status", "created_at"),
         Index("ix_alert_org_date", "org_id", "date"),
         Index("ix_alert_org_status_date", "org_id", "status", "date"),
+        # The analysts' queue: counts per stage (New, waiting = New + In progress) and the
+        # newest first inside a stage; sorting by severity, newest first inside a level.
+        Index("ix_alert_org_stage_date", "org_id", "stage", "date"),
+        Index("ix_alert_org_severity_date", "org_id", "severity", "date"),
     )
 
     org_id: Mapped[int] = fk("organisation.id", nullable=False, index=False)

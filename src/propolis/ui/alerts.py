@@ -165,10 +165,13 @@ def _sort(value: str | None) -> str:
 
 
 def _sort_fields(sort: str) -> list[dict[str, str]]:
+    """The sort, then the alert's date and id in the same direction: equal values list the
+    newest first (when descending), paging neither skips nor repeats rows, and the order
+    follows the (org, field, date) indexes instead of sorting every matching alert."""
     field = sort.lstrip("-")
     direction = "desc" if sort.startswith("-") else "asc"
-    # The id breaks ties, so that paging through equal dates neither skips nor repeats rows.
-    return [{field: direction}, {"_id": direction}]
+    fields = [field] + [f for f in ("date", "_id") if f != field]
+    return [{f: direction} for f in fields]
 
 
 # --------------------------------------------------------------------------- the list
@@ -198,34 +201,34 @@ def alert_list(p: Page = Depends(page)) -> Response:
         stages=STAGE_LABELS,
         statuses=service.alert_statuses(p.session),
         users=_users(p),
-        poll_url=_poll_url(params, _newest_id(p, ops)),
+        poll_url=_poll_url(params, _newest(p, ops)),
         poll_seconds=POLL_SECONDS,
         request=p.request,
         list_url=_current_url(p),
     )
 
 
-def _newest_id(p: Page, ops: list[dict[str, Any]]) -> str:
-    """The newest alert matching the filters when the page was drawn (ids only grow)."""
+def _newest(p: Page, ops: list[dict[str, Any]]) -> int:
+    """When the newest alert matching the filters was created, as the page was drawn."""
     newest = lists.run(
         p,
         [
             *ops,
-            {"_name": "sort", "_fields": [{"_id": "desc"}]},
+            {"_name": "sort", "_fields": [{"_createdAt": "desc"}]},
             {"_name": "page", "from": 0, "to": 1},
         ],
     )
-    return newest[0]["_id"] if newest else "~0"
+    return int(newest[0]["_createdAt"]) if newest else 0
 
 
-def _poll_url(params: QueryParams, newest: str) -> str:
+def _poll_url(params: QueryParams, newest: int) -> str:
     """New alerts: a poll every few seconds of a tiny count (alerts matching the list's
-    filters with an id above the newest one drawn; a primary-key range), answered by a
-    "N new alerts — show" banner. A poll rather than the SSE stream: it needs the list's
-    filters (the stream carries audit events of every kind), it costs one indexed count, and
-    it works unchanged behind any number of server processes. The rows themselves are never
-    replaced by the poll, so nothing moves under the analyst's cursor while they select;
-    they click the banner when they are ready."""
+    filters created after the newest one drawn: a range of the (org, created) index),
+    answered by a "N new alerts — show" banner. A poll rather than the SSE stream: it needs
+    the list's filters (the stream carries audit events of every kind), it costs one
+    indexed count, and it works unchanged behind any number of server processes. The rows
+    themselves are never replaced by the poll, so nothing moves under the analyst's cursor
+    while they select; they click the banner when they are ready."""
     kept = [(k, v) for k, v in params.multi_items() if k not in ("page", "after")]
     return "/alerts/new?" + urlencode([*kept, ("after", newest)])
 
@@ -234,8 +237,9 @@ def _poll_url(params: QueryParams, newest: str) -> str:
 def new_alerts(p: Page = Depends(page)) -> Response:
     params = p.request.query_params
     ops = AlertFilters.from_params(params).operations(p.actor.login)
-    after = params.get("after", "~0")
-    count = lists.count(p, [*ops, {"_name": "filter", "_gt": {"_field": "_id", "_value": after}}])
+    after = lists.int_param(params.get("after"), 0)
+    newer = {"_name": "filter", "_gt": {"_field": "_createdAt", "_value": after}}
+    count = lists.count(p, [*ops, newer])
     kept = [(k, v) for k, v in params.multi_items() if k not in ("page", "after")]
     show_url = "/alerts" + ("?" + urlencode(kept) if kept else "")
     return render(p, "alerts/_new.html", count=count, show_url=show_url)

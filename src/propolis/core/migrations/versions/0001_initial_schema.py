@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 4612cb5a0a98
+Revision ID: f3a1980ff4f6
 Revises:
-Create Date: 2026-11-28 02:09:41.391204
+Create Date: 2026-11-28 23:14:27.014137
 """
 
 import sqlalchemy as sa
@@ -491,6 +491,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_alert_case_id"), ["case_id"], unique=False)
         batch_op.create_index("ix_alert_org_created", ["org_id", "created_at"], unique=False)
         batch_op.create_index("ix_alert_org_date", ["org_id", "date"], unique=False)
+        batch_op.create_index(
+            "ix_alert_org_severity_date", ["org_id", "severity", "date"], unique=False
+        )
+        batch_op.create_index("ix_alert_org_stage_date", ["org_id", "stage", "date"], unique=False)
         batch_op.create_index(
             "ix_alert_org_status_created", ["org_id", "status", "created_at"], unique=False
         )
@@ -1378,6 +1382,8 @@ def downgrade() -> None:
     with op.batch_alter_table("alert", schema=None) as batch_op:
         batch_op.drop_index("ix_alert_org_status_date")
         batch_op.drop_index("ix_alert_org_status_created")
+        batch_op.drop_index("ix_alert_org_stage_date")
+        batch_op.drop_index("ix_alert_org_severity_date")
         batch_op.drop_index("ix_alert_org_date")
         batch_op.drop_index("ix_alert_org_created")
         batch_op.drop_index(batch_op.f("ix_alert_case_id"))
