@@ -279,3 +279,36 @@ def test_other_organisations_cases_are_out_of_reach(thehive, fresh_org):
         assert error_of(call, alert["_id"], foreign_case["_id"])["type"] == "NotFoundError"
     assert thehive.alert.get(alert["_id"]) == alert
     assert other.case.get(foreign_case["_id"]) == foreign_case
+
+
+def test_alert_list_extra_data_counts_similar_cases_and_shows_the_read_flag(thehive, fresh_org):
+    """Propolis' extraData for the alert queue: per alert, how many visible cases share an
+    observable (another organisation's case does not count), and the read flag."""
+    other_name, other = fresh_org
+    domain = unique("d") + ".example"
+    ip = "198.51.100.77"
+    two = thehive.alert.create(
+        alert_input(
+            observables=[{"dataType": "domain", "data": domain}, {"dataType": "ip", "data": ip}]
+        )
+    )
+    none = thehive.alert.create(alert_input(observables=[{"dataType": "fqdn", "data": domain}]))
+    for observables in ([("domain", domain), ("ip", ip)], [("ip", ip)]):
+        case = thehive.case.create({"title": "shares", "description": "d"})
+        for data_type, data in observables:
+            thehive.case.create_observable(case["_id"], {"dataType": data_type, "data": data})
+    theirs = other.case.create({"title": "theirs", "description": "d"})
+    other.case.create_observable(theirs["_id"], {"dataType": "domain", "data": domain})
+    found = _query(
+        thehive,
+        [
+            {"_name": "listAlert"},
+            {"_name": "filter", "_in": {"_field": "_id", "_values": [two["_id"], none["_id"]]}},
+            {"_name": "sort", "_fields": [{"_createdAt": "asc"}]},
+            {"_name": "page", "from": 0, "to": 2, "extraData": ["similarCaseCount", "read"]},
+        ],
+    )
+    assert [a["extraData"] for a in found] == [
+        {"similarCaseCount": 2, "read": False},
+        {"similarCaseCount": 0, "read": False},
+    ]

@@ -51,7 +51,9 @@ def get_alert(server, api, alert_id: str) -> dict:
     return answer.json()
 
 
-def make_case(server, api, observables: list[tuple[str, str]], **fields) -> dict:
+def make_case(
+    server, api, observables: list[tuple[str, str]], iocs: tuple[str, ...] = (), **fields
+) -> dict:
     answer = api.post(
         server.url + "/api/v1/case",
         json={"title": unique("case"), "description": "d", **fields},
@@ -62,7 +64,7 @@ def make_case(server, api, observables: list[tuple[str, str]], **fields) -> dict
     for data_type, data in observables:
         added = api.post(
             f"{server.url}/api/v1/case/{case['_id']}/observable",
-            json={"dataType": data_type, "data": data},
+            json={"dataType": data_type, "data": data, "ioc": data in iocs},
             timeout=30,
         )
         assert added.status_code == 201, added.text
@@ -190,7 +192,9 @@ def test_preview_shows_similar_cases_with_the_share_of_common_observables(
 ):
     tag = unique("similar")
     shared = [("domain", f"{unique('evil')}.example"), ("ip", "198.51.100.23")]
-    case = make_case(server, api, [*shared, ("hash", uuid.uuid4().hex)], tags=[tag])
+    case = make_case(
+        server, api, [*shared, ("hash", uuid.uuid4().hex)], iocs=(shared[0][1],), tags=[tag]
+    )
     alert = post_alert(
         server,
         api,
@@ -210,6 +214,7 @@ def test_preview_shows_similar_cases_with_the_share_of_common_observables(
     expect(page.locator("#alert-observables tbody tr")).to_have_count(3)
     item = page.locator(f'.similar-case[data-case="{case["number"]}"]')
     expect(item).to_contain_text("Observables 67 % (2/3)")
+    expect(item).to_contain_text("IOCs 100 % (1/1)")
     item.get_by_role("button", name="See which observables").click()
     expect(item.locator(".similar-observables li")).to_have_count(2)
     expect(item.locator(".similar-observables")).to_contain_text(shared[0][1])
@@ -284,3 +289,46 @@ def test_an_analyst_of_another_organisation_gets_404_on_the_alert(page: Page, se
     expect(page.locator("body")).not_to_contain_text("main-org only")
     page.goto(f"{server.url}/alerts?stage=all")
     expect(page.locator("body")).not_to_contain_text("main-org only")
+
+
+def read_flag(server, api, alert_id: str) -> bool:
+    found = api.post(
+        server.url + "/api/v1/query",
+        json={
+            "query": [
+                {"_name": "getAlert", "idOrName": alert_id},
+                {"_name": "page", "from": 0, "to": 1, "extraData": ["read"]},
+            ]
+        },
+        timeout=30,
+    ).json()
+    return found[0]["extraData"]["read"]
+
+
+def test_mark_read_in_bulk_then_start_and_close_from_the_preview(page: Page, server, api, analyst):
+    tag = unique("triage")
+    alert = post_alert(server, api, title="triage me", tags=[tag])
+    login(page, server, *analyst)
+    page.goto(f"{server.url}/alerts?tags={tag}")
+    row = page.locator(f'tr[data-alert="{alert["_id"]}"]')
+    expect(row.locator(".unread-dot")).to_be_visible()
+    row.locator("input[name=ids]").check()
+    page.get_by_role("button", name="Mark read").click()
+    expect(row.locator(".unread-dot")).to_have_count(0)
+    assert read_flag(server, api, alert["_id"]) is True
+
+    row.locator(".alert-title > a").click()
+    page.locator("#start-alert").click()
+    expect(page.locator("#alert-status")).to_have_text("InProgress")
+    expect(page.locator("#alert-assignee")).to_have_text(analyst[0])
+    page.get_by_role("button", name="Close…").click()
+    page.select_option("#close-status", "TruePositive")
+    page.fill("#close-summary", "Confirmed with the user")
+    page.get_by_role("button", name="Close alert").click()
+    expect(page.locator("#alert-status")).to_have_text("TruePositive")
+    closed = get_alert(server, api, alert["_id"])
+    assert (closed["stage"], closed["assignee"], closed["summary"]) == (
+        "Closed",
+        analyst[0],
+        "Confirmed with the user",
+    )
