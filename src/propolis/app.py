@@ -17,7 +17,9 @@ from starlette.staticfiles import StaticFiles
 
 from propolis import __version__
 from propolis.analysis.runtime import start as start_analysis
+from propolis.audit.stream import Follower
 from propolis.bootstrap import bootstrap
+from propolis.core import events
 from propolis.core.db import Database
 from propolis.core.errors import AttributeCheckingError, PropolisError
 from propolis.core.migrate import upgrade
@@ -92,7 +94,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             gc = storage_gc.schedule(
                 db, app.state.storage, settings.storage_gc_interval, settings.storage_gc_grace
             )
+        # The live stream: one follower of the audit table, started by the first listener.
+        app.state.stream = Follower(db, settings.stream_poll_ms / 1000)
+        wake_stream = lambda _event: app.state.stream.notify()  # noqa: E731
+        events.subscribe(wake_stream)
         yield
+        events.unsubscribe(wake_stream)
+        await app.state.stream.stop()
         if gc is not None:
             gc.set()
         analysis.stop()

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
         "committed yet",
     )
     log_level: str = "info"
+    stream_poll_ms: int = Field(
+        default=300, description="how often the live stream looks for new audit events"
+    )
     # Analysis engine (Cortex-compatible analyzers/responders), see propolis.analysis.
     analyzers_path: str = Field(
         default="", description="folders of analyzer definitions, ':'-separated"

@@ -354,12 +354,12 @@ def _store(session: Session, kind: str, item: Any, outcome: runner.Outcome) -> N
     report = dict(outcome.report)
     item.operations = report.get("operations") or [] if outcome.success else []
     actor = _actor_for(session, item)
+    observable = _observable_of(session, item) if kind == JOB else None
     if kind == JOB:
         item.report = report
         item.error_message = outcome.error_message
         if outcome.success:
             _register_artifact_files(session, item)
-            observable = _observable_of(session, item)
             if observable is not None:
                 apply_analyzer_report(session, actor, item, observable)
     else:
@@ -377,6 +377,8 @@ def _store(session: Session, kind: str, item: Any, outcome: runner.Outcome) -> N
         TYPE_NAMES[kind],
         item.id,
         {"status": item.status},
+        # Like the job's creation: the case or alert of the observable (its history, streams).
+        root_id=observable and (observable.case_id or observable.alert_id),
     )
 
 

@@ -60,6 +60,11 @@ def subscribe(callback: Subscriber) -> None:
     _subscribers.append(callback)
 
 
+def unsubscribe(callback: Subscriber) -> None:
+    if callback in _subscribers:
+        _subscribers.remove(callback)
+
+
 def record(
     session: Session,
     actor: str,
