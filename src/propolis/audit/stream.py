@@ -390,9 +390,12 @@ class Follower:
         self._gaps: dict[int, float] = {}
 
     @asynccontextmanager
-    async def subscribe(self, actor: Actor, after: int | None = None) -> AsyncIterator[Any]:
+    async def subscribe(
+        self, actor: Actor, after: int | None = None, seconds: float | None = None
+    ) -> AsyncIterator[AsyncIterator[Entry]]:
         """The entries the caller may see: first those after ``after`` (when given), then
-        live ones, as an async iterator that ends when the client is too slow."""
+        live ones, as an async iterator that ends when the client is too slow or after
+        ``seconds`` (the client then reconnects: its rights are checked again)."""
         subscription = Subscription(actor)
         # Registered before the catch-up is read, so nothing falls between the two.
         self._subscribers.add(subscription)
@@ -401,7 +404,7 @@ class Follower:
             replayed: list[Entry] = []
             if after is not None:
                 replayed = await asyncio.to_thread(self._read, events_after, actor, after)
-            yield _entries_of(subscription, replayed)
+            yield _entries_of(subscription, replayed, seconds)
         finally:
             self._subscribers.discard(subscription)
 
@@ -493,14 +496,20 @@ class Follower:
                 del self._gaps[missing]
 
 
-async def _entries_of(subscription: Subscription, replayed: list[Entry]) -> AsyncIterator[Entry]:
-    sent: set[int] = set()
+async def _entries_of(
+    subscription: Subscription, replayed: list[Entry], seconds: float | None
+) -> AsyncIterator[Entry]:
+    ends = time.monotonic() + seconds if seconds is not None else None
+    sent = {entry.id for entry in replayed}
     for entry in replayed:
-        sent.add(entry.id)
         yield entry
     while True:
-        entry = await subscription.queue.get()
+        try:
+            left = ends - time.monotonic() if ends is not None else None
+            entry = await asyncio.wait_for(subscription.queue.get(), left)
+        except TimeoutError:
+            return
         if entry is None:
             return
-        if entry.id not in sent:
+        if entry.id not in sent:  # live entries the catch-up read already had
             yield entry

@@ -7,4 +7,5 @@ UI_MODULES = [
     "propolis.ui.signin",
     "propolis.ui.home",
     "propolis.ui.alerts",
+    "propolis.ui.stream",
 ]
