@@ -1,51 +1,37 @@
-"""The live stream (server-sent events) and its history page.
+"""The live stream (server-sent events), its panel and its history page.
 
 ``GET /ui/stream`` sends one ``audit`` event per audit record the caller may see, its data
-an HTML ``<li>`` (htmx's SSE extension swaps it into the stream panel), its id the audit
+an HTML ``<li>`` (htmx's SSE extension puts it on top of the panel), its id the audit
 event's id: a reconnecting browser sends it back as ``Last-Event-ID`` and first gets what
-it missed. Everything else (the rule, the words, the following) is ``propolis.audit.stream``.
+it missed. The rule, the words and the following of the audit table are
+``propolis.audit.stream``; this module only speaks HTTP and HTML.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable
-from datetime import UTC, datetime
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from propolis.audit.stream import HISTORY_PAGE, Entry, history
+from propolis.audit.stream import HISTORY_PAGE, Entry, history, last_id
 from propolis.core.errors import BadRequest
 from propolis.core.security import Actor
-from propolis.core.web import caller
+from propolis.ui.web import TEMPLATES, Page, UiRoute, page, render, signed_in_actor
 
-router = APIRouter()
+router = APIRouter(route_class=UiRoute)
 
 # A stream ends after this long; the browser reconnects at once (with Last-Event-ID), so
 # a signed-out user or a withdrawn permission stops the flow within this delay.
 STREAM_SECONDS = 300
 RECONNECT_MS = 1000
+PANEL_ENTRIES = 30
 MAX_HISTORY_PAGE = 500
-
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(default=True),
-)
-
-
-def _time(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
-
-
-_templates.filters["iso_time"] = lambda ms: _time(ms).isoformat(timespec="seconds")
-_templates.filters["short_time"] = lambda ms: _time(ms).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def render_entry(entry: Entry) -> str:
-    return _templates.get_template("stream/_entry.html").render(entry=entry)
+    return TEMPLATES.get_template("stream/_entry.html").render(entry=entry).strip()
 
 
 def resume_point(
@@ -63,7 +49,7 @@ def resume_point(
 @router.get("/ui/stream", response_class=EventSourceResponse)
 async def live_stream(
     request: Request,
-    actor: Actor = Depends(caller),
+    actor: Actor = Depends(signed_in_actor),
     after: int | None = Depends(resume_point),
 ) -> AsyncIterable[ServerSentEvent]:
     """What the caller's organisation does, as it happens (text/event-stream)."""
@@ -75,17 +61,22 @@ async def live_stream(
             yield ServerSentEvent(id=str(entry.id), event="audit", raw_data=render_entry(entry))
 
 
-@router.get("/stream", response_class=HTMLResponse)
+@router.get("/ui/stream/panel")
+def stream_panel(p: Page = Depends(page)) -> Response:
+    """The panel's latest entries and its stream, which starts where this read stopped."""
+    newest = last_id(p.session)
+    entries, _ = history(p.session, p.actor, newest + 1, PANEL_ENTRIES)
+    return render(p, "stream/_panel.html", entries=entries, after=newest)
+
+
+@router.get("/stream")
 def history_page(
-    request: Request,
-    actor: Actor = Depends(caller),
-    before: int | None = Query(None, ge=1, description="show the events older than this id"),
+    p: Page = Depends(page),
+    before: int | None = Query(None, ge=1, description="the events older than this id"),
     limit: int = Query(HISTORY_PAGE, ge=1, le=MAX_HISTORY_PAGE),
-) -> HTMLResponse:
+) -> Response:
     """The stream's history, newest first, paged back with ``before`` (no cap)."""
-    with request.app.state.db.read_sessions() as session:
-        entries, older = history(session, actor, before, limit)
-    page = _templates.get_template("stream/history.html").render(
-        entries=entries, older=older, before=before, limit=limit
+    entries, older = history(p.session, p.actor, before, limit)
+    return render(
+        p, "stream/history.html", entries=entries, older=older, before=before, limit=limit
     )
-    return HTMLResponse(page)

@@ -117,6 +117,15 @@ async def page(request: Request) -> Page:
     return Page(open_session(request), actor, request, csrf, name, form)
 
 
+async def signed_in_actor(request: Request) -> Actor:
+    """FastAPI dependency of what a script reads rather than a person (the live stream):
+    the same sign-in as a page, but a plain 401 instead of a redirect to the form."""
+    signed_in = await run_in_threadpool(_signed_in, request)
+    if signed_in is None:
+        raise AuthenticationError("Sign in first")
+    return signed_in[0]
+
+
 def _signed_in(request: Request) -> tuple[Actor, str, str] | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:

@@ -8,6 +8,7 @@ first (no sleeping, no timing).
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import threading
@@ -18,7 +19,8 @@ import httpx
 import pytest
 import requests
 
-from tests.harness import Server
+from tests.harness import Server, new_postgres_database
+from tests.ui.conftest import login, screenshot
 
 PASSWORD = "stream-tests-password"
 WAIT = 30  # seconds; only reached when something is broken
@@ -137,6 +139,24 @@ def marker() -> str:
     return "marker-" + uuid.uuid4().hex[:10]
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """Both storage backends: PostgreSQL hands out ids before commit, SQLite does not."""
+    database_url = None
+    if request.param == "postgresql":
+        base = os.environ.get("PROPOLIS_TEST_POSTGRES_URL")
+        if not base:
+            if os.environ.get("CI"):
+                pytest.fail("CI must provide PostgreSQL (PROPOLIS_TEST_POSTGRES_URL)")
+            pytest.skip("PostgreSQL not configured (set PROPOLIS_TEST_POSTGRES_URL)")
+        database_url = new_postgres_database(base)
+    srv = Server(tmp_path_factory.mktemp(f"data-stream-{request.param}"), database_url)
+    srv.start()
+    srv.init_main_org()
+    yield srv
+    srv.stop()
+
+
 @pytest.fixture(scope="module")
 def other_org(server: Server) -> str:
     name = "stream-other-" + uuid.uuid4().hex[:6]
@@ -148,9 +168,8 @@ def other_org(server: Server) -> str:
 
 
 def test_anonymous_stream_is_refused_with_401(server: Server) -> None:
-    response = requests.get(server.url + "/ui/stream", timeout=30)
+    response = requests.get(server.url + "/ui/stream", allow_redirects=False, timeout=30)
     assert response.status_code == 401
-    assert response.json()["type"] == "AuthenticationError"
 
 
 def test_colleague_sees_the_event_and_another_organisation_never(
@@ -299,3 +318,24 @@ def test_history_pages_back_past_ten_events(server: Server) -> None:
         pages += 1
     assert found == list(reversed(titles))  # newest first, none twice, none missing
     assert pages >= 3
+
+
+def test_the_panel_shows_recent_entries_and_a_colleagues_action_without_reload(
+    server: Server, page
+) -> None:
+    watcher = new_user(server, "main-org", "analyst")
+    colleague = new_user(server, "main-org", "analyst")
+    earlier = "Earlier case " + marker()
+    new_case(server, colleague, "main-org", earlier)
+    login(page, server, watcher, PASSWORD)
+    panel = page.locator("#stream-list")
+    panel.locator("li", has_text=earlier).wait_for()
+
+    title = "Live case " + marker()
+    case_id = new_case(server, colleague, "main-org", title)
+    entry = panel.locator("li", has_text=title)
+    entry.wait_for()  # no reload: the stream put it there
+    assert panel.locator("li").first.inner_text().find(title) >= 0  # newest on top
+    assert entry.locator(f'a[href="/cases/{case_id}"]').count() == 1
+    assert colleague in entry.inner_text()
+    screenshot(page, "live-stream")
