@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from tests.harness import Server, new_postgres_database
+from tests.routetable import link
 from tests.ui.conftest import login, screenshot
 
 PASSWORD = "stream-tests-password"
@@ -255,6 +256,52 @@ def test_user_management_events_only_for_who_manages_users(server: Server) -> No
     finally:
         analyst_stream.close()
         admin_stream.close()
+
+
+def test_on_a_shared_case_the_owner_sees_the_partner_and_the_partner_only_what_it_is_shown(
+    server: Server,
+) -> None:
+    partner = "stream-partner-" + uuid.uuid4().hex[:6]
+    server.create_org(partner)
+    link(server, "main-org", partner)
+    owner_analyst = new_user(server, "main-org", "analyst")
+    partner_analyst = new_user(server, partner, "analyst")
+    case_id = new_case(server, owner_analyst, "main-org", "Shared " + marker())
+    shared = server.http("main-org").post(
+        server.url + f"/api/v1/case/{case_id}/shares",
+        json={
+            "shares": [
+                {
+                    "organisation": partner,
+                    "profile": "analyst",
+                    "taskRule": "manual",
+                    "observableRule": "manual",
+                }
+            ]
+        },
+        timeout=30,
+    )
+    assert shared.status_code == 201, shared.text
+    owner_stream = Stream(server, session_cookie(server, owner_analyst))
+    partner_stream = Stream(server, session_cookie(server, partner_analyst))
+    try:
+        not_shared = "Owner only " + marker()
+        new_task(server, owner_analyst, "main-org", case_id, not_shared)
+        domain = marker() + ".example"
+        added = as_user(server, partner_analyst, partner).post(
+            server.url + f"/api/v1/case/{case_id}/observable",
+            json={"dataType": "domain", "data": domain},
+            timeout=30,
+        )
+        assert added.status_code == 201, added.text
+        seen_by_owner = owner_stream.until(domain)
+        assert partner_analyst in seen_by_owner[-1].data
+        assert any(not_shared in m.data for m in seen_by_owner)
+        seen_by_partner = partner_stream.until(domain)
+        assert not any(not_shared in m.data for m in seen_by_partner)
+    finally:
+        owner_stream.close()
+        partner_stream.close()
 
 
 def test_two_server_processes_on_one_database(tmp_path) -> None:
