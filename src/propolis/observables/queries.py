@@ -106,6 +106,9 @@ OBSERVABLE = register_entity(
             "sightedAt": Field(Observable.sighted_at, INT),
             "message": Field(Observable.message),
             "ignoreSimilarity": Field(Observable.ignore_similarity, BOOL),
+            # sha256 of type and value (observables.service.fingerprint_of), indexed: finding
+            # a value among many observables is an index lookup, not a scan of ``data``.
+            "fingerprint": Field(Observable.fingerprint),
             **attachment_fields(Observable.attachment_id),
         },
         render=_render_observables,

@@ -8,4 +8,6 @@ UI_MODULES = [
     "propolis.ui.home",
     "propolis.ui.alerts",
     "propolis.ui.stream",
+    "propolis.ui.cases",
+    "propolis.ui.search",
 ]
