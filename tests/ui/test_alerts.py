@@ -182,7 +182,7 @@ def test_a_refused_bulk_action_shows_the_services_message(page: Page, server, ap
     page.goto(f"{server.url}/alerts?tags={tag}")
     page.locator(f'input[name=ids][value="{alert["_id"]}"]').check()
     page.fill("#bulk-case", "999999")
-    page.get_by_role("button", name="Merge into case").click()
+    page.press("#bulk-case", "Enter")  # Enter in the case number means "merge"
     expect(page.locator("#flash")).to_contain_text("999999")
     assert get_alert(server, api, alert["_id"])["stage"] == "New"
 
@@ -195,6 +195,13 @@ def test_preview_shows_similar_cases_with_the_share_of_common_observables(
     case = make_case(
         server, api, [*shared, ("hash", uuid.uuid4().hex)], iocs=(shared[0][1],), tags=[tag]
     )
+    closed = make_case(server, api, [shared[1], ("hash", uuid.uuid4().hex)])
+    answer = api.patch(
+        f"{server.url}/api/v1/case/{closed['_id']}",
+        json={"status": "TruePositive", "summary": "seen before", "impactStatus": "NoImpact"},
+        timeout=30,
+    )
+    assert answer.status_code == 204, answer.text
     alert = post_alert(
         server,
         api,
@@ -207,18 +214,27 @@ def test_preview_shows_similar_cases_with_the_share_of_common_observables(
     )
     login(page, server, *analyst)
     page.goto(f"{server.url}/alerts?tags={tag}")
-    expect(rows(page).locator(".similar-count")).to_have_text(["1"])
+    expect(rows(page).locator(".similar-count")).to_have_text(["2"])
     rows(page).locator(".alert-title > a").click()
     expect(page).to_have_url(f"{server.url}/alerts/{alert['_id']}")
     expect(page.locator("#alert-description strong")).to_have_text("EDR")
     expect(page.locator("#alert-observables tbody tr")).to_have_count(3)
+    items = page.locator(".similar-case")
+    # Most observables in common first.
+    expect(items).to_have_count(2)
+    expect(items.first).to_have_attribute("data-case", str(case["number"]))
     item = page.locator(f'.similar-case[data-case="{case["number"]}"]')
     expect(item).to_contain_text("Observables 67 % (2/3)")
     expect(item).to_contain_text("IOCs 100 % (1/1)")
+    expect(items.nth(1)).to_contain_text("Observables 50 % (1/2)")
     item.get_by_role("button", name="See which observables").click()
     expect(item.locator(".similar-observables li")).to_have_count(2)
     expect(item.locator(".similar-observables")).to_contain_text(shared[0][1])
     screenshot(page, "alert-preview")
+    page.locator('#similar-chips a[data-status="TruePositive"]').click()
+    expect(page).to_have_url(re.compile("similar=TruePositive"))
+    expect(items).to_have_count(1)
+    expect(items.first).to_have_attribute("data-case", str(closed["number"]))
 
 
 def test_import_with_a_template_creates_a_case_assigned_to_the_importer(

@@ -360,6 +360,13 @@ def alert_page(ref: str, p: Page = Depends(page)) -> Response:
         ],
     )
     similar, similar_total = _similar_cases(p, alert["_id"])
+    # A chip per case status (TheHive 5: the resolution is the status of a closed case)
+    # narrows the similar cases to one of them.
+    chips: dict[str, int] = {}
+    for case in similar:
+        chips[case["status"]] = chips.get(case["status"], 0) + 1
+    chosen = p.request.query_params.get("similar", "")
+    shown = [c for c in similar if c["status"] == chosen] if chosen in chips else similar
     templates = lists.run(
         p,
         [
@@ -373,8 +380,11 @@ def alert_page(ref: str, p: Page = Depends(page)) -> Response:
         "alerts/preview.html",
         alert=alert,
         observables=observables,
-        similar=similar,
+        similar=shown,
         similar_total=similar_total,
+        similar_chips=chips,
+        similar_chosen=chosen if chosen in chips else "",
+        request=p.request,
         templates=templates,
         statuses=service.alert_statuses(p.session),
         users=_users(p),
