@@ -451,6 +451,7 @@ def test_similarity_seen_summary_and_links(thehive):
     )
     extra = rendered["extraData"]
     assert extra["seenSummary"]["count"] == 2 and extra["seenSummary"]["ioc"] is True
+    assert extra["seenSummary"]["cases"] == 1 and extra["seenSummary"]["alerts"] == 1
     assert sorted(link["_type"] for link in extra["links"]) == ["Alert", "Case"]
     assert {link["_id"] for link in extra["links"]} == {second["_id"], case["_id"]}
     assert extra["isOwner"] is True

@@ -14,9 +14,11 @@ from propolis.core.query import (
     Field,
     QueryContext,
     ResultSet,
+    ids_of,
     initial,
     meta_fields,
     register_entity,
+    traversal,
 )
 
 JOB = register_entity(
@@ -81,3 +83,10 @@ def get_action(ctx: QueryContext, op: dict[str, Any]) -> ResultSet:
     action_id = parse_id(op.get("idOrName"))
     stmt = service.visible_actions(ctx.actor).where(ResponderAction.id == (action_id or -1))
     return ResultSet(ACTION, stmt)
+
+
+@traversal("Observable", "jobs")
+def observable_jobs(ctx: QueryContext, result: ResultSet, op: dict[str, Any]) -> ResultSet:
+    """The analyzer jobs of visible observables run by the caller's organisation."""
+    stmt = service.visible_jobs(ctx.actor).where(AnalyzerJob.observable_id.in_(ids_of(result)))
+    return ResultSet(JOB, stmt)

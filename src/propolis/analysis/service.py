@@ -628,6 +628,31 @@ def responders_for(
     return found
 
 
+@dataclass
+class AnalyzerChoice:
+    """An enabled analyzer that accepts an observable's data type, and why it may not run
+    on this observable (its TLP or PAP is above the analyzer's limit), if it may not."""
+
+    worker: AnalysisWorker
+    refusal: str | None
+
+
+def analyzers_for(session: Session, actor: Actor, observable: Any) -> list[AnalyzerChoice]:
+    """The organisation's analyzers for this observable's type, by name, each with the
+    refusal its TLP/PAP limits give (what TheHive's connector filters with maxTlp/maxPap,
+    cortex.md §5.1; the engine refuses such a job too)."""
+    found = []
+    for worker in workers.list_workers(session, actor, ANALYZER, observable.data_type):
+        max_tlp, max_pap = max_levels(worker)
+        refusal = None
+        if cortex_tlp(observable.tlp) > max_tlp:
+            refusal = f"TLP of the observable is above the analyzer's maximum ({max_tlp})"
+        elif observable.pap > max_pap:
+            refusal = f"PAP of the observable is above the analyzer's maximum ({max_pap})"
+        found.append(AnalyzerChoice(worker, refusal))
+    return found
+
+
 def max_levels(worker: AnalysisWorker) -> tuple[int, int]:
     """``maxTlp``/``maxPap`` of a worker: its limits when checked, else 3 (TheHive's default)."""
     conf = worker.configuration or {}

@@ -750,7 +750,9 @@ def seen_summaries(
     session: Session, actor: Actor, observables: list[Observable]
 ) -> dict[int, dict[str, Any]]:
     """How often each observable was seen elsewhere in what the organisation can see: one
-    aggregate query over the fingerprint index for the whole list."""
+    aggregate query over the fingerprint index for the whole list. ``count`` is the number
+    of other observables, ``cases``/``alerts`` how many of them are in cases/alerts (a
+    container holds a value once, so it is also the number of other cases/alerts)."""
     fingerprints = {o.fingerprint for o in observables}
     if not fingerprints:
         return {}
@@ -761,6 +763,7 @@ def seen_summaries(
             func.sum(cast(Observable.ioc, Integer)),
             func.min(Observable.created_at),
             func.max(Observable.created_at),
+            func.count(Observable.case_id),
         )
         .where(
             Observable.fingerprint.in_(fingerprints),
@@ -769,14 +772,22 @@ def seen_summaries(
         )
         .group_by(Observable.fingerprint)
     ).all()
-    stats = {fp: (count, int(iocs or 0), first, last) for fp, count, iocs, first, last in rows}
+    stats = {row[0]: (row[1], int(row[2] or 0), row[3], row[4], row[5]) for row in rows}
     out: dict[int, dict[str, Any]] = {}
     for observable in observables:
-        count, iocs, first, last = stats.get(observable.fingerprint, (0, 0, None, None))
+        count, iocs, first, last, in_cases = stats.get(
+            observable.fingerprint, (0, 0, None, None, 0)
+        )
         counted_self = 0 if observable.ignore_similarity else 1
         others = max(0, count - counted_self)
         other_iocs = max(0, iocs - (1 if observable.ioc and counted_self else 0))
-        summary: dict[str, Any] = {"ioc": other_iocs > 0, "count": others}
+        other_cases = max(0, in_cases - (counted_self if observable.case_id else 0))
+        summary: dict[str, Any] = {
+            "ioc": other_iocs > 0,
+            "count": others,
+            "cases": other_cases,
+            "alerts": others - other_cases,
+        }
         if others:
             summary["firstSeen"] = first
             summary["lastSeen"] = last

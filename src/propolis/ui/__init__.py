@@ -10,4 +10,5 @@ UI_MODULES = [
     "propolis.ui.stream",
     "propolis.ui.cases",
     "propolis.ui.search",
+    "propolis.ui.observables",
 ]

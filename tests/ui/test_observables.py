@@ -1,0 +1,245 @@
+"""The case's Observables tab and the observable page, in Chromium against a real server:
+adding one value, many pasted values and a file; bulk actions; an analysis followed live
+to its taxonomy tag and its report (hostile markup shown as text); TLP limits of an
+analyzer; another organisation's observable is not found."""
+
+from __future__ import annotations
+
+import re
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.harness import Server
+from tests.ui.conftest import login, make_user, screenshot
+
+ANALYZERS = Path(__file__).parent / "analyzers"
+JOB_DONE = 60_000  # ms: a job starts a process; a busy machine may take a while
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    """A server whose catalogue holds the Verdict test analyzer, enabled in main-org with
+    TheHive's default limits (TLP and PAP up to AMBER)."""
+    srv = Server(
+        tmp_path_factory.mktemp("data-ui-observables"),
+        extra_env={
+            "PROPOLIS_ANALYZERS_PATH": str(ANALYZERS),
+            "PROPOLIS_ANALYSIS_PYTHON": sys.executable,
+            "PROPOLIS_JOB_HEARTBEAT_SECONDS": "0.5",
+        },
+    )
+    srv.start()
+    srv.init_main_org()
+    enabled = srv.http("main-org").post(
+        srv.url + "/api/v1/analysis/worker",
+        json={
+            "kind": "analyzer",
+            "definitionId": "Verdict_1_0",
+            "configuration": {"seconds": 2, "check_tlp": True, "max_tlp": 2},
+        },
+        timeout=30,
+    )
+    assert enabled.status_code == 201, enabled.text
+    yield srv
+    srv.stop()
+
+
+def new_case(server: Server, title: str = "Phishing wave") -> dict:
+    answer = server.http().post(
+        server.url + "/api/v1/case",
+        json={"title": f"{title} {uuid.uuid4().hex[:6]}", "description": "d"},
+        timeout=30,
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def add_observable(server: Server, case: dict, **body) -> dict:
+    answer = server.http().post(
+        server.url + f"/api/v1/case/{case['_id']}/observable", json=body, timeout=30
+    )
+    assert answer.status_code == 201, answer.text
+    return answer.json()[0]
+
+
+def observables_of(server: Server, case: dict) -> list[dict]:
+    answer = server.http().post(
+        server.url + "/api/v1/query",
+        json={
+            "query": [
+                {"_name": "getCase", "idOrName": case["_id"]},
+                {"_name": "observables"},
+                {"_name": "sort", "_fields": [{"_createdAt": "asc"}]},
+            ]
+        },
+        timeout=30,
+    )
+    assert answer.ok, answer.text
+    return answer.json()
+
+
+def signed_in(page: Page, server: Server, org: str = "main-org") -> None:
+    user, password = make_user(server, org)
+    login(page, server, user, password)
+
+
+def open_tab(page: Page, server: Server, case: dict) -> None:
+    page.goto(server.url + f"/cases/{case['number']}/observables")
+
+
+def test_add_one_value_many_pasted_values_and_a_file(page: Page, server, tmp_path) -> None:
+    case = new_case(server)
+    signed_in(page, server)
+    open_tab(page, server, case)
+    expect(page.get_by_text("No observable in this case yet")).to_be_visible()
+
+    page.click("#add-observables-toggle")
+    page.select_option("#add-type", "domain")
+    page.fill("#add-data", "evil.example.org")
+    page.click("#add-submit")
+    expect(page.locator("#observables-table")).to_contain_text("evil.example.org")
+
+    page.click("#add-observables-toggle")
+    page.select_option("#add-type", "ip")
+    page.fill("#add-data", "10.1.1.1\n10.1.1.2\n\n10.1.1.3\n")
+    page.fill("#add-tags", "pasted, wave-1")
+    page.check("#add-ioc")
+    page.select_option("#add-tlp", "3")
+    page.click("#add-submit")
+    expect(page.locator("#observables-table tbody tr")).to_have_count(4)
+
+    evidence = tmp_path / "invoice.pdf.exe"
+    evidence.write_bytes(b"MZ not really a program " + uuid.uuid4().bytes)
+    page.click("#add-observables-toggle")
+    page.select_option("#add-type", "file")
+    page.set_input_files("#add-file", str(evidence))
+    page.click("#add-submit")
+    expect(page.locator("#observables-table")).to_contain_text("invoice.pdf.exe")
+
+    found = observables_of(server, case)
+    ips = [o for o in found if o["dataType"] == "ip"]
+    assert sorted(o["data"] for o in ips) == ["10.1.1.1", "10.1.1.2", "10.1.1.3"]
+    assert all(o["ioc"] and o["tlp"] == 3 and o["tags"] == ["pasted", "wave-1"] for o in ips)
+    (file_observable,) = [o for o in found if o["dataType"] == "file"]
+    assert file_observable["attachment"]["name"] == "invoice.pdf.exe"
+    # the IOC star and the TLP stripe of the pasted rows
+    row = page.locator("tr", has_text="10.1.1.2")
+    expect(row.locator(".ioc-star")).to_be_visible()
+    expect(row.locator("td.tlp-stripe-red")).to_have_count(1)
+    expect(row.locator(".badge.tag", has_text="wave-1")).to_be_visible()
+
+
+def test_a_refused_value_keeps_what_was_typed_and_adds_nothing(page: Page, server) -> None:
+    case = new_case(server)
+    signed_in(page, server)
+    open_tab(page, server, case)
+    page.click("#add-observables-toggle")
+    page.select_option("#add-type", "ip")
+    page.fill("#add-data", "10.2.2.2\nnot an address")
+    page.click("#add-submit")
+    expect(page.locator("#add-error")).to_contain_text("ip")
+    expect(page.locator("#add-data")).to_have_value("10.2.2.2\nnot an address")
+    assert observables_of(server, case) == []
+
+
+def test_bulk_set_ioc_then_delete(page: Page, server) -> None:
+    case = new_case(server)
+    for value in ("a.example", "b.example", "c.example"):
+        add_observable(server, case, dataType="domain", data=value)
+    signed_in(page, server)
+    open_tab(page, server, case)
+    expect(page.locator("#bulk-bar")).to_be_hidden()
+    for value in ("a.example", "b.example"):
+        page.locator("tr", has_text=value).locator("input[name=ids]").check()
+    expect(page.locator("#bulk-bar [data-bulk-count]")).to_have_text("2")
+    page.get_by_role("button", name="★ Set IOC").click()
+    expect(page.locator("tr", has_text="b.example").locator(".ioc-star")).to_be_visible()
+    flags = {o["data"]: o["ioc"] for o in observables_of(server, case)}
+    assert flags == {"a.example": True, "b.example": True, "c.example": False}
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("tr", has_text="c.example").locator("input[name=ids]").check()
+    page.click("#bulk-delete")
+    expect(page.locator("#observables-table")).not_to_contain_text("c.example")
+    assert sorted(o["data"] for o in observables_of(server, case)) == ["a.example", "b.example"]
+
+
+def test_an_analysis_followed_live_to_its_tag_and_its_report(page: Page, server) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    earlier = new_case(server, "Earlier incident")
+    add_observable(server, earlier, dataType="ip", data="6.6.6.6", ioc=True)
+    case = new_case(server)
+    observable = add_observable(
+        server, case, dataType="ip", data="6.6.6.6", tags=["c2"], message="Seen **beaconing**"
+    )
+    add_observable(server, case, dataType="domain", data="beacon.example.net", ioc=True)
+    signed_in(page, server)
+
+    page.goto(server.url + f"/observables/{observable['_id']}")
+    expect(page.locator("#observable-value")).to_have_text("6.6.6.6")
+    expect(page.locator("#observable-message strong")).to_have_text("beaconing")
+    links = page.locator("#observable-links")
+    expect(links.get_by_role("link", name=re.compile("Earlier incident"))).to_be_visible()
+    row = page.locator("#analyzers tr[data-analyzer=Verdict]")
+    expect(row.locator(".job-cell")).to_contain_text("never")
+    row.get_by_role("button", name="Run").click()
+    # the job's status changes in place, without a reload, until it is final
+    expect(row.locator(".job-status")).to_have_text(re.compile("Waiting|InProgress"))
+    expect(row.locator(".job-status")).to_have_text("Success", timeout=JOB_DONE)
+    tag = row.locator(".taxonomy")
+    expect(tag).to_have_text("Verdict:Score=99/100")
+    expect(tag).to_have_class(re.compile(r"\btaxonomy-malicious\b"))
+    expect(page.locator("#analysis")).not_to_have_attribute("hx-trigger", re.compile("."))
+    screenshot(page, "observable-analysis")
+
+    open_tab(page, server, case)
+    listed = page.locator("tr", has_text="6.6.6.6")
+    expect(listed.locator(".taxonomy-malicious")).to_have_text("Verdict:Score=99/100")
+    expect(listed.locator(".badge.tag", has_text="c2")).to_be_visible()
+    expect(listed.locator(".seen-ioc")).to_contain_text("seen in 1 case")
+    screenshot(page, "case-observables")
+
+    page.goto(server.url + f"/observables/{observable['_id']}")
+    page.locator("#analyzers tr[data-analyzer=Verdict] .job-date").click()
+    expect(page.locator("#report-summary .taxonomy-malicious")).to_be_visible()
+    tree = page.locator("#report-tree")
+    expect(tree).to_contain_text('<script>alert("report-script")</script>')
+    expect(tree).to_contain_text("<img src=x id=report-img onerror=")
+    expect(tree).to_contain_text("engine-two")
+    assert page.locator("#report-img, a[href^='javascript:']").count() == 0
+    expect(page.locator("#raw-report pre")).to_be_hidden()
+    page.get_by_text("Show raw").click()
+    expect(page.locator("#raw-report pre")).to_contain_text('"score": 99')
+    screenshot(page, "analysis-report")
+    assert dialogs == []
+
+
+def test_tlp_red_forbids_an_analyzer_limited_to_amber(page: Page, server) -> None:
+    case = new_case(server)
+    observable = add_observable(server, case, dataType="domain", data="red.example", tlp=3)
+    signed_in(page, server)
+    page.goto(server.url + f"/observables/{observable['_id']}")
+    row = page.locator("#analyzers tr[data-analyzer=Verdict]")
+    expect(row.locator(".refusal")).to_contain_text("TLP")
+    expect(row.get_by_role("button", name="Run")).to_have_count(0)
+    expect(page.locator("#run-all")).to_be_disabled()
+
+
+def test_another_organisations_analyst_does_not_find_the_observable(page: Page, server) -> None:
+    case = new_case(server)
+    observable = add_observable(server, case, dataType="domain", data="secret.example")
+    server.create_org("observables-other")
+    signed_in(page, server, "observables-other")
+    for path in (
+        f"/observables/{observable['_id']}",
+        f"/observables/{observable['_id']}/report",
+        f"/cases/{case['number']}/observables",
+    ):
+        answer = page.goto(server.url + path)
+        assert answer is not None and answer.status == 404, path
+        expect(page.locator("body")).not_to_contain_text("secret.example")
