@@ -237,3 +237,36 @@ def test_extra_data(thehive, case):
     assert "x" not in extra
     [back] = query(thehive, {"_name": "getTask", "idOrName": task["_id"]}, {"_name": "case"})
     assert back["_id"] == case["_id"]
+
+
+def test_a_mandatory_task_completes_only_once_it_has_a_log(thehive, case):
+    task = thehive.task.create(case_id=case["_id"], task={"title": "proof", "mandatory": True})
+    with pytest.raises(TheHiveError) as error:
+        thehive.task.update(task_id=task["_id"], fields={"status": "Completed", "flag": True})
+    assert error.value.response.status_code == 400
+    assert "mandatory" in error.value.response.json()["message"]
+    assert thehive.task.get(task_id=task["_id"]) == task  # nothing changed, flag included
+    with pytest.raises(TheHiveError):
+        thehive.task.bulk_update(fields={"ids": [task["_id"]], "status": "Completed"})
+    thehive.task_log.create(task_id=task["_id"], task_log={"message": "done: see the report"})
+    thehive.task.update(task_id=task["_id"], fields={"status": "Completed"})
+    assert thehive.task.get(task_id=task["_id"])["status"] == "Completed"
+    # Not mandatory (or no longer): no log needed.
+    other = thehive.task.create(case_id=case["_id"], task={"title": "o", "mandatory": True})
+    thehive.task.update(task_id=other["_id"], fields={"status": "Completed", "mandatory": False})
+    assert thehive.task.get(task_id=other["_id"])["status"] == "Completed"
+
+
+def test_log_count_extra_data(thehive, case):
+    logged = thehive.task.create(case_id=case["_id"], task={"title": "logged"})
+    empty = thehive.task.create(case_id=case["_id"], task={"title": "empty"})
+    for message in ("one", "two"):
+        thehive.task_log.create(task_id=logged["_id"], task_log={"message": message})
+    rendered = query(
+        thehive,
+        {"_name": "getCase", "idOrName": case["_id"]},
+        {"_name": "tasks"},
+        {"_name": "page", "from": 0, "to": 10, "extraData": ["logCount"]},
+    )
+    counts = {task["_id"]: task["extraData"]["logCount"] for task in rendered}
+    assert counts == {logged["_id"]: 2, empty["_id"]: 0}

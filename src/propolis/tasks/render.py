@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from propolis.attachments.render import render_attachments
@@ -119,6 +119,18 @@ def _action_required_map(session: Session, actor: Actor, tasks: list[Task]) -> l
     return [{name: required for name, _id, required in shares[task.id]} for task in tasks]
 
 
+def _log_counts(session: Session, actor: Actor, tasks: list[Task]) -> list[int]:
+    """Propolis extension (the task lists show it): how many logs each task has."""
+    counts = dict(
+        session.execute(
+            select(TaskLog.task_id, func.count(TaskLog.id))
+            .where(TaskLog.task_id.in_([task.id for task in tasks]))
+            .group_by(TaskLog.task_id)
+        ).all()
+    )
+    return [counts.get(task.id, 0) for task in tasks]
+
+
 TaskExtra = Callable[[Session, Actor, list[Task]], list[Any]]
 _TASK_EXTRA: dict[str, TaskExtra] = {
     "caseId": _case_ids,
@@ -128,6 +140,7 @@ _TASK_EXTRA: dict[str, TaskExtra] = {
     "shareCount": _share_count,
     "actionRequired": _action_required,
     "actionRequiredMap": _action_required_map,
+    "logCount": _log_counts,
 }
 
 

@@ -20,7 +20,7 @@ from propolis.cases.models import Case
 from propolis.casetemplates.models import CaseTemplate
 from propolis.core import events, moves, validate
 from propolis.core.db import now_ms, parse_id
-from propolis.core.errors import invalid, missing
+from propolis.core.errors import BadRequest, invalid, missing
 from propolis.core.schemas import check
 from propolis.core.security import Actor
 from propolis.tasks.models import Task, TaskLog
@@ -115,7 +115,9 @@ def create_task(
 
 def update_task(session: Session, actor: Actor, task: Task, data: dict[str, Any]) -> None:
     _require_write(session, actor, task)
-    changes = _apply_fields(session, actor, task, check(TaskUpdate, data).known(), updating=True)
+    values = check(TaskUpdate, data).known()
+    _require_log_to_complete(session, task, values)
+    changes = _apply_fields(session, actor, task, values, updating=True)
     if changes:
         task.touch(actor.login)
         events.record(
@@ -128,6 +130,17 @@ def update_task(session: Session, actor: Actor, task: Task, data: dict[str, Any]
             changes,
             root_id=task.case_id or task.case_template_id,
         )
+
+
+def _require_log_to_complete(session: Session, task: Task, values: dict[str, Any]) -> None:
+    """A mandatory case task is the proof that a step was done: it completes only once
+    someone has written down (in a log) what was done. Checked before any field is set."""
+    completing = values.get("status") == "Completed" and task.status != "Completed"
+    mandatory = values["mandatory"] if "mandatory" in values else task.mandatory
+    if task.case_id is None or not completing or not mandatory:
+        return
+    if session.scalar(select(TaskLog.id).where(TaskLog.task_id == task.id).limit(1)) is None:
+        raise BadRequest(f'Task "{task.title}" is mandatory: add a log before completing it')
 
 
 def bulk_update(session: Session, actor: Actor, data: dict[str, Any]) -> list[Task]:
