@@ -11,4 +11,5 @@ UI_MODULES = [
     "propolis.ui.cases",
     "propolis.ui.search",
     "propolis.ui.observables",
+    "propolis.ui.tasks",
 ]
