@@ -11,7 +11,19 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.analysis.conftest import engine_env
+from tests.harness import Server
 from tests.ui.conftest import login, make_user, screenshot
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    """The UI tests' server, with the test responders of tests/analysis/neurons."""
+    srv = Server(tmp_path_factory.mktemp("data-ui-cases"), extra_env=engine_env())
+    srv.start()
+    srv.init_main_org()
+    yield srv
+    srv.stop()
 
 
 def unique(prefix: str) -> str:
@@ -208,6 +220,25 @@ def test_title_bar_take_assign_flag_and_ttps(page: Page, server, analyst):
     assert got.get("assignee") is None and got["flag"] is True
     patterns = api(server)("GET", f"/api/v1/pattern/case/{case['_id']}")
     assert [p["patternId"] for p in patterns] == ["T1566.001"]
+
+
+def test_a_responder_runs_from_the_title_bar_and_its_status_shows(page: Page, server, analyst):
+    api(server)(
+        "POST",
+        "/api/v1/analysis/worker",
+        json={"kind": "responder", "definitionId": "ProbeResponder_1_0"},
+    )
+    case = new_case(server)
+    page.goto(server.url + f"/cases/{case['number']}")
+    page.click("#case-responders")
+    menu = page.locator("#case-responders-menu")
+    expect(menu).to_contain_text("None yet")
+    menu.get_by_role("button", name="ProbeResponder").click()
+    expect(page.locator("#flash")).to_contain_text("ProbeResponder queued")
+    # The open menu follows the action until it is done.
+    expect(menu.locator("#case-actions-status")).to_contain_text("Success", timeout=30_000)
+    got = api(server)("GET", f"/api/v1/case/{case['_id']}")
+    assert "responded" in got["tags"]
 
 
 # --------------------------------------------------------------------------- closure

@@ -511,7 +511,9 @@ def run_responder(ref: str, p: Page = Depends(page)) -> Response:
     )
     if p.htmx:
         message = f"Responder {action.responder_name} queued: its status is in the menu."
-        return render(p, "_flash.html", level="info", message=message)
+        # The open menu reloads on this event and shows the new action's status.
+        headers = {"HX-Trigger": "responder-queued"}
+        return render(p, "_flash.html", headers=headers, level="info", message=message)
     return redirect(case_url(case), p)
 
 
