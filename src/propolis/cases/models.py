@@ -54,7 +54,12 @@ class Share(Entity):
     "cases visible to org X" is always "cases with a share for X"."""
 
     __tablename__ = "share"
-    __table_args__ = (UniqueConstraint("org_id", "case_id", name="uq_share_org_case"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "case_id", name="uq_share_org_case"),
+        # The few shares with a guest organisation: the cases shared between organisations
+        # (audit.stream.shared_cases) without walking every owner share.
+        Index("ix_share_guest", "owner", "case_id"),
+    )
 
     case_id: Mapped[int] = fk("case_file.id", nullable=False)
     org_id: Mapped[int] = fk("organisation.id", nullable=False, index=False)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: f3a1980ff4f6
+Revision ID: 02a99e1331bb
 Revises:
-Create Date: 2026-11-28 23:14:27.014137
+Create Date: 2026-11-28 23:29:29.056857
 """
 
 import sqlalchemy as sa
@@ -814,6 +814,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("share", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_share_case_id"), ["case_id"], unique=False)
+        batch_op.create_index("ix_share_guest", ["owner", "case_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_share_profile_id"), ["profile_id"], unique=False)
 
     op.create_table(
@@ -1337,6 +1338,7 @@ def downgrade() -> None:
     op.drop_table("task")
     with op.batch_alter_table("share", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_share_profile_id"))
+        batch_op.drop_index("ix_share_guest")
         batch_op.drop_index(batch_op.f("ix_share_case_id"))
 
     op.drop_table("share")
