@@ -348,3 +348,15 @@ def test_mark_read_in_bulk_then_start_and_close_from_the_preview(page: Page, ser
         analyst[0],
         "Confirmed with the user",
     )
+
+
+def test_a_read_only_analyst_sees_the_queue_without_actions(page: Page, server, api):
+    tag = unique("readonly")
+    alert = post_alert(server, api, title="look but do not touch", tags=[tag])
+    login(page, server, *make_user(server, profile="read-only"))
+    page.goto(f"{server.url}/alerts?tags={tag}")
+    expect(rows(page)).to_have_count(1)
+    expect(page.locator("input[name=ids]")).to_have_count(0)
+    page.goto(f"{server.url}/alerts/{alert['_id']}")
+    expect(page.locator("#alert-title")).to_have_text("look but do not touch")
+    expect(page.locator("#alert-actions, #import-form, #merge-form")).to_have_count(0)
