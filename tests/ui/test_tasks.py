@@ -291,3 +291,44 @@ def test_another_organisations_analyst_gets_404_on_a_task(page: Page, server, ap
     assert answer is not None and answer.status == 404
     page.goto(server.url + "/tasks/waiting")
     expect(task_row(page, task)).to_have_count(0)
+
+
+def test_assign_a_task_to_a_colleague_from_its_row(page: Page, server, api: Api, analyst) -> None:
+    colleague, _password = make_user(server)
+    case = api.case()
+    task = api.task(case, title="Review the firewall rules")
+    signed_in(page, server, analyst)
+    page.goto(server.url + f"/cases/{case['number']}/tasks")
+    row = task_row(page, task)
+    row.get_by_role("button", name="Assign").click()
+    row.get_by_role("button", name=re.compile(re.escape(colleague))).click()
+    expect(row.locator(".task-assignee")).to_have_text(colleague)
+    assert api.get_task(task)["assignee"] == colleague
+    row.get_by_role("button", name="Flag").click()
+    expect(row).to_contain_text("Flagged")
+    assert api.get_task(task)["flag"] is True
+
+
+def test_without_javascript_the_buttons_still_work(browser, server, api: Api, analyst) -> None:
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1440, "height": 900}
+    )
+    page = context.new_page()
+    try:
+        case = api.case()
+        task = api.task(case, title="Call the user back")
+        signed_in(page, server, analyst)
+        page.goto(server.url + "/tasks/waiting")
+        task_row(page, task).get_by_role("button", name="Take").click()
+        expect(page).to_have_url(server.url + "/tasks/waiting")
+        expect(task_row(page, task)).to_have_count(0)
+        taken = api.get_task(task)
+        assert (taken["assignee"], taken["status"]) == (analyst[0], "InProgress")
+        page.goto(server.url + f"/tasks/{task['_id']}")
+        page.fill("#log-message", "Called: the user confirms the login.")
+        page.get_by_role("button", name="Add log").click()
+        expect(page.locator("article.task-log").first).to_contain_text("the user confirms")
+        page.locator("#task-actions").get_by_role("button", name="Close").click()
+        expect(page.locator("#task-header [data-status]")).to_have_text("Completed")
+    finally:
+        context.close()
