@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     stream_poll_ms: int = Field(
         default=300, description="how often the live stream looks for new audit events"
     )
+    stream_max_seconds: float = Field(
+        default=300,
+        description="a live stream then ends and the browser reconnects (rights checked again)",
+    )
     # Analysis engine (Cortex-compatible analyzers/responders), see propolis.analysis.
     analyzers_path: str = Field(
         default="", description="folders of analyzer definitions, ':'-separated"

@@ -258,6 +258,30 @@ def test_user_management_events_only_for_who_manages_users(server: Server) -> No
         admin_stream.close()
 
 
+def test_a_restricted_cases_events_only_reach_the_users_it_names(server: Server) -> None:
+    insider = new_user(server, "main-org", "analyst")
+    outsider = new_user(server, "main-org", "analyst")
+    case_id = new_case(server, insider, "main-org", "Insider case " + marker())
+    restricted = server.http("main-org").post(
+        server.url + f"/api/v1/case/{case_id}/access",
+        json={"access": {"_kind": "UserAccessKind", "users": [insider]}},
+        timeout=30,
+    )
+    assert restricted.ok, restricted.text
+    insider_stream = Stream(server, session_cookie(server, insider))
+    outsider_stream = Stream(server, session_cookie(server, outsider))
+    try:
+        secret = "Interview " + marker()
+        new_task(server, insider, "main-org", case_id, secret)
+        insider_stream.until(secret)
+        later = marker()
+        new_case(server, insider, "main-org", later)
+        assert not any(secret in m.data for m in outsider_stream.until(later))
+    finally:
+        insider_stream.close()
+        outsider_stream.close()
+
+
 def test_on_a_shared_case_the_owner_sees_the_partner_and_the_partner_only_what_it_is_shown(
     server: Server,
 ) -> None:
@@ -386,3 +410,30 @@ def test_the_panel_shows_recent_entries_and_a_colleagues_action_without_reload(
     assert entry.locator(f'a[href="/cases/{case_id}"]').count() == 1
     assert colleague in entry.inner_text()
     screenshot(page, "live-stream")
+
+
+def test_the_panel_keeps_every_entry_once_across_reconnections(tmp_path, page) -> None:
+    """Streams end every second here: the browser reconnects with Last-Event-ID, and
+    what was written meanwhile shows up once, in order."""
+    srv = Server(tmp_path, extra_env={"PROPOLIS_STREAM_MAX_SECONDS": "1"})
+    srv.start()
+    try:
+        srv.init_main_org()
+        watcher = new_user(srv, "main-org", "analyst")
+        colleague = new_user(srv, "main-org", "analyst")
+        case_id = new_case(srv, colleague, "main-org", "Reconnections " + marker())
+        login(page, srv, watcher, PASSWORD)
+        panel = page.locator("#stream-list")
+        panel.locator("li").first.wait_for()
+        titles = []
+        for _ in range(4):
+            titles.append(marker())
+            new_task(srv, colleague, "main-org", case_id, titles[-1])
+            page.wait_for_timeout(1500)  # a stream ends in between: not an assertion
+        for title in titles:
+            panel.locator("li", has_text=title).wait_for()
+        texts = panel.locator("li").all_inner_texts()
+        found = [t for text in texts for t in titles if t in text]
+        assert found == list(reversed(titles))  # each once, newest on top
+    finally:
+        srv.stop()

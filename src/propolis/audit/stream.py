@@ -213,9 +213,12 @@ def verb(event: AuditEvent) -> str:
         if "assignee" in details:
             return "assigned task"
     if action == "update" and kind in ("Case", "Alert"):
-        for key, words in (("status", "changed {} status"), ("assignee", "assigned {}")):
-            if key in details:
-                return words.format(_NOUNS[kind])
+        if kind == "Alert" and "caseId" in details:
+            return "imported alert"
+        if isinstance(details.get("status"), str):
+            return f"changed {_NOUNS[kind]} status to {details['status']}"
+        if "assignee" in details:
+            return f"assigned {_NOUNS[kind]}"
         if kind == "Case" and "share" in details:
             return "shared case"
     if action == "create" and kind in ("Case", "Alert"):

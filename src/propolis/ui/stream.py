@@ -22,9 +22,8 @@ from propolis.ui.web import TEMPLATES, Page, UiRoute, page, render, signed_in_ac
 
 router = APIRouter(route_class=UiRoute)
 
-# A stream ends after this long; the browser reconnects at once (with Last-Event-ID), so
-# a signed-out user or a withdrawn permission stops the flow within this delay.
-STREAM_SECONDS = 300
+# A stream ends after PROPOLIS_STREAM_MAX_SECONDS; the browser reconnects after this delay
+# (with Last-Event-ID), so a signed-out user or a withdrawn permission stops the flow.
 RECONNECT_MS = 1000
 PANEL_ENTRIES = 30
 MAX_HISTORY_PAGE = 500
@@ -54,7 +53,8 @@ async def live_stream(
 ) -> AsyncIterable[ServerSentEvent]:
     """What the caller's organisation does, as it happens (text/event-stream)."""
     follower = request.app.state.stream
-    async with follower.subscribe(actor, after, STREAM_SECONDS) as entries:
+    seconds = request.app.state.settings.stream_max_seconds
+    async with follower.subscribe(actor, after, seconds) as entries:
         # At once, so the browser (and a test) knows it is listening.
         yield ServerSentEvent(comment="listening", retry=RECONNECT_MS)
         async for entry in entries:
