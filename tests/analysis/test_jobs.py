@@ -212,6 +212,18 @@ def test_job_runs_and_reports_into_the_case(engine_server, org):
     datas = {o.get("data") for o in client.case.find_observables(case_id=case["_id"])}
     assert "auto-import.example.org" in datas
     assert "8.8.8.8" not in datas  # offered in the report only
+    # the observable's jobs, through the query language (what the observable page lists)
+    jobs = client.session.make_request(
+        "POST",
+        "/api/v1/query",
+        json={
+            "query": [
+                {"_name": "getObservable", "idOrName": observable["_id"]},
+                {"_name": "jobs"},
+            ]
+        },
+    )
+    assert [(j["_id"], j["status"]) for j in jobs] == [(job["_id"], "Success")]
 
 
 def test_builtins_run_with_the_server_interpreter_not_the_configured_one(engine_server, org):

@@ -48,6 +48,15 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     srv.stop()
 
 
+@pytest.fixture(autouse=True)
+def patient_expectations():
+    """Several sessions share a small machine: a page may take a few seconds to answer.
+    The assertions wait longer than Playwright's 5 s, then the default comes back."""
+    expect.set_options(timeout=20_000)
+    yield
+    expect.set_options(timeout=5_000)
+
+
 def new_case(server: Server, title: str = "Phishing wave") -> dict:
     answer = server.http().post(
         server.url + "/api/v1/case",
@@ -195,6 +204,7 @@ def test_an_analysis_followed_live_to_its_tag_and_its_report(page: Page, server)
     expect(tag).to_have_text("Verdict:Score=99/100")
     expect(tag).to_have_class(re.compile(r"\btaxonomy-malicious\b"))
     expect(page.locator("#analysis")).not_to_have_attribute("hx-trigger", re.compile("."))
+    expect(page.locator("#observable-analyses .taxonomy-malicious")).to_be_visible()
     screenshot(page, "observable-analysis")
 
     open_tab(page, server, case)
@@ -217,6 +227,27 @@ def test_an_analysis_followed_live_to_its_tag_and_its_report(page: Page, server)
     expect(page.locator("#raw-report pre")).to_contain_text('"score": 99')
     screenshot(page, "analysis-report")
     assert dialogs == []
+
+
+def test_edit_then_delete_on_the_observable_page(page: Page, server) -> None:
+    case = new_case(server)
+    observable = add_observable(server, case, dataType="domain", data="edit.example", tags=["x"])
+    signed_in(page, server)
+    page.goto(server.url + f"/observables/{observable['_id']}")
+    page.click("#edit-toggle")
+    page.fill("#edit-tags", "phishing, reviewed")
+    page.check("#edit-ioc")
+    page.fill("#edit-message", "Sender **domain**")
+    page.click("#edit-submit")
+    expect(page.locator("#observable-message strong")).to_have_text("domain")
+    (after,) = observables_of(server, case)
+    assert after["tags"] == ["phishing", "reviewed"] and after["ioc"] is True
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete-observable")
+    expect(page).to_have_url(re.compile(rf"/cases/{case['number']}/observables$"))
+    expect(page.get_by_text("No observable in this case yet")).to_be_visible()
+    assert observables_of(server, case) == []
 
 
 def test_tlp_red_forbids_an_analyzer_limited_to_amber(page: Page, server) -> None:

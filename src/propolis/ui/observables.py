@@ -410,36 +410,139 @@ def run_analyzers(p: Page, observable: Observable, analyzer: str | None = None) 
 @router.get("/observables/{ref}")
 def observable_page(ref: str, p: Page = Depends(page)) -> Response:
     observable = load_observable(p, ref, PAGE_EXTRA_DATA)
+    return _observable_page(p, observable)
+
+
+def _observable_page(
+    p: Page,
+    observable: dict[str, Any],
+    edit: EditForm | None = None,
+    status_code: int = 200,
+) -> Response:
     kind, container = container_of(p, observable)
-    may_run = _may_analyse(p, kind, container)
     return render(
         p,
         "observables/page.html",
+        status_code=status_code,
         observable=observable,
         kind=kind,
         container=container,
-        analysis=analysis_of(p, observable, may_run),
+        analysis=analysis_of(p, observable, _may(p, kind, container, ANALYSE)),
+        may_manage=_may(p, kind, container, MANAGE),
+        edit=edit or EditForm.of(observable),
         plain_tags=plain_tags,
         taxonomies=taxonomies,
     )
 
 
-def _may_analyse(p: Page, kind: str, container: dict[str, Any] | None) -> bool:
-    if not p.can(ANALYSE):
+def _may(p: Page, kind: str, container: dict[str, Any] | None, permission: str) -> bool:
+    """Whether to offer an action: the caller's right, on a case as its share grants it
+    (the service checks again)."""
+    if not p.can(permission):
         return False
-    return kind != "case" or case_can(container or {}, ANALYSE)
+    return kind != "case" or case_can(container or {}, permission)
+
+
+@dataclass
+class EditForm:
+    """The observable's editable fields as typed (kept when the service refuses them)."""
+
+    tags: str = ""
+    tlp: int = 2
+    pap: int = 2
+    ioc: bool = False
+    sighted: bool = False
+    ignore_similarity: bool = False
+    message: str = ""
+    error: str | None = None
+
+    @classmethod
+    def of(cls, observable: dict[str, Any]) -> EditForm:
+        return cls(
+            tags=", ".join(plain_tags(observable)),
+            tlp=observable.get("tlp", 2),
+            pap=observable.get("pap", 2),
+            ioc=bool(observable.get("ioc")),
+            sighted=bool(observable.get("sighted")),
+            ignore_similarity=bool(observable.get("ignoreSimilarity")),
+            message=observable.get("message") or "",
+        )
+
+    @classmethod
+    def from_page(cls, p: Page) -> EditForm:
+        return cls(
+            tags=p.value("tags"),
+            tlp=lists.int_param(p.value("tlp"), 2),
+            pap=lists.int_param(p.value("pap"), 2),
+            ioc=p.value("ioc") == "on",
+            sighted=p.value("sighted") == "on",
+            ignore_similarity=p.value("ignoreSimilarity") == "on",
+            message=p.value("message"),
+        )
+
+    def update(self, observable: dict[str, Any]) -> dict[str, Any]:
+        """The ``InputUpdateObservable``: the typed tags replace the analyst's own, the
+        analyzers' taxonomy tags stay."""
+        from_analyzers = [
+            t for t in observable.get("tags") or [] if t not in plain_tags(observable)
+        ]
+        return {
+            "tags": split_tags(self.tags) + from_analyzers,
+            "tlp": self.tlp,
+            "pap": self.pap,
+            "ioc": self.ioc,
+            "sighted": self.sighted,
+            "ignoreSimilarity": self.ignore_similarity,
+            "message": self.message,
+        }
+
+
+@router.post("/observables/{ref}")
+def update_observable(ref: str, p: Page = Depends(page)) -> Response:
+    """The edit form, through the service ``PATCH /api/v1/observable/{id}`` calls."""
+    observable = load_observable(p, ref, PAGE_EXTRA_DATA)
+    edit = EditForm.from_page(p)
+
+    def write() -> None:
+        row = observables.get_observable(p.session, p.actor, observable["_id"])
+        observables.update_observable(p.session, p.actor, row, edit.update(observable))
+
+    edit.error = attempt(p, write)
+    if edit.error:
+        return _observable_page(p, observable, edit, status_code=400)
+    return redirect(f"/observables/{observable['_id']}", p)
+
+
+@router.post("/observables/{ref}/delete")
+def delete_observable(ref: str, p: Page = Depends(page)) -> Response:
+    """Delete, as ``DELETE /api/v1/observable/{id}``; back to its case or alert."""
+    observable = load_observable(p, ref, [])
+    kind, container = container_of(p, observable)
+    row = observables.get_observable(p.session, p.actor, observable["_id"])
+    observables.delete_observable(p.session, p.actor, row)
+    if kind == "case" and container:
+        return redirect(f"/cases/{container['number']}/observables", p)
+    if kind == "alert" and container:
+        return redirect(f"/alerts/{container['_id']}", p)
+    return redirect("/", p)
 
 
 @router.get("/observables/{ref}/analysis")
 def analysis_section(ref: str, p: Page = Depends(page)) -> Response:
-    """The Analysis section alone: what it polls every second while a job runs."""
+    """The Analysis section alone: what it polls every second while a job runs (with the
+    observable's analyses in its details, swapped out of band). Opened as a page, the
+    address leads to the observable's page."""
     observable = load_observable(p, ref, [])
+    if not p.htmx:
+        return redirect(f"/observables/{observable['_id']}#analysis")
     kind, container = container_of(p, observable)
     return render(
         p,
         "observables/_analysis.html",
         observable=observable,
-        analysis=analysis_of(p, observable, _may_analyse(p, kind, container)),
+        analysis=analysis_of(p, observable, _may(p, kind, container, ANALYSE)),
+        taxonomies=taxonomies,
+        out_of_band=True,
     )
 
 
