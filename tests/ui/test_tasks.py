@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.routetable import link
 from tests.ui.conftest import login, make_user, screenshot
 
 
@@ -332,3 +333,35 @@ def test_without_javascript_the_buttons_still_work(browser, server, api: Api, an
         expect(page.locator("#task-header [data-status]")).to_have_text("Completed")
     finally:
         context.close()
+
+
+def test_a_partner_sees_the_action_asked_of_it_and_logs_its_answer(
+    page: Page, server, api: Api
+) -> None:
+    partner = "tasks-partner-" + uuid.uuid4().hex[:6]
+    server.create_org(partner)
+    link(server, "main-org", partner)
+    case = api.case("Shared incident with the subsidiary")
+    api.call(
+        "POST",
+        f"/case/{case['_id']}/shares",
+        json={"shares": [{"organisation": partner, "profile": "analyst", "taskRule": "all"}]},
+    )
+    task = api.task(case, title="Pull the proxy logs of the subsidiary")
+    api.call("POST", f"/task/{task['_id']}/shares", json={"organisations": [partner]})
+    api.call("PUT", f"/task/{task['_id']}/actionRequired/{partner}")
+    login(page, server, *make_user(server, partner))
+    page.goto(server.url + "/tasks/waiting")
+    row = task_row(page, task)
+    expect(row).to_contain_text("Action required")
+    row.get_by_role("link", name=task["title"]).click()
+    expect(page.locator("#task-header")).to_contain_text("Action required")
+    page.fill("#log-message", "Proxy logs attached to the case.")
+    page.get_by_role("button", name="Add log").click()
+    expect(page.locator("article.task-log").first).to_contain_text("Proxy logs attached")
+    [log] = api.call(
+        "POST",
+        "/query",
+        json={"query": [{"_name": "getTask", "idOrName": task["_id"]}, {"_name": "logs"}]},
+    )
+    assert log["message"] == "Proxy logs attached to the case."

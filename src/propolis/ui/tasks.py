@@ -36,8 +36,8 @@ STATUS_LABELS = {
 }
 # A case shows all its tasks on one page; beyond this many the tab says so.
 CASE_TASKS_MAX = 500
-ROW_EXTRA = ["logCount"]
-LIST_EXTRA = ["logCount", "case"]
+ROW_EXTRA = ["logCount", "actionRequired"]
+LIST_EXTRA = [*ROW_EXTRA, "case"]
 MEMBERS_MAX = 200
 LOGS_PAGE_SIZE = 30
 # A log longer than this is folded behind "show more" (its first lines stay readable).
