@@ -113,6 +113,7 @@ def pages(o: dict[str, str]) -> list[tuple[str, str]]:
         ("waiting tasks", "/tasks/waiting"),
         ("quick search (observable value)", f"/search?q={o['value']}"),
         ("stream history", "/stream"),
+        ("stream panel (every page loads it)", "/ui/stream/panel"),
         ("top-bar counters", "/ui/counters"),
     ]
 

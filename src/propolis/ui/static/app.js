@@ -40,6 +40,21 @@
     }
   });
 
+  // ---------------------------------------------------------------- live stream panel
+  // An entry already on screen is not added twice (a connection htmx opens anew replays
+  // from the panel's first read), and the panel keeps the latest entries only: the rest
+  // is on the Activity page.
+  var STREAM_KEEP = 200;
+  document.addEventListener("htmx:sseBeforeMessage", function (event) {
+    var id = event.detail && event.detail.lastEventId;
+    if (id && document.getElementById("audit-" + id)) event.preventDefault();
+  });
+  document.addEventListener("htmx:sseMessage", function (event) {
+    var list = event.target;
+    if (!(list instanceof Element) || list.id !== "stream-list") return;
+    while (list.children.length > STREAM_KEEP) list.removeChild(list.lastElementChild);
+  });
+
   // ---------------------------------------------------------------- forms
   document.addEventListener("submit", function (event) {
     var form = event.target;
