@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import ColumnElement, distinct, func, select
 from sqlalchemy.orm import Session
 
 from propolis import access
@@ -179,11 +179,20 @@ def _task_stats(session: Session, actor: Actor, cases: list[Case]) -> dict[int, 
     return out
 
 
+def _case_alerts(actor: Actor, cases: list[Case]) -> list[ColumnElement[bool]]:
+    """The caller's alerts linked to these cases, found through the case index. The
+    organisation is compared as ``org_id + 0`` so that SQLite cannot pick an organisation
+    index instead: its statistics count every alert without a case under one case_id
+    value (NULL), which makes the case index look no better, and scanning the
+    organisation's 100k alerts costs hundreds of milliseconds on every case page."""
+    return [Alert.case_id.in_([c.id for c in cases]), (Alert.org_id + 0) == actor.org_id]
+
+
 def _alerts(session: Session, actor: Actor, cases: list[Case]) -> dict[int, Any]:
     out: dict[int, list] = defaultdict(list)
     rows = session.execute(
         select(Alert.case_id, Alert.type, Alert.source)
-        .where(Alert.case_id.in_([c.id for c in cases]), Alert.org_id == actor.org_id)
+        .where(*_case_alerts(actor, cases))
         .distinct()
         .order_by(Alert.case_id, Alert.type, Alert.source)
     )
@@ -196,7 +205,7 @@ def _alert_count(session: Session, actor: Actor, cases: list[Case]) -> dict[int,
     counts = _count_by_case(
         session,
         select(Alert.case_id, func.count())
-        .where(Alert.case_id.in_([c.id for c in cases]), Alert.org_id == actor.org_id)
+        .where(*_case_alerts(actor, cases))
         .group_by(Alert.case_id),
     )
     return {c.id: counts.get(c.id, 0) for c in cases}

@@ -45,7 +45,9 @@ SORTS = {
     "updated": "_updatedAt",
     "start": "startDate",
 }
-DEFAULT_SORT = "-number"
+# Newest first by creation: the creation index gives the first page without sorting every
+# visible case (numbers grow with creation in an organisation, so the order is the same).
+DEFAULT_SORT = "-created"
 STAGES = ("New", "InProgress", "Closed")
 NOBODY = "-"  # the assignee filter's value for unassigned cases
 
@@ -118,8 +120,8 @@ def sort_of(value: str | None) -> tuple[str, list[dict[str, str]]]:
     name = value.lstrip("-")
     order = "desc" if value.startswith("-") else "asc"
     sort = [{SORTS[name]: order}]
-    if name != "number":
-        sort.append({"number": "desc"})
+    if name not in ("number", "created", "updated"):
+        sort.append({"_createdAt": "desc"})  # ties: newest first
     return value, sort
 
 
