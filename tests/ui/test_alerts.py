@@ -360,3 +360,29 @@ def test_a_read_only_analyst_sees_the_queue_without_actions(page: Page, server, 
     page.goto(f"{server.url}/alerts/{alert['_id']}")
     expect(page.locator("#alert-title")).to_have_text("look but do not touch")
     expect(page.locator("#alert-actions, #import-form, #merge-form")).to_have_count(0)
+
+
+def test_script_payloads_in_an_alert_are_shown_as_text(page: Page, server, api, analyst):
+    tag = unique("xss")
+    title = '<img src=x onerror="window.__pwned=1">'
+    alert = post_alert(
+        server,
+        api,
+        title=title,
+        tags=[tag, "<b onmouseover=window.__pwned=2>tag</b>"],
+        description="<script>window.__pwned=3</script> [click](javascript:window.__pwned=4)",
+        observables=[{"dataType": "other", "data": "<svg onload=window.__pwned=5>"}],
+    )
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    login(page, server, *analyst)
+    page.goto(f"{server.url}/alerts?tags={tag}")
+    expect(rows(page).locator(".alert-title > a")).to_have_text(title)
+    page.goto(f"{server.url}/alerts/{alert['_id']}")
+    expect(page.locator("#alert-title")).to_have_text(title)
+    expect(page.locator("#alert-observables")).to_contain_text("<svg onload=window.__pwned=5>")
+    expect(page.locator("#alert-description script")).to_have_count(0)
+    expect(page.locator('#alert-description a[href^="javascript"]')).to_have_count(0)
+    page.locator("#alert-description").hover()
+    assert page.evaluate("window.__pwned === undefined")
+    assert dialogs == []
