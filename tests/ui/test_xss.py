@@ -1,0 +1,124 @@
+"""Script payloads in everything an analyst or a detection tool can write — titles,
+descriptions, tags, observable values, task logs, custom fields, alert sources — are shown
+as text and never run, on every page that displays them (generated from the route table).
+
+Two checks, because the Content-Security-Policy alone would hide an escaping bug: nothing
+runs (no dialog, no CSP violation reported in the console), and the payload never becomes
+markup (no element it would have created exists; its text is visible)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.routetable import Objects, member
+from tests.ui.conftest import login, make_user
+from tests.ui.pages import PARAM, page_routes, param_kinds
+
+PAYLOADS = [
+    '<script>alert("xss-script")</script>',
+    '<img src=x id=xss-img onerror=alert("xss-img")>',
+    '"><svg id=xss-svg onload=alert("xss-svg")>',
+    "[click](javascript:alert('xss-link'))",
+    "{{ 7*7 }} {% raw %}",
+]
+TEXT = " ".join(PAYLOADS)
+TITLE = " ".join(PAYLOADS[:2])  # titles are shorter (128 characters at most)
+INJECTED = "#xss-img, #xss-svg, #xss-b, #xss-i, script:not([src]), a[href^='javascript:']"
+
+
+def _first(value):
+    return value[0] if isinstance(value, list) else value
+
+
+@pytest.fixture(scope="module")
+def hostile(server):
+    """Objects of main-org whose every text field carries the payloads."""
+    api = server.http("main-org")
+
+    def post(path: str, body: dict) -> dict:
+        answer = api.post(server.url + path, json=body, timeout=30)
+        assert answer.status_code in (200, 201), f"{path}: {answer.text}"
+        return _first(answer.json())
+
+    admin = server.http("admin")
+    field = admin.post(
+        server.url + "/api/v1/customField",
+        json={"name": "xssfield", "displayName": TEXT[:60], "type": "string", "description": TEXT},
+        timeout=30,
+    )
+    assert field.status_code in (200, 201, 400), field.text
+    case = post(
+        "/api/v1/case",
+        {
+            "title": TITLE,
+            "description": TEXT,
+            "tags": PAYLOADS,
+            "customFields": {"xssfield": TEXT},
+            "summary": TEXT,
+        },
+    )
+    task = post(f"/api/v1/case/{case['_id']}/task", {"title": TITLE, "description": TEXT})
+    log = post(f"/api/v1/task/{task['_id']}/log", {"message": TEXT})
+    observable = post(
+        f"/api/v1/case/{case['_id']}/observable",
+        {"dataType": "other", "data": TEXT, "tags": PAYLOADS, "message": TEXT},
+    )
+    alert = post(
+        "/api/v1/alert",
+        {
+            "type": "<b id=xss-b>t</b>",  # type and source: 32 characters at most
+            "source": "<i id=xss-i>s</i>",
+            "sourceRef": "xss-ref",
+            "title": TITLE,
+            "description": TEXT,
+            "tags": PAYLOADS,
+            "observables": [{"dataType": "other", "data": TEXT, "tags": PAYLOADS}],
+        },
+    )
+    made = {
+        "case": case["_id"],
+        "task": task["_id"],
+        "log": log["_id"],
+        "observable": observable["_id"],
+        "alert": alert["_id"],
+    }
+    fallback = Objects(server, "main-org", member(server, "main-org", "org-admin"))
+    return made, fallback
+
+
+def path_with_payload_objects(route, made: dict, fallback: Objects) -> str:
+    path = route.path
+    for name, kind in param_kinds(route).items():
+        path = path.replace("{" + name + "}", made.get(kind) or fallback[kind])
+    return path
+
+
+GET_PAGES = [r for r in page_routes() if r.method == "GET" and r.path != "/ui/stream"]
+LIST_PAGES_WITH_QUERY = {"/search": "?q=xss-ref"}
+
+
+@pytest.mark.parametrize("route", GET_PAGES, ids=str)
+def test_payloads_are_text_on_every_page(page: Page, server, hostile, route) -> None:
+    made, fallback = hostile
+    user, password = make_user(server, profile="org-admin")
+    problems: list[str] = []
+    page.on(
+        "dialog", lambda dialog: (problems.append(f"dialog {dialog.message}"), dialog.dismiss())
+    )
+    page.on(
+        "console",
+        lambda msg: problems.append(f"console {msg.text}") if msg.type == "error" else None,
+    )
+    login(page, server, user, password)
+    path = path_with_payload_objects(route, made, fallback)
+    path += LIST_PAGES_WITH_QUERY.get(route.path, "")
+    answer = page.goto(server.url + path)
+    assert answer is not None and answer.status < 500
+    page.wait_for_load_state("networkidle")
+    assert page.locator(INJECTED).count() == 0, f"{route}: a payload became markup"
+    assert problems == [], f"{route}: {problems}"
+    assert PARAM.search(path) is None
+    if route.params:
+        # The object's page shows the payload, as text (serialised back, it is escaped).
+        assert "&lt;script&gt;alert(" in page.content(), f"{route}: the payload is not shown"
