@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import logging
 import secrets
+import threading
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from propolis.analysis.runtime import start as start_analysis
 from propolis.audit.stream import Follower
 from propolis.bootstrap import bootstrap
 from propolis.core import events
-from propolis.core.db import Database
+from propolis.core.db import Database, refresh_statistics
 from propolis.core.errors import AttributeCheckingError, PropolisError
 from propolis.core.migrate import upgrade
 from propolis.core.security import Sealer
@@ -63,6 +65,25 @@ def _secret_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+# The planner's statistics follow the data as it grows (see core.db.refresh_statistics).
+STATISTICS_INTERVAL_SECONDS = 3600
+
+
+def _every(seconds: float, work: Callable[[], None]) -> threading.Event:
+    """Run ``work`` every ``seconds`` in a daemon thread; set the returned event to stop."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(seconds):
+            try:
+                work()
+            except Exception:  # the next round tries again
+                log.exception("periodic %s failed", getattr(work, "__name__", "work"))
+
+    threading.Thread(target=loop, name="propolis-periodic", daemon=True).start()
+    return stop
+
+
 def prepare(settings: Settings) -> tuple[Database, str | None]:
     """Create the data folder, migrate the schema and bootstrap (idempotent)."""
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
@@ -73,6 +94,7 @@ def prepare(settings: Settings) -> tuple[Database, str | None]:
             settings.admin_password.get_secret_value() if settings.admin_password else None
         )
         generated = bootstrap(session, admin_password)
+    refresh_statistics(db.engine)
     return db, generated
 
 
@@ -89,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sealer = Sealer(_secret_key(settings))
         # Analysis engine: job queue, embedded job workers and their housekeeping.
         analysis = start_analysis(settings, db, app.state.storage, app.state.sealer)
+        statistics = _every(STATISTICS_INTERVAL_SECONDS, lambda: refresh_statistics(db.engine))
         gc = None
         if settings.storage_gc_interval > 0:
             gc = storage_gc.schedule(
@@ -101,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         events.unsubscribe(wake_stream)
         await app.state.stream.stop()
+        statistics.set()
         if gc is not None:
             gc.set()
         analysis.stop()

@@ -44,9 +44,15 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# 64-bit integers everywhere. On SQLite (whose integers are all 64-bit) they are declared
+# INTEGER, so that an integer primary key *is* the table's rowid: no second index on id,
+# and every secondary index ends with it (indexes serve "ORDER BY x, id" and id ranges).
+Int64 = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {int: BigInteger}
+    type_annotation_map = {int: Int64}
 
 
 class Entity(Base):
@@ -54,7 +60,7 @@ class Entity(Base):
 
     __abstract__ = True
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(Int64, primary_key=True, autoincrement=False)
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_by: Mapped[str | None] = mapped_column(String(255))
@@ -122,6 +128,23 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """Let SQLite's planner know the tables' shapes. It plans from statistics only ANALYZE
+    writes; without them it may walk 80 000 rows of an index to return one. A bounded
+    ANALYZE (``analysis_limit``) costs milliseconds even on large tables. PostgreSQL's
+    autovacuum keeps its own statistics: nothing to do there."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA analysis_limit=1000")
+        cursor.execute("ANALYZE")
+        cursor.close()
+    finally:
+        raw.close()
 
 
 def make_engine(url: str) -> Engine:

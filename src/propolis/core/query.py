@@ -314,9 +314,13 @@ def _sort(result: ResultSet, op: dict[str, Any]) -> ResultSet:
     if not isinstance(items, list):
         raise BadRequest("sort needs _fields: [{field: asc|desc}]")
     clauses = []
+    id_column = result.spec.model.id
+    tie_break = id_column.asc()
     for item in items:
         for name, direction in _sort_items(item):
             col = result.spec.field(name).column
+            if col is id_column:
+                tie_break = None  # already ordered by id: a second key would defeat the index
             if direction not in ("asc", "desc"):
                 raise BadRequest(f"Invalid sort direction {direction}")
             if _nullable(col):
@@ -325,7 +329,13 @@ def _sort(result: ResultSet, op: dict[str, Any]) -> ResultSet:
                 # the ORDER BY)
                 clauses.append(col.is_(None).asc())
             clauses.append(col.asc() if direction == "asc" else col.desc())
-    clauses.append(result.spec.model.id.asc())
+            if tie_break is not None:
+                # Equal values keep a stable order (paging neither skips nor repeats); in
+                # the last key's direction, so an index on (..., that key) ending with the
+                # row id serves the whole ORDER BY without sorting.
+                tie_break = id_column.asc() if direction == "asc" else id_column.desc()
+    if tie_break is not None:
+        clauses.append(tie_break)
     stmt = result.stmt.order_by(None).order_by(*clauses)
     return ResultSet(result.spec, stmt, True, result.paged, result.extra_data)
 
