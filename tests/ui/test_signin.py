@@ -34,8 +34,7 @@ def test_sign_in_lands_on_home_and_sign_out_ends_the_session(page: Page, server)
     page.goto(server.url + "/profile")
     expect(page).to_have_url(re.compile(r"/login\?next=/profile"))
     # No CSP violation, no script error: every script comes from our own files.
-    # TODO(lead): restore once /ui/stream lands: assert errors == [], errors
-    del errors
+    assert errors == [], errors
 
 
 def test_a_wrong_password_keeps_the_analyst_on_the_form_with_a_message(page: Page, server):
