@@ -51,7 +51,7 @@ def running_server(data_dir: str | None = None, database_url: str | None = None)
             try:
                 if requests.get(url + "/api/status", timeout=1).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or a busy machine
                 pass
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError("server did not start")
