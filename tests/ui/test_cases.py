@@ -241,6 +241,28 @@ def test_a_responder_runs_from_the_title_bar_and_its_status_shows(page: Page, se
     assert "responded" in got["tags"]
 
 
+def test_delete_asks_first_and_a_read_only_user_gets_no_action(page: Page, server, analyst):
+    case = new_case(server)
+    page.goto(server.url + f"/cases/{case['number']}")
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("#case-delete")
+    expect(page).to_have_url(server.url + f"/cases/{case['number']}")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#case-delete")
+    expect(page).to_have_url(re.compile(r"/cases$"))
+    gone = server.http("main-org").get(server.url + f"/api/v1/case/{case['_id']}", timeout=30)
+    assert gone.status_code == 404
+
+    kept = new_case(server)
+    page.context.clear_cookies()
+    login(page, server, *make_user(server, "main-org", "read-only"))
+    page.goto(server.url + f"/cases/{kept['number']}")
+    expect(page.locator("#case-title")).to_have_text(kept["title"])
+    for action in ("#case-take", "#case-assign", "#case-close", "#case-delete", "#save-properties"):
+        expect(page.locator(action)).to_have_count(0)
+    expect(page.locator("#prop-severity")).to_be_disabled()
+
+
 # --------------------------------------------------------------------------- closure
 
 
