@@ -365,3 +365,44 @@ def test_a_partner_sees_the_action_asked_of_it_and_logs_its_answer(
         json={"query": [{"_name": "getTask", "idOrName": task["_id"]}, {"_name": "logs"}]},
     )
     assert log["message"] == "Proxy logs attached to the case."
+
+
+def test_a_log_file_downloads_in_the_organisation_chosen_in_the_switcher(
+    page: Page, server
+) -> None:
+    """The download link is the API's route: it must act in the organisation the page shows,
+    not in the analyst's default one."""
+    second = "tasks-second-" + uuid.uuid4().hex[:6]
+    server.create_org(second)
+    user, password = make_user(server)
+    answer = server.http("admin").put(
+        f"{server.url}/api/v1/user/{user}/organisations",
+        json={
+            "organisations": [
+                {"organisation": "main-org", "profile": "analyst", "default": True},
+                {"organisation": second, "profile": "analyst"},
+            ]
+        },
+        timeout=30,
+    )
+    assert answer.ok, answer.text
+    theirs = server.http(second)
+    case = theirs.post(
+        server.url + "/api/v1/case", json={"title": "In the second", "description": "d"}
+    )
+    task = theirs.post(server.url + f"/api/v1/case/{case.json()['_id']}/task", json={"title": "t"})
+    content = b"indicators of the second organisation\n"
+    logged = theirs.post(
+        server.url + f"/api/v1/task/{task.json()['_id']}/log",
+        data={"_json": '{"message": "see the file"}'},
+        files={"attachments": ("iocs.txt", content, "text/plain")},
+    )
+    assert logged.status_code == 201, logged.text
+    login(page, server, user, password)
+    page.locator("#org-menu").click()
+    page.get_by_role("button", name=re.compile(second)).click()
+    expect(page.locator("#org-menu")).to_have_text(second)
+    page.goto(server.url + f"/tasks/{task.json()['_id']}")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="iocs.txt").click()
+    assert open(download.value.path(), "rb").read() == content

@@ -145,6 +145,44 @@ def test_login_in_a_chosen_organisation(server, thehive, fresh_org, make_user):
     assert response.json()["profile"] == "read-only"
 
 
+def test_a_browser_session_acts_in_the_organisation_chosen_in_the_pages(
+    server, thehive, fresh_org, make_user
+):
+    """The pages' organisation switcher (cookie PROPOLIS_ORG) also applies to the API calls of
+    that browser (links to file downloads); a header still wins, a stale choice falls back."""
+    org_name, _ = fresh_org
+    login = make_user()
+    thehive.user.set_organisations(
+        user_id=login,
+        organisations=[
+            {"organisation": "main-org", "profile": "analyst", "default": True},
+            {"organisation": org_name, "profile": "read-only"},
+        ],
+    )
+    browser = requests.Session()
+    answer = browser.post(server.url + "/api/v1/login", json={"user": login, "password": PASSWORD})
+    assert answer.status_code == 200
+
+    def organisation(**headers) -> str:
+        return browser.get(server.url + "/api/v1/user/current", headers=headers).json()[
+            "organisation"
+        ]
+
+    assert organisation() == "main-org"
+    browser.cookies.set("PROPOLIS_ORG", org_name)
+    assert organisation() == org_name
+    assert organisation(**{"X-Organisation": "main-org"}) == "main-org"
+    browser.cookies.set("PROPOLIS_ORG", "not-a-membership")
+    assert organisation() == "main-org"
+    # Credentials other than the session ignore the cookie.
+    basic = requests.get(
+        server.url + "/api/v1/user/current",
+        auth=(login, PASSWORD),
+        cookies={"PROPOLIS_ORG": org_name},
+    )
+    assert basic.json()["organisation"] == "main-org"
+
+
 def test_login_failures(server, thehive, make_user):
     login = make_user()
     cases = [

@@ -36,10 +36,15 @@ from propolis.core.security import Actor
 from propolis.core.web import UnitOfWorkRoute, open_session
 from propolis.orgs.models import Organisation
 from propolis.ui import filters
-from propolis.users.auth import CSRF_HEADER, SESSION_COOKIE, actor_for, browser_session
+from propolis.users.auth import (
+    CSRF_HEADER,
+    ORG_COOKIE,
+    SESSION_COOKIE,
+    browser_actor,
+    browser_session,
+)
 from propolis.users.models import Membership, Profile
 
-ORG_COOKIE = "PROPOLIS_ORG"
 CSRF_FIELD = "csrf_token"
 _UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -136,11 +141,7 @@ def _signed_in(request: Request) -> tuple[Actor, str, str] | None:
         if found is None:
             return None
         user, csrf = found
-        try:
-            actor = actor_for(auth_session, user, request.cookies.get(ORG_COOKIE))
-        except AuthenticationError:
-            # The chosen organisation is gone (membership removed): back to the default.
-            actor = actor_for(auth_session, user, None)
+        actor = browser_actor(auth_session, user, request.cookies.get(ORG_COOKIE))
         return actor, csrf, user.name or user.login
 
 

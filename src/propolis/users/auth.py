@@ -52,6 +52,8 @@ from propolis.users.models import AuthSession, Membership, Profile, User
 
 SESSION_COOKIE = "PROPOLIS_SESSION"
 CSRF_HEADER = "X-CSRF-Token"
+# The organisation a browser session acts in (the pages' switcher sets it).
+ORG_COOKIE = "PROPOLIS_ORG"
 _UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
 
@@ -87,7 +89,22 @@ def authenticate(session: Session, request: Request) -> Actor:
     user = _user_from_credentials(session, request)
     if user is None or user.locked or user.login == SYSTEM_LOGIN:
         raise AuthenticationError("Authentication failure")
-    return actor_for(session, user, request.headers.get("X-Organisation"))
+    header = request.headers.get("X-Organisation")
+    if header or request.headers.get("Authorization"):
+        return actor_for(session, user, header)
+    return browser_actor(session, user, request.cookies.get(ORG_COOKIE))
+
+
+def browser_actor(session: Session, user: User, chosen_org: str | None) -> Actor:
+    """A browser session acts in the organisation chosen in the pages' switcher: a page's
+    links to API routes (file downloads) then see what the page shows. A choice no longer
+    valid (membership removed) falls back to the default organisation."""
+    if chosen_org:
+        try:
+            return actor_for(session, user, chosen_org)
+        except AuthenticationError:
+            pass
+    return actor_for(session, user, None)
 
 
 def _user_from_credentials(session: Session, request: Request) -> User | None:
