@@ -11,7 +11,7 @@ import re
 import sys
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.harness import Server
 from tests.ui.conftest import login, make_user, screenshot
