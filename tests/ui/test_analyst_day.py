@@ -138,11 +138,15 @@ def test_the_analysts_whole_day(browser: Browser, server: Server) -> None:
     case = api_get(server, f"/api/v1/case/{number}")
     assert case["assignee"] == alice_login
     assert case["title"].startswith("[PHISH]")
-    tasks = server.http("main-org").post(
-        server.url + "/api/v1/query",
-        json={"query": [{"_name": "getCase", "idOrName": case["_id"]}, {"_name": "tasks"}]},
-        timeout=30,
-    ).json()
+    tasks = (
+        server.http("main-org")
+        .post(
+            server.url + "/api/v1/query",
+            json={"query": [{"_name": "getCase", "idOrName": case["_id"]}, {"_name": "tasks"}]},
+            timeout=30,
+        )
+        .json()
+    )
     assert sorted(t["title"] for t in tasks) == ["Block the sender", "Collect the mail headers"]
 
     # 4. A task is taken, logged and closed.
@@ -161,11 +165,17 @@ def test_the_analysts_whole_day(browser: Browser, server: Server) -> None:
     assert (done["status"], done["assignee"]) == ("Completed", alice_login)
 
     # 5. The sender's address is analyzed; the analyzer's verdict shows as a coloured tag.
-    observables = server.http("main-org").post(
-        server.url + "/api/v1/query",
-        json={"query": [{"_name": "getCase", "idOrName": case["_id"]}, {"_name": "observables"}]},
-        timeout=30,
-    ).json()
+    observables = (
+        server.http("main-org")
+        .post(
+            server.url + "/api/v1/query",
+            json={
+                "query": [{"_name": "getCase", "idOrName": case["_id"]}, {"_name": "observables"}]
+            },
+            timeout=30,
+        )
+        .json()
+    )
     ip = next(o for o in observables if o["data"] == SENDER_IP["data"])
     page.goto(server.url + f"/observables/{ip['_id']}")
     verdict = page.locator("#analyzers tr[data-analyzer=Verdict]")
