@@ -177,6 +177,66 @@ def test_bulk_set_ioc_then_delete(page: Page, server) -> None:
     assert sorted(o["data"] for o in observables_of(server, case)) == ["a.example", "b.example"]
 
 
+def add_some_more(server: Server, case: dict) -> None:
+    """What a case's observables usually look like (for the screenshot): several types,
+    TLPs and flags, a value also in an alert."""
+    value = "https://login.example.com/reset?session=4f2a"
+    alert = server.http().post(
+        server.url + "/api/v1/alert",
+        json={
+            "type": "phishing",
+            "source": "mail-gateway",
+            "sourceRef": uuid.uuid4().hex[:10],
+            "title": "Reported phishing",
+            "description": "d",
+            "observables": [{"dataType": "url", "data": value}],
+        },
+        timeout=30,
+    )
+    assert alert.status_code == 201, alert.text
+    add_observable(server, case, dataType="url", data=value, tlp=1, sighted=True, tags=["lure"])
+    add_observable(
+        server,
+        case,
+        dataType="hash",
+        data="44d88612fea8a8f36de82e1278abb02f",
+        tlp=3,
+        tags=["dropper", "sandbox"],
+    )
+    add_observable(server, case, dataType="mail", data="it-support@example.com", tlp=0)
+
+
+def test_bulk_run_analyzers(page: Page, server) -> None:
+    case = new_case(server)
+    for value in ("run-one.example", "run-two.example", "run-not.example"):
+        add_observable(server, case, dataType="domain", data=value)
+    signed_in(page, server)
+    open_tab(page, server, case)
+    for value in ("run-one.example", "run-two.example"):
+        page.locator("tr", has_text=value).locator("input[name=ids]").check()
+    page.get_by_role("button", name="Run analyzers").click()
+    expect(page.locator("#bulk-bar")).to_be_hidden()  # the tab came back, nothing ticked
+    analyzed = {}
+    for observable in observables_of(server, case):
+        answer = server.http().post(
+            server.url + "/api/v1/query",
+            json={
+                "query": [
+                    {"_name": "getObservable", "idOrName": observable["_id"]},
+                    {"_name": "jobs"},
+                ]
+            },
+            timeout=30,
+        )
+        assert answer.ok, answer.text
+        analyzed[observable["data"]] = [job["analyzerName"] for job in answer.json()]
+    assert analyzed == {
+        "run-one.example": ["Verdict"],
+        "run-two.example": ["Verdict"],
+        "run-not.example": [],
+    }
+
+
 def test_an_analysis_followed_live_to_its_tag_and_its_report(page: Page, server) -> None:
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -187,6 +247,7 @@ def test_an_analysis_followed_live_to_its_tag_and_its_report(page: Page, server)
         server, case, dataType="ip", data="6.6.6.6", tags=["c2"], message="Seen **beaconing**"
     )
     add_observable(server, case, dataType="domain", data="beacon.example.net", ioc=True)
+    add_some_more(server, case)
     signed_in(page, server)
 
     page.goto(server.url + f"/observables/{observable['_id']}")
