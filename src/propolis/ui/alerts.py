@@ -44,18 +44,14 @@ STAGE_LABELS = {
     "all": "Any stage",
 }
 DEFAULT_STAGE = "waiting"
+# Sortable columns are those an index walks in order inside an organisation (with the
+# date, then the id, breaking ties): sorting 100k alerts by title or source means reading
+# and sorting all of them (~150 ms on SQLite), so those columns filter instead of sorting.
 SORTABLE = {
     "date": "Date",
     "_createdAt": "Created",
-    "_updatedAt": "Updated",
     "severity": "Severity",
-    "title": "Title",
-    "type": "Type",
-    "source": "Source",
-    "sourceRef": "Reference",
-    "observableCount": "Observables",
     "status": "Status",
-    "assignee": "Assignee",
 }
 DEFAULT_SORT = "-date"
 LIST_EXTRA_DATA = ["status", "relatedCase", "read", "similarCaseCount"]
