@@ -44,7 +44,7 @@ LOGS_PAGE_SIZE = 30
 LONG_LOG_CHARS = 1200
 LONG_LOG_LINES = 16
 # Open tasks first: TheHive's status names sort Waiting, InProgress, Completed, Cancel
-# when descending, so one sort key puts open work on top and keeps the index usable.
+# when descending, so the query engine's plain sort puts open work on top.
 MINE_SORT = [{"status": "desc"}, {"dueDate": "asc"}, {"_updatedAt": "desc"}]
 WAITING_SORT = [{"dueDate": "asc"}, {"_createdAt": "asc"}]
 MINE_FILTERS = {
