@@ -193,7 +193,6 @@ def alert_list(p: Page = Depends(page)) -> Response:
         alerts=result,
         filters=filters,
         sort=sort,
-        sortable=SORTABLE,
         stages=STAGE_LABELS,
         statuses=service.alert_statuses(p.session),
         users=_users(p),
@@ -228,8 +227,12 @@ def _poll_url(params: QueryParams, newest: int) -> str:
     indexed count, and it works unchanged behind any number of server processes. The rows
     themselves are never replaced by the poll, so nothing moves under the analyst's cursor
     while they select; they click the banner when they are ready."""
-    kept = [(k, v) for k, v in params.multi_items() if k not in ("page", "after")]
-    return "/alerts/new?" + urlencode([*kept, ("after", newest)])
+    return "/alerts/new?" + urlencode([*_list_params(params), ("after", newest)])
+
+
+def _list_params(params: QueryParams) -> list[tuple[str, str]]:
+    """The list's filters, sort and size: what the poll and its "Show" link keep."""
+    return [(k, v) for k, v in params.multi_items() if k not in ("page", "after")]
 
 
 @router.get("/alerts/new")
@@ -239,7 +242,7 @@ def new_alerts(p: Page = Depends(page)) -> Response:
     after = lists.int_param(params.get("after"), 0)
     newer = {"_name": "filter", "_gt": {"_field": "_createdAt", "_value": after}}
     count = lists.count(p, [*ops, newer])
-    kept = [(k, v) for k, v in params.multi_items() if k not in ("page", "after")]
+    kept = _list_params(params)
     show_url = "/alerts" + ("?" + urlencode(kept) if kept else "")
     return render(p, "alerts/_new.html", count=count, show_url=show_url)
 
