@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import secrets
+import signal
 import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -98,6 +101,25 @@ def prepare(settings: Settings) -> tuple[Database, str | None]:
     return db, generated
 
 
+def _end_streams_on_exit_signal(follower: Follower) -> None:
+    """Uvicorn waits for the open responses to end before it stops the app, and a live
+    stream does not end by itself: on SIGINT/SIGTERM the streams end first, then Uvicorn's
+    own handler (installed before the app starts) goes on as usual."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # not under Uvicorn's signal handling (e.g. an in-process test client)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(signum)
+        if not callable(previous):
+            continue
+
+        def end_streams_then(number: int, frame: Any, previous: Any = previous) -> None:
+            loop.call_soon_threadsafe(follower.close)
+            previous(number, frame)
+
+        signal.signal(signum, end_streams_then)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -121,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.stream = Follower(db, settings.stream_poll_ms / 1000)
         wake_stream = lambda _event: app.state.stream.notify()  # noqa: E731
         events.subscribe(wake_stream)
+        _end_streams_on_exit_signal(app.state.stream)
         yield
         events.unsubscribe(wake_stream)
         await app.state.stream.stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import queue
 import re
+import signal
 import threading
 import uuid
 from dataclasses import dataclass
@@ -435,5 +436,21 @@ def test_the_panel_keeps_every_entry_once_across_reconnections(tmp_path, page) -
         texts = panel.locator("li").all_inner_texts()
         found = [t for text in texts for t in titles if t in text]
         assert found == list(reversed(titles))  # each once, newest on top
+    finally:
+        srv.stop()
+
+
+def test_a_server_with_open_streams_stops_when_asked(tmp_path) -> None:
+    """Uvicorn waits for open answers before stopping: the streams end on the signal."""
+    srv = Server(tmp_path)
+    srv.start()
+    try:
+        srv.init_main_org()
+        stream = Stream(srv, session_cookie(srv, new_user(srv, "main-org", "analyst")))
+        srv.process.terminate()
+        # Without the streams ending, this would wait for PROPOLIS_STREAM_MAX_SECONDS (300);
+        # Uvicorn ends by raising the signal again once it has shut down: -SIGTERM.
+        assert srv.process.wait(timeout=60) == -signal.SIGTERM
+        stream.close()
     finally:
         srv.stop()

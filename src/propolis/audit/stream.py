@@ -394,10 +394,14 @@ class Subscription:
             self.queue.put_nowait(entry)
             return True
         except asyncio.QueueFull:
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(None)  # the end: the client reconnects with Last-Event-ID
+            self.end()
             return False
+
+    def end(self) -> None:
+        """What is queued is dropped: the client reconnects with Last-Event-ID."""
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
 
 
 class Follower:
@@ -437,6 +441,12 @@ class Follower:
             yield _entries_of(subscription, replayed, seconds)
         finally:
             self._subscribers.discard(subscription)
+
+    def close(self) -> None:
+        """End every stream now (the server is stopping); the browsers reconnect later."""
+        for subscription in list(self._subscribers):
+            subscription.end()
+        self._subscribers.clear()
 
     def notify(self) -> None:
         """Wake the poller early (from any thread): this process has committed events."""
