@@ -91,8 +91,8 @@ def observables_of(server: Server, case: dict) -> list[dict]:
     return answer.json()
 
 
-def signed_in(page: Page, server: Server, org: str = "main-org") -> None:
-    user, password = make_user(server, org)
+def signed_in(page: Page, server: Server, org: str = "main-org", profile: str = "analyst") -> None:
+    user, password = make_user(server, org, profile)
     login(page, server, user, password)
 
 
@@ -266,6 +266,10 @@ def test_an_analysis_followed_live_to_its_tag_and_its_report(page: Page, server)
     expect(tag).to_have_class(re.compile(r"\btaxonomy-malicious\b"))
     expect(page.locator("#analysis")).not_to_have_attribute("hx-trigger", re.compile("."))
     expect(page.locator("#observable-analyses .taxonomy-malicious")).to_be_visible()
+    # a second run (the analyzer's cache answers it at once) joins the history
+    row.get_by_role("button", name="Run").click()
+    expect(row.locator(".job-cell")).to_contain_text("(2 runs)")
+    expect(row.locator(".job-status")).to_have_text("Success", timeout=JOB_DONE)
     screenshot(page, "observable-analysis")
 
     open_tab(page, server, case)
@@ -287,7 +291,59 @@ def test_an_analysis_followed_live_to_its_tag_and_its_report(page: Page, server)
     page.get_by_text("Show raw").click()
     expect(page.locator("#raw-report pre")).to_contain_text('"score": 99')
     screenshot(page, "analysis-report")
+    expect(page.locator("#report-runs tr:has(td)")).to_have_count(2)
     assert dialogs == []
+
+
+def test_an_alerts_observable_page_links_its_alert_and_the_cases(page: Page, server) -> None:
+    case = new_case(server, "Phishing of the day")
+    add_observable(server, case, dataType="mail", data="ceo@spoofed.example")
+    alert = server.http().post(
+        server.url + "/api/v1/alert",
+        json={
+            "type": "phishing",
+            "source": "mail-gateway",
+            "sourceRef": uuid.uuid4().hex[:10],
+            "title": "Spoofed CEO",
+            "description": "d",
+            "observables": [{"dataType": "mail", "data": "ceo@spoofed.example"}],
+        },
+        timeout=30,
+    )
+    assert alert.status_code == 201, alert.text
+    found = server.http().post(
+        server.url + "/api/v1/query",
+        json={
+            "query": [
+                {"_name": "getAlert", "idOrName": alert.json()["_id"]},
+                {"_name": "observables"},
+            ]
+        },
+        timeout=30,
+    )
+    (observable,) = found.json()
+    signed_in(page, server)
+    page.goto(server.url + f"/observables/{observable['_id']}")
+    header = page.locator("#observable-header")
+    expect(header.get_by_role("link", name="Spoofed CEO")).to_have_attribute(
+        "href", f"/alerts/{alert.json()['_id']}"
+    )
+    expect(page.locator("#observable-links")).to_contain_text("Phishing of the day")
+    expect(header.locator(".seen-plain")).to_have_text("seen in 1 case")
+
+
+def test_a_read_only_user_is_offered_no_change(page: Page, server) -> None:
+    case = new_case(server)
+    observable = add_observable(server, case, dataType="domain", data="look.example")
+    signed_in(page, server, profile="read-only")
+    open_tab(page, server, case)
+    expect(page.locator("#observables-table")).to_contain_text("look.example")
+    expect(page.locator("#add-observables-toggle")).to_have_count(0)
+    expect(page.locator("input[name=ids]")).to_have_count(0)
+    page.goto(server.url + f"/observables/{observable['_id']}")
+    expect(page.locator("#observable-value")).to_have_text("look.example")
+    expect(page.locator("#edit-toggle, #delete-observable, #run-all")).to_have_count(0)
+    expect(page.locator("#analyzers").get_by_role("button", name="Run")).to_have_count(0)
 
 
 def test_edit_then_delete_on_the_observable_page(page: Page, server) -> None:

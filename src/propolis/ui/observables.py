@@ -37,6 +37,7 @@ OBSERVABLE_EXTRA_DATA = ["seenSummary"]
 PAGE_EXTRA_DATA = ["seenSummary", "links"]
 FINAL_STATUSES = ("Success", "Failure", "Deleted")
 JOB_HISTORY = 200  # the newest jobs of an observable shown on its page
+RUNS_SHOWN = 20  # the newest runs of one analyzer listed on a report page
 SORTS = {"type": "dataType", "value": "data", "created": "_createdAt", "ioc": "ioc"}
 DEFAULT_SORT = "-created"
 MANAGE = "manageObservable"
@@ -570,7 +571,8 @@ def run_analysis(ref: str, p: Page = Depends(page)) -> Response:
 @router.get("/observables/{ref}/report")
 def report_page(ref: str, p: Page = Depends(page), job: str = "") -> Response:
     """A job's full report: the summary taxonomies, a readable tree of the report and the
-    raw JSON. Without ``job``, the newest finished job of the observable."""
+    raw JSON, and the analyzer's other runs on this observable. Without ``job``, the
+    observable's newest job."""
     observable = load_observable(p, ref, [])
     found = _job_of(p, observable, job)
     report = (found or {}).get("report") or {}
@@ -579,9 +581,24 @@ def report_page(ref: str, p: Page = Depends(page), job: str = "") -> Response:
         "observables/report.html",
         observable=observable,
         job=found,
+        runs=_runs_of(p, observable, found["analyzerName"]) if found else [],
         report=report,
         taxonomies=taxonomies_of(report),
         raw=json.dumps(report, indent=2, ensure_ascii=False, sort_keys=True),
+    )
+
+
+def _runs_of(p: Page, observable: dict[str, Any], analyzer: str) -> list[dict[str, Any]]:
+    """The newest runs of one analyzer on the observable (the report page's history)."""
+    return lists.run(
+        p,
+        [
+            {"_name": "getObservable", "idOrName": observable["_id"]},
+            {"_name": "jobs"},
+            {"_name": "filter", "analyzerName": analyzer},
+            {"_name": "sort", "_fields": [{"_createdAt": "desc"}, {"_id": "desc"}]},
+            {"_name": "page", "from": 0, "to": RUNS_SHOWN},
+        ],
     )
 
 
