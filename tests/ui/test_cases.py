@@ -336,6 +336,13 @@ def test_quick_search_jumps_to_a_case_and_finds_an_observable(page: Page, server
     page.press("main input[name=q]", "Enter")
     expect(page.locator("#search-cases")).to_contain_text(case["title"])
 
+    alert_title = unique("search alert")
+    alert = {"type": "ui", "source": "tests", "sourceRef": unique("ref"), "description": "d"}
+    api(server)("POST", "/api/v1/alert", json={**alert, "title": alert_title})
+    page.fill("main input[name=q]", alert_title.split("-")[-1])  # words of the title
+    page.press("main input[name=q]", "Enter")
+    expect(page.locator("#search-alerts")).to_contain_text(alert_title)
+
 
 def test_another_organisation_sees_nothing_of_the_case(page: Page, server):
     case = new_case(server, title=unique("secret case"))

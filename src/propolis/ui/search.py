@@ -23,6 +23,7 @@ router = APIRouter(route_class=UiRoute)
 CASE_NUMBER = re.compile(r"#?(\d{1,18})")
 LIMIT = 25  # rows per section: the search is a way in, the lists filter further
 MAX_QUERY = 512
+ALERT_WINDOW = 10_000  # newest alerts whose titles the quick search reads
 
 
 @router.get("/search")
@@ -37,7 +38,7 @@ def search(q: str = "", p: Page = Depends(page)) -> Response:
         if case is not None:
             return redirect(f"/cases/{case['number']}", p)
     results = find(p, text) if text else None
-    return render(p, "search.html", q=text, results=results, limit=LIMIT)
+    return render(p, "search.html", q=text, results=results, limit=LIMIT, alert_window=ALERT_WINDOW)
 
 
 def find(p: Page, text: str) -> dict[str, list[dict[str, Any]]]:
@@ -48,8 +49,27 @@ def find(p: Page, text: str) -> dict[str, list[dict[str, Any]]]:
         "value_cases": lists.run(p, [*with_value, {"_name": "case"}, newest, first(LIMIT)]),
         "value_alerts": lists.run(p, [*with_value, {"_name": "alert"}, newest, first(LIMIT)]),
         "cases": lists.run(p, [*title_contains("listCase", text), first(LIMIT)]),
-        "alerts": lists.run(p, [*title_contains("listAlert", text), first(LIMIT)]),
+        "alerts": lists.run(p, [*recent_alerts_titled(p, text), first(LIMIT)]),
     }
+
+
+def recent_alerts_titled(p: Page, text: str) -> list[dict[str, Any]]:
+    """Alerts whose title contains ``text``, among the newest ``ALERT_WINDOW`` ones: a title
+    is no indexed value, so the search walks the creation index over a bounded window
+    instead of every alert of the organisation (the alert list's filter covers them all)."""
+    operations = title_contains("listAlert", text)
+    oldest = lists.run(
+        p,
+        [
+            {"_name": "listAlert"},
+            {"_name": "sort", "_fields": [{"_createdAt": "desc"}]},
+            {"_name": "page", "from": ALERT_WINDOW - 1, "to": ALERT_WINDOW},
+        ],
+    )
+    if oldest:
+        since = {"_gte": {"_field": "_createdAt", "_value": oldest[0]["_createdAt"]}}
+        operations.insert(2, {"_name": "filter", **since})
+    return operations
 
 
 def observables_with_value(p: Page, value: str) -> list[dict[str, Any]]:
