@@ -475,13 +475,20 @@ class Follower:
             self._task = asyncio.create_task(self._run(), name="audit-stream-follower")
 
     async def _run(self) -> None:
-        self._last = await asyncio.to_thread(self._read, last_id)
-        self._gaps.clear()
+        started = False
         while self._subscribers:
             try:
+                if not started:  # from the newest event: listeners replay what they missed
+                    self._last = await asyncio.to_thread(self._read, last_id)
+                    self._gaps.clear()
+                    started = True
                 await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
             except TimeoutError:
                 pass
+            except Exception:
+                log.exception("reading the newest audit event failed")
+                await asyncio.sleep(self._poll_seconds)
+                continue
             self._wake.clear()
             try:
                 await self._poll_once()
