@@ -594,7 +594,8 @@ def close_case(ref: str, p: Page = Depends(page)) -> Response:
         "impactStatus": p.value("impactStatus"),
         "fields": fields_typed,
     }
-    if not status:
+    closing = {s for s, stage in cases.status_stages(p.session).items() if stage == "Closed"}
+    if status not in closing:
         message: str | None = "Choose a resolution to close the case"
     else:
         message = attempt(p, update(p, case, data))
