@@ -170,6 +170,15 @@ def test_bulk_set_ioc_then_delete(page: Page, server) -> None:
     flags = {o["data"]: o["ioc"] for o in observables_of(server, case)}
     assert flags == {"a.example": True, "b.example": True, "c.example": False}
 
+    # no tag typed: refused with a message, the ticks stay; typed: added
+    page.locator("tr", has_text="c.example").locator("input[name=ids]").check()
+    page.get_by_role("button", name="Add tags").click()
+    expect(page.locator("#bulk-error")).to_contain_text("tags")
+    expect(page.locator("tr", has_text="c.example").locator("input[name=ids]")).to_be_checked()
+    page.get_by_label("Tags to add or remove").fill("spam, wave-2")
+    page.get_by_role("button", name="Add tags").click()
+    expect(page.locator("tr", has_text="c.example").locator(".badge.tag")).to_have_count(2)
+
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("tr", has_text="c.example").locator("input[name=ids]").check()
     page.click("#bulk-delete")

@@ -199,6 +199,9 @@ def _tab(
         types=observable_types(p),
         form=form,
         bulk_error=bulk_error,
+        # after a refused bulk action, the ticks and tags stay as they were
+        ticked=set(p.values("ids")) if bulk_error else set(),
+        bulk_tags=p.value("tags") if bulk_error else "",
         plain_tags=plain_tags,
         taxonomies=taxonomies,
         may_manage=case_can(case, MANAGE),
