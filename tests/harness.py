@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -43,8 +44,11 @@ class Server:
         database_url: str | None = None,
         backend: str = "sqlite",
         extra_env: dict[str, str] | None = None,
+        workers: int | None = None,
     ) -> None:
         self.data_dir = data_dir
+        # One process unless asked (PROPOLIS_TEST_WORKERS runs a whole area on N of them).
+        self.workers = workers or int(os.environ.get("PROPOLIS_TEST_WORKERS", "1"))
         self.database_url = database_url
         self.backend = backend
         self.port = free_port()
@@ -67,11 +71,13 @@ class Server:
 
     def start(self) -> None:
         log = self.log_path.open("ab")
+        command = [sys.executable, "-m", "propolis.cli", "serve", "--port", str(self.port)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "propolis.cli", "serve", "--port", str(self.port)],
+            [*command, "--workers", str(self.workers)],
             env=self.env(),
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: kill() reaches every worker
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -91,7 +97,17 @@ class Server:
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL to the server and all its processes at once (a crash, a power cut)."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=15)
 
     def client(
         self,

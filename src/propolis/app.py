@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import importlib
 import logging
+import os
 import secrets
 import signal
 import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +24,11 @@ from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 
 from propolis import __version__
+from propolis.analysis.runtime import Runtime
 from propolis.analysis.runtime import start as start_analysis
 from propolis.audit.stream import Follower
 from propolis.bootstrap import bootstrap
-from propolis.core import events
+from propolis.core import authepoch, events
 from propolis.core.db import Database, refresh_statistics
 from propolis.core.errors import AttributeCheckingError, PropolisError
 from propolis.core.migrate import upgrade
@@ -37,6 +41,10 @@ from propolis.ui import UI_MODULES
 from propolis.ui.web import SecurityHeaders
 
 log = logging.getLogger("propolis")
+
+# Set by ``serve --workers N`` (N > 1) for the HTTP worker processes it starts: the
+# supervisor has migrated and bootstrapped, and runs the background work itself.
+HTTP_WORKER_ENV = "PROPOLIS_HTTP_WORKER"
 
 # Every package with HTTP routes; each api.py exposes ``router``.
 API_MODULES = [
@@ -90,6 +98,7 @@ def _every(seconds: float, work: Callable[[], None]) -> threading.Event:
 def prepare(settings: Settings) -> tuple[Database, str | None]:
     """Create the data folder, migrate the schema and bootstrap (idempotent)."""
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    authepoch.configure(Path(settings.data_dir))
     db = Database(settings.effective_database_url)
     upgrade(db.engine)
     with db.session() as session:
@@ -120,26 +129,85 @@ def _end_streams_on_exit_signal(follower: Follower) -> None:
         signal.signal(signum, end_streams_then)
 
 
+@dataclass
+class Services:
+    """What one process of a running server holds: the database, the file store, the
+    sealer, the analysis engine and (with background work) the periodic housekeeping."""
+
+    db: Database
+    storage: Storage
+    sealer: Sealer
+    analysis: Runtime
+    periodic: list[threading.Event] = field(default_factory=list)  # set: stop
+
+    def stop(self) -> None:
+        for timer in self.periodic:
+            timer.set()
+        self.analysis.stop()
+        self.db.dispose()
+
+
+def start_services(
+    settings: Settings, db: Database, *, background: bool = True, announce: bool = False
+) -> Services:
+    """``background``: this process runs the server's one set of analysis consumers, the
+    reaper, the storage gc and the statistics refresh (a single-process ``serve``, or the
+    supervisor of ``serve --workers N``, which ``announce``s its consumers to its HTTP
+    workers)."""
+    storage = Storage(Path(settings.data_dir) / "attachments")
+    sealer = Sealer(_secret_key(settings))
+    analysis = start_analysis(settings, db, storage, sealer, background=background)
+    services = Services(db, storage, sealer, analysis)
+    if background and announce and analysis.consumer is not None:
+        analysis.start_embedded_presence()
+    if not background:
+        return services
+    refresh = _every(STATISTICS_INTERVAL_SECONDS, lambda: refresh_statistics(db.engine))
+    services.periodic.append(refresh)
+    if settings.storage_gc_interval > 0:
+        services.periodic.append(
+            storage_gc.schedule(
+                db, storage, settings.storage_gc_interval, settings.storage_gc_grace
+            )
+        )
+    return services
+
+
+def is_http_worker() -> bool:
+    return os.environ.get(HTTP_WORKER_ENV) == "1"
+
+
+def _die_with_supervisor() -> None:
+    """An HTTP worker ends when its supervisor does (even killed): it must not go on
+    serving without the analysis consumers and housekeeping the supervisor runs."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the supervisor's SIGTERM still ends it
+        return
+    if os.getppid() == 1:  # the supervisor was gone before the call
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
-        db, generated = prepare(settings)
-        if generated:
-            print(f"Created admin@thehive.local with password: {generated}", flush=True)
+        worker = is_http_worker()
+        if worker:
+            _die_with_supervisor()
+            authepoch.configure(Path(settings.data_dir))
+            db = Database(settings.effective_database_url)
+        else:
+            db, generated = prepare(settings)
+            if generated:
+                print(f"Created admin@thehive.local with password: {generated}", flush=True)
+        services = start_services(settings, db, background=not worker)
         app.state.db = db
-        app.state.storage = Storage(Path(settings.data_dir) / "attachments")
-        app.state.sealer = Sealer(_secret_key(settings))
-        # Analysis engine: job queue, embedded job workers and their housekeeping.
-        analysis = start_analysis(settings, db, app.state.storage, app.state.sealer)
-        statistics = _every(STATISTICS_INTERVAL_SECONDS, lambda: refresh_statistics(db.engine))
-        gc = None
-        if settings.storage_gc_interval > 0:
-            gc = storage_gc.schedule(
-                db, app.state.storage, settings.storage_gc_interval, settings.storage_gc_grace
-            )
-        # The live stream: one follower of the audit table, started by the first listener.
+        app.state.storage = services.storage
+        app.state.sealer = services.sealer
+        # The live stream: one follower of the audit table per HTTP process, started by the
+        # first listener; woken by this process's commits, polling for the others'.
         app.state.stream = Follower(db, settings.stream_poll_ms / 1000)
         wake_stream = lambda _event: app.state.stream.notify()  # noqa: E731
         events.subscribe(wake_stream)
@@ -147,11 +215,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         events.unsubscribe(wake_stream)
         await app.state.stream.stop()
-        statistics.set()
-        if gc is not None:
-            gc.set()
-        analysis.stop()
-        db.dispose()
+        services.stop()
 
     app = FastAPI(title="Propolis", version=__version__, lifespan=lifespan)
     app.state.settings = settings

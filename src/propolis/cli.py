@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from propolis.app import prepare
+from propolis.app import HTTP_WORKER_ENV, prepare, start_services
 from propolis.core.errors import PropolisError, missing
 from propolis.core.security import ADMIN_ORG, SYSTEM_LOGIN, system_actor
 from propolis.core.storage import Storage
@@ -37,33 +38,48 @@ app = typer.Typer(
 def serve(
     host: str = typer.Option(None, help="address to listen on (default 127.0.0.1)"),
     port: int = typer.Option(None, help="port to listen on (default 9000)"),
-    workers: int = typer.Option(1, help="HTTP worker processes (PostgreSQL only)"),
+    workers: int = typer.Option(
+        None,
+        help="HTTP worker processes (default: PROPOLIS_WORKERS, else one per core); "
+        "1 runs everything in one process",
+    ),
 ) -> None:
-    """Run the whole product (API, embedded analysis workers) in one process."""
+    """Run the whole product: the API in WORKERS processes, the embedded analysis
+    consumers and the housekeeping once (in the supervising process when WORKERS > 1)."""
     import uvicorn
 
     settings = Settings()
     host = host or settings.host
     port = port or settings.port
+    workers = workers or settings.workers or os.cpu_count() or 1
     # Migrate and bootstrap once, before any worker starts (workers then find it done).
     db, generated = prepare(settings)
-    db.dispose()
     if generated:
         typer.echo(f"Created admin@thehive.local with password: {generated}")
         typer.echo("(shown once; set PROPOLIS_ADMIN_PASSWORD to choose it)")
-    typer.echo(f"Propolis listening on http://{host}:{port}")
-    uvicorn.run(
-        "propolis.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        # Client addresses (login throttling, audit) come from X-Forwarded-For only when
-        # the peer is a proxy the admin named.
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=settings.trusted_proxies or None,
-    )
+    background = None
+    if workers > 1:
+        background = start_services(settings, db, background=True, announce=True)
+        os.environ[HTTP_WORKER_ENV] = "1"  # inherited by the workers uvicorn starts
+    else:
+        db.dispose()  # the one process's app opens its own
+    typer.echo(f"Propolis listening on http://{host}:{port} ({workers} process(es))")
+    try:
+        uvicorn.run(
+            "propolis.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            # Client addresses (login throttling, audit) come from X-Forwarded-For only
+            # when the peer is a proxy the admin named.
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies or None,
+        )
+    finally:
+        if background is not None:
+            background.stop()
 
 
 @app.command()

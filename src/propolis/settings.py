@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 9000
+    workers: int = Field(
+        default=0, description="HTTP worker processes of `serve` (0: one per core; 1: one process)"
+    )
     secret_key: SecretStr | None = Field(
         default=None, description="signs session cookies; generated into data_dir when unset"
     )
@@ -49,6 +52,11 @@ class Settings(BaseSettings):
     auth_login_backoff_max_ms: int = Field(default=60_000, description="longest wait of a login")
     auth_address_backoff_max_ms: int = Field(
         default=900_000, description="longest wait of an address"
+    )
+    auth_cache_seconds: float = Field(
+        default=10,
+        description="longest a process answers a known caller from memory (0: never); on one "
+        "host a change to users, organisations or profiles ends it at once",
     )
     # Archives sent by callers (case import, zipped observables, MISP samples): checked
     # before anything is decompressed, then streamed (see propolis.core.unzip).

@@ -5,6 +5,13 @@ data folder and runs consumer threads inside ``propolis serve``; with
 ``PROPOLIS_QUEUE_URL=redis://...`` the queue is in Redis and ``propolis worker`` processes,
 on any machine sharing the database and data folder, run the jobs.
 
+``serve --workers N`` (N > 1) runs one consumer set, in its supervising process; the HTTP
+worker processes only enqueue (Huey's SQLite storage dequeues in an exclusive transaction,
+and the job claim below makes a duplicate harmless anyway). They wake the consumers with a
+datagram on an abstract Unix socket named after the queue file, and read the consumers'
+health from the presence record those announce in the queue, as ``propolis worker``
+processes do in Redis.
+
 A job is enqueued after the transaction that created it commits (an event subscriber), so a
 consumer never looks for a job that is not there yet. Every process that runs jobs also runs
 the *reaper*: jobs whose worker stopped sending heartbeats are retried once (analyzers) or
@@ -13,18 +20,21 @@ marked ``Failure`` (responders, whose side effects must not happen twice).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import redis
 from huey import Huey, RedisHuey
+from huey.constants import EmptyData
 from huey.consumer import Consumer, Worker
 from huey.storage import SqliteStorage
 
@@ -40,11 +50,53 @@ log = logging.getLogger(__name__)
 QUEUED_TYPES = {"AnalyzerJob": JOB, "ResponderAction": ACTION}
 # Redis keys (with a time-to-live) by which each `propolis worker` process announces itself
 PRESENCE_PREFIX = "propolis:worker:"
+# The embedded queue's one presence record (its consumers run in one process)
+EMBEDDED_PRESENCE = "propolis:consumers"
 
 
 # Set when this process enqueues a job, so an idle embedded worker picks it up at once
 # instead of at its next poll of the SQLite queue (polling backs off up to max_delay).
 _wakeup = threading.Event()
+
+
+def _wakeup_address(settings: Any) -> bytes:
+    """The abstract Unix socket (no file; Linux) on which the consumers of this data
+    folder's embedded queue are woken by other processes."""
+    queue = os.path.realpath(Path(settings.data_dir) / "queue.db")
+    return b"\0propolis-queue-" + hashlib.sha256(queue.encode()).hexdigest()[:24].encode()
+
+
+def _listen_for_wakeups(address: bytes, stop: threading.Event) -> threading.Thread | None:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        sock.bind(address)
+    except OSError as exc:  # another server consumes this queue: polling still works
+        log.warning("analysis wake-up socket unavailable (%s); consumers poll", exc)
+        sock.close()
+        return None
+    sock.settimeout(1.0)
+
+    def loop() -> None:
+        with sock:
+            while not stop.is_set():
+                try:
+                    sock.recv(16)
+                except TimeoutError:
+                    continue
+                _wakeup.set()
+
+    thread = threading.Thread(target=loop, name="propolis-queue-wakeup", daemon=True)
+    thread.start()
+    return thread
+
+
+def _send_wakeup(address: bytes) -> None:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.setblocking(False)
+            sock.sendto(b"!", address)
+    except OSError:  # nobody listening, or its buffer full: the consumers poll anyway
+        pass
 
 
 class _WakeableWorker(Worker):
@@ -124,9 +176,13 @@ class Runtime:
     def enqueue(self, kind: str, item_id: int) -> None:
         try:
             self.run_task(kind, item_id)
-            _wakeup.set()
         except Exception:  # the reaper and the start-up scan will enqueue it again
             log.exception("could not enqueue %s %s", kind, item_id)
+            return
+        if self.consumer is not None or self.settings.queue_url:
+            _wakeup.set()
+        else:  # the embedded consumers run in another process (serve --workers N)
+            _send_wakeup(_wakeup_address(self.settings))
 
     def on_event(self, event: events.Event) -> None:
         kind = QUEUED_TYPES.get(event.object_type)
@@ -155,8 +211,34 @@ class Runtime:
         }
 
     def _embedded_health(self) -> dict[str, int]:
+        if self.consumer is None and not self.settings.queue_url:
+            return self._embedded_presence()
+        return self._threads_health()
+
+    def _threads_health(self) -> dict[str, int]:
         threads = [t for _w, t in self.consumer.worker_threads] if self.consumer else []
         return {"alive": sum(t.is_alive() for t in threads), "expected": len(threads)}
+
+    def _embedded_presence(self) -> dict[str, int]:
+        """The consumers of another process (``serve --workers N``), as they last announced
+        themselves; an announcement older than three heartbeats counts as none."""
+        try:
+            raw = self.huey.storage.peek_data(EMBEDDED_PRESENCE)
+        except Exception as exc:
+            log.warning("consumer presence unreadable: %s", exc)
+            raw = EmptyData
+        if raw is EmptyData:
+            return {"alive": 0, "expected": 0}
+        announced = json.loads(bytes(raw))
+        if time.time() - announced.get("at", 0) > self._presence_ttl_ms() / 1000:
+            return {"alive": 0, "expected": announced.get("expected", 0)}
+        return {"alive": announced.get("alive", 0), "expected": announced.get("expected", 0)}
+
+    def _presence_ttl_ms(self) -> int:
+        return int((3 * self._heartbeat() + 2) * 1000)
+
+    def _heartbeat(self) -> float:
+        return max(0.2, float(self.settings.job_heartbeat_seconds))
 
     def _announced_health(self) -> dict[str, int]:
         alive = processes = 0
@@ -174,16 +256,16 @@ class Runtime:
     def start_presence(self) -> None:
         """``propolis worker``: announce this process's live worker threads in Redis every
         heartbeat, with a time-to-live, so a worker that stops disappears from the status."""
-        interval = max(0.2, float(self.settings.job_heartbeat_seconds))
+        interval = self._heartbeat()
         key = f"{PRESENCE_PREFIX}{socket.gethostname()}:{os.getpid()}"
-        ttl_ms = int((3 * interval + 2) * 1000)
+        ttl_ms = self._presence_ttl_ms()
 
         def loop() -> None:
             # The first announcement waits one heartbeat: the consumer starts its threads
             # after this loop is started.
             while not self._stop.wait(interval):
                 try:
-                    alive = self._embedded_health()["alive"]
+                    alive = self._threads_health()["alive"]
                     self.huey.storage.conn.set(key, json.dumps({"alive": alive}), px=ttl_ms)
                 except Exception:
                     log.exception("worker presence not published")
@@ -195,6 +277,37 @@ class Runtime:
         thread = threading.Thread(target=loop, name="propolis-presence", daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    def start_embedded_presence(self) -> None:
+        """``serve --workers N``: the process running the embedded consumers announces
+        them in the queue file every heartbeat (the HTTP workers' status reads it), and
+        listens for the workers' wake-ups."""
+        interval = self._heartbeat()
+
+        def announce() -> None:
+            health = self._threads_health()
+            record = json.dumps({**health, "at": time.time(), "pid": os.getpid()})
+            self.huey.storage.put_data(EMBEDDED_PRESENCE, record.encode())
+
+        def loop() -> None:
+            while True:
+                try:
+                    announce()
+                except Exception:
+                    log.exception("consumer presence not published")
+                if self._stop.wait(interval):
+                    break
+            try:
+                self.huey.storage.pop_data(EMBEDDED_PRESENCE)
+            except Exception:
+                log.warning("consumer presence not withdrawn; it goes stale by itself")
+
+        thread = threading.Thread(target=loop, name="propolis-presence", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        listener = _listen_for_wakeups(_wakeup_address(self.settings), self._stop)
+        if listener is not None:
+            self._threads.append(listener)
 
     # ------------------------------------------------------------------ consumers
 
@@ -263,10 +376,16 @@ def install(runtime: Runtime | None) -> None:
         _subscribed = True
 
 
-def start(settings: Any, db: Database, storage: Storage, sealer: Sealer) -> Runtime:
-    """Called from the app's lifespan: queue, subscriber, embedded consumers and reaper."""
+def start(
+    settings: Any, db: Database, storage: Storage, sealer: Sealer, *, background: bool = True
+) -> Runtime:
+    """Queue and subscriber; with ``background`` (one per server: the app's lifespan of a
+    single-process ``serve``, or the supervisor of ``serve --workers N``) also the embedded
+    consumers and the reaper. An HTTP worker of ``serve --workers N`` only enqueues."""
     runtime = Runtime(settings, db, storage, sealer)
     install(runtime)
+    if not background:
+        return runtime
     if settings.embedded_workers and not settings.queue_url:
         runtime.start_consumers(embedded=True)
     runtime.start_reaper()

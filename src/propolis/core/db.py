@@ -7,6 +7,8 @@ routes accept "an alert or a case" by id). The API renders them as ``"~" + str(i
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -163,14 +165,53 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
-def _serialise_writers(engine: Engine) -> None:
-    """Writers of one process queue on a Python lock before ``BEGIN IMMEDIATE``.
+class WriterLock:
+    """One SQLite writer at a time, handed over the moment the previous one commits.
 
-    SQLite allows one writer at a time. Left to SQLite, waiting writers poll with sleeps of
-    up to 100 ms (busy_timeout), which wrecks tail latency under concurrent writes; a lock
-    hands over to the next writer the moment the previous one commits. Other processes
-    (a second server, the CLI) still meet SQLite's own busy_timeout."""
-    write_lock = threading.Lock()
+    The threads of one process queue on a Python lock; the processes sharing the file
+    (``serve --workers N``, the CLI) then queue on an ``flock`` of ``<database>.lock``,
+    which the kernel hands to the next waiter at once and releases if its holder dies.
+    Left to SQLite, waiting writers poll with sleeps of up to 100 ms (busy_timeout),
+    which wrecks tail latency under concurrent writes; busy_timeout stays as the last
+    resort for a writer that does not take this lock (an sqlite3 shell)."""
+
+    def __init__(self, path: str | None) -> None:
+        self._threads = threading.Lock()
+        self._path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self._threads.acquire()
+        if self._path is None:
+            return
+        try:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
+def _lock_path(engine: Engine) -> str | None:
+    """``<database>.lock`` beside a SQLite file (None for an in-memory database)."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database + ".lock"
+
+
+def _serialise_writers(engine: Engine) -> None:
+    """Writers take :class:`WriterLock` before ``BEGIN IMMEDIATE`` and give it back at
+    commit or rollback."""
+    write_lock = WriterLock(_lock_path(engine))
     holds = "propolis_holds_write_lock"
 
     @event.listens_for(engine, "begin")

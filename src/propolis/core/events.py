@@ -11,9 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Index, inspect
+from sqlalchemy import Index, event, inspect
 from sqlalchemy.orm import Mapped, Session
 
+from propolis.core import authepoch
 from propolis.core.columns import json_obj, ms, serial_pk, string
 from propolis.core.db import Base, now_ms
 
@@ -55,6 +56,13 @@ Subscriber = Callable[[Event], None]
 _subscribers: list[Subscriber] = []
 _PENDING_KEY = "propolis_pending_events"
 
+# Changes that end remembered callers (users.auth): every change to a user (password, API
+# key, lock, memberships, deletion, a failed password: its backoff), an organisation or
+# a profile records one of these, so the auth epoch follows the audit log. A login opens
+# a new session and ends nothing.
+_AUTH_OBJECTS = frozenset({"User", "Organisation", "Profile"})
+_AUTH_CHANGED_KEY = "propolis_auth_changed"
+
 
 def subscribe(callback: Subscriber) -> None:
     _subscribers.append(callback)
@@ -87,7 +95,19 @@ def record(
     )
     session.add(row)
     session.info.setdefault(_PENDING_KEY, []).append(row)
+    if object_type in _AUTH_OBJECTS and action != "login":
+        session.info[_AUTH_CHANGED_KEY] = True
     return row
+
+
+@event.listens_for(Session, "after_commit")
+def _end_remembered_callers(session: Session) -> None:
+    # After the commit, not before: a process that reads the new epoch then reads the
+    # committed change (entries carry the epoch read before their database read). A
+    # change rolled back leaves the flag: the next commit of the session bumps for
+    # nothing, which only costs a few database reads.
+    if session.info.pop(_AUTH_CHANGED_KEY, False):
+        authepoch.bump()
 
 
 def publish_pending(session: Session) -> None:

@@ -16,7 +16,17 @@ A refused attempt does the same work (one argon2 check, against a throw-away has
 the login exists, is waiting, or the password is wrong: response times tell nothing. The
 login counters are written in their own short transaction, before the request's unit of
 work starts: a rejected request rolls its own transaction back, and the failure must
-still count. The address counters live in the process's memory.
+still count. The address counters live in the process's memory: with ``serve --workers N``
+an address gets up to N times ``address_threshold`` tries before every process makes it
+wait (the per-login counters are in the database, shared).
+
+An authenticated caller is remembered by the process (:class:`_Callers`): the same
+Authorization header or session cookie with the same ``X-Organisation`` is answered from
+memory, with no database read, while the auth epoch (``core.authepoch``) is unchanged and
+for at most ``auth_cache_seconds``. Any change to a user, a membership, an organisation
+or a profile (a failed password too: it may start a backoff) moves the epoch after its
+commit, in every process of the host at once; a remembered Basic caller still waits out
+its address's backoff, a remembered session cookie still needs its CSRF token to write.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from fastapi import Request
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from propolis.core import events, validate
+from propolis.core import authepoch, events, validate
 from propolis.core.db import Database, now_ms, parse_id
 from propolis.core.errors import AuthenticationError, AuthorizationError
 from propolis.core.security import (
@@ -86,13 +96,20 @@ class Throttle:
 
 
 def authenticate(session: Session, request: Request) -> Actor:
-    user = _user_from_credentials(session, request)
-    if user is None or user.locked or user.login == SYSTEM_LOGIN:
+    # Read before the database: a change committed after this point moves the epoch past
+    # it, so what is remembered below is never used once it is out of date.
+    epoch = authepoch.current()
+    found = _user_from_credentials(session, request)
+    user = found.user if found is not None else None
+    if found is None or user is None or user.locked or user.login == SYSTEM_LOGIN:
         raise AuthenticationError("Authentication failure")
     header = request.headers.get("X-Organisation")
     if header or request.headers.get("Authorization"):
-        return actor_for(session, user, header)
-    return browser_actor(session, user, request.cookies.get(ORG_COOKIE))
+        actor = actor_for(session, user, header)
+    else:
+        actor = browser_actor(session, user, request.cookies.get(ORG_COOKIE))
+    _callers.remember(request, actor, epoch, found)
+    return actor
 
 
 def browser_actor(session: Session, user: User, chosen_org: str | None) -> Actor:
@@ -107,17 +124,33 @@ def browser_actor(session: Session, user: User, chosen_org: str | None) -> Actor
     return actor_for(session, user, None)
 
 
-def _user_from_credentials(session: Session, request: Request) -> User | None:
+def remembered_caller(request: Request) -> Actor | None:
+    """The caller authenticated earlier by this process with the same credentials, when
+    nothing it depends on changed since (no database read); None: authenticate."""
+    return _callers.recall(request)
+
+
+@dataclass(frozen=True)
+class _Found:
+    """Whose credentials these are, and what remembering them depends on."""
+
+    user: User | None
+    basic: bool = False  # a password: its address's backoff applies to every request
+    csrf_token: str | None = None  # a session cookie's: writes must present it
+    expires_at: int | None = None  # a session cookie's end
+
+
+def _user_from_credentials(session: Session, request: Request) -> _Found | None:
     header = request.headers.get("Authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "basic":
         user_id = _basic(request, credentials.strip())
-        return session.get(User, user_id) if user_id is not None else None
+        return _Found(session.get(User, user_id), basic=True) if user_id is not None else None
     if scheme.lower() == "bearer":
         token = credentials.strip()
         if not token:
             return None
-        return session.scalar(select(User).where(User.api_key_digest == digest(token)))
+        return _Found(session.scalar(select(User).where(User.api_key_digest == digest(token))))
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         return _from_session_cookie(session, request, cookie)
@@ -311,32 +344,105 @@ def _write_counters(db: Database, user_id: int, reset: bool) -> None:
         events.publish_pending(s)
 
 
+# --------------------------------------------------------------------------- remembered callers
+
+
+@dataclass(frozen=True)
+class _Remembered:
+    actor: Actor
+    epoch: int
+    until_ms: int
+    basic: bool
+    csrf_token: str | None
+
+
+class _Callers:
+    """Callers this process authenticated, by a keyed digest of their credentials (the
+    key lives only in this process's memory) and organisation header."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._key = secrets.token_bytes(32)
+        self._entries: dict[bytes, _Remembered] = {}
+        self._lock = threading.Lock()
+
+    def _entry_key(self, request: Request) -> bytes | None:
+        credentials = request.headers.get("Authorization")
+        if not credentials:
+            cookie = request.cookies.get(SESSION_COOKIE)
+            if not cookie:
+                return None
+            # the organisation chosen in the pages' switcher, unless a header says
+            credentials = f"cookie {cookie}\0{request.cookies.get(ORG_COOKIE) or ''}"
+        org = request.headers.get("X-Organisation") or ""
+        return hmac.new(self._key, f"{credentials}\0{org}".encode(), hashlib.sha256).digest()
+
+    def recall(self, request: Request) -> Actor | None:
+        key = self._entry_key(request)
+        entry = self._entries.get(key) if key is not None else None
+        if entry is None or entry.epoch != authepoch.current() or entry.until_ms < now_ms():
+            return None
+        if entry.csrf_token is not None and not _csrf_ok(request, entry.csrf_token):
+            return None  # refused by the full check, with its answer
+        if entry.basic and _addresses.waiting(client_address(request), throttle_of(request)):
+            return None
+        return entry.actor
+
+    def remember(self, request: Request, actor: Actor, epoch: int, found: _Found) -> None:
+        settings = request.app.state.settings
+        ttl_ms = int(float(getattr(settings, "auth_cache_seconds", 0)) * 1000)
+        key = self._entry_key(request)
+        if ttl_ms <= 0 or key is None:
+            return
+        until = now_ms() + ttl_ms
+        if found.expires_at is not None:
+            until = min(until, found.expires_at)
+        with self._lock:
+            if len(self._entries) >= self.MAX_ENTRIES and key not in self._entries:
+                self._entries.clear()  # rare; the next requests authenticate again
+            self._entries[key] = _Remembered(actor, epoch, until, found.basic, found.csrf_token)
+
+
+_callers = _Callers()
+
+
 # --------------------------------------------------------------------------- browser sessions
 
 
-def _from_session_cookie(session: Session, request: Request, token: str) -> User | None:
-    found = browser_session(session, token)
-    if found is None:
+def _from_session_cookie(session: Session, request: Request, token: str) -> _Found | None:
+    row = _live_session(session, token)
+    if row is None or not _csrf_ok(request, row.csrf_token):
         return None
-    user, csrf_token = found
-    # Cookies ride along on cross-site requests: writes must prove they come from our pages.
-    if request.method in _UNSAFE and request.headers.get(CSRF_HEADER) != csrf_token:
-        form_token = request.query_params.get("csrf")
-        if form_token != csrf_token:
-            return None
-    return user
+    return _Found(
+        session.get(User, row.user_id), csrf_token=row.csrf_token, expires_at=row.expires_at
+    )
 
 
 def browser_session(session: Session, token: str) -> tuple[User, str] | None:
     """The user of a live browser session and the session's CSRF token (the caller checks
     the token on writes: the API from a header, the web pages from a header or a form)."""
-    row = session.scalar(select(AuthSession).where(AuthSession.token_digest == digest(token)))
-    if row is None or row.expires_at < now_ms():
+    row = _live_session(session, token)
+    if row is None:
         return None
     user = session.get(User, row.user_id)
     if user is None or user.locked or user.login == SYSTEM_LOGIN:
         return None
     return user, row.csrf_token
+
+
+def _live_session(session: Session, token: str) -> AuthSession | None:
+    row = session.scalar(select(AuthSession).where(AuthSession.token_digest == digest(token)))
+    return None if row is None or row.expires_at < now_ms() else row
+
+
+def _csrf_ok(request: Request, csrf_token: str) -> bool:
+    """Cookies ride along on cross-site requests: writes must prove they come from our
+    pages (the token in a header, or in the form's query string)."""
+    if request.method not in _UNSAFE:
+        return True
+    sent = (request.headers.get(CSRF_HEADER), request.query_params.get("csrf"))
+    return any(token is not None and hmac.compare_digest(token, csrf_token) for token in sent)
 
 
 @dataclass(frozen=True)
