@@ -24,8 +24,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(data_dir: str | None = None, database_url: str | None = None):
-    """Start ``propolis serve`` on a free loopback port; yield its base URL."""
+def running_server(
+    data_dir: str | None = None,
+    database_url: str | None = None,
+    workers: int | None = None,
+    extra_env: dict[str, str] | None = None,
+):
+    """Start ``propolis serve`` on a free loopback port (``--workers``: its default when
+    None; ``extra_env``: more PROPOLIS_* settings); yield its base URL."""
     tmp = tempfile.TemporaryDirectory(prefix="propolis-bench-") if data_dir is None else None
     directory = Path(data_dir or tmp.name)
     port = free_port()
@@ -37,9 +43,11 @@ def running_server(data_dir: str | None = None, database_url: str | None = None)
     )
     if database_url:
         env["PROPOLIS_DATABASE_URL"] = database_url
+    env.update(extra_env or {})
     log = (directory / "bench-server.log").open("ab") if directory.exists() else subprocess.DEVNULL
+    command = [sys.executable, "-m", "propolis.cli", "serve", "--port", str(port)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "propolis.cli", "serve", "--port", str(port)],
+        command + (["--workers", str(workers)] if workers else []),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

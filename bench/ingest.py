@@ -97,8 +97,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--alerts", type=int, default=2000)
     parser.add_argument("--database-url")
+    parser.add_argument("--workers", type=int, help="propolis serve --workers (default: its own)")
     args = parser.parse_args()
-    with running_server(database_url=args.database_url) as url:
+    with running_server(database_url=args.database_url, workers=args.workers) as url:
         ensure_org(url)
         for clients in (1, 8):
             r = run(url, args.alerts, clients, seed=clients)

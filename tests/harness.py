@@ -79,7 +79,8 @@ class Server:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: kill() reaches every worker
         )
-        deadline = time.monotonic() + 60
+        # each worker process imports the whole application: slow on a busy machine
+        deadline = time.monotonic() + 60 + 30 * (self.workers - 1)
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")

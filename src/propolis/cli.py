@@ -72,6 +72,10 @@ def serve(
             port=port,
             workers=workers,
             log_level=settings.log_level,
+            # A worker answers the supervisor's health pings only once it has imported the
+            # application: on a busy machine that takes more than Uvicorn's 5 s, and a
+            # worker killed as hung is started again, to be killed again.
+            timeout_worker_healthcheck=60,
             # Client addresses (login throttling, audit) come from X-Forwarded-For only
             # when the peer is a proxy the admin named.
             proxy_headers=bool(settings.trusted_proxies),
