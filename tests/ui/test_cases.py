@@ -323,15 +323,25 @@ def test_quick_search_jumps_to_a_case_and_finds_an_observable(page: Page, server
     api(server)(
         "POST", f"/api/v1/case/{case['_id']}/observable", json={"dataType": "domain", "data": value}
     )
+    twin = new_case(server, title=unique("same domain"))
+    api(server)(
+        "POST", f"/api/v1/case/{twin['_id']}/observable", json={"dataType": "domain", "data": value}
+    )
     page.goto(server.url + "/")
     page.fill("#quick-search", f"#{case['number']}")
     page.press("#quick-search", "Enter")
     expect(page).to_have_url(server.url + f"/cases/{case['number']}")
+    # The Details tab says which case shares what.
+    related = page.locator("#related-cases")
+    expect(related).to_contain_text(f"#{twin['number']} {twin['title']}")
+    expect(related).to_contain_text(f"domain: {value}")
 
     page.fill("#quick-search", value)
     page.press("#quick-search", "Enter")
     expect(page.locator("#search-observables")).to_contain_text(value)
-    expect(page.locator("#search-value-holders")).to_contain_text(f"case #{case['number']}")
+    holders = page.locator("#search-value-holders")
+    expect(holders).to_contain_text(f"case #{case['number']}")
+    expect(holders).to_contain_text(f"case #{twin['number']}")
     page.fill("main input[name=q]", case["title"])
     page.press("main input[name=q]", "Enter")
     expect(page.locator("#search-cases")).to_contain_text(case["title"])

@@ -266,11 +266,15 @@ def case_procedures(p: Page, case: dict[str, Any]) -> list[dict[str, Any]]:
     )
 
 
-def related_cases(p: Page, case: dict[str, Any]) -> list[dict[str, Any]]:
+RELATED_SHOWN = 50  # related cases drawn on the Details tab (the API lists them all)
+
+
+def related_cases(p: Page, case: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
     """Cases sharing observables with this one (``GET /api/v1/case/{id}/links``), with the
-    observables that link them."""
+    observables that link them, most observables in common first; and how many in all."""
     found = links.linked_cases(p.session, p.actor, case_row(p, case))
-    return [
+    found.sort(key=lambda item: len(item[1]), reverse=True)
+    shown = [
         {
             "number": other.number,
             "title": other.title,
@@ -279,8 +283,9 @@ def related_cases(p: Page, case: dict[str, Any]) -> list[dict[str, Any]]:
             "severity": other.severity,
             "observables": [(o.data_type, o.data or "(file)") for o in matched],
         }
-        for other, matched in found
+        for other, matched in found[:RELATED_SHOWN]
     ]
+    return shown, len(found)
 
 
 def details_page(
@@ -293,6 +298,7 @@ def details_page(
     definitions = field_definitions(p)
     fields = case_fields(case, definitions)
     attached = {f["name"] for f in fields}
+    related, related_total = related_cases(p, case)
     return render(
         p,
         "cases/details.html",
@@ -303,7 +309,8 @@ def details_page(
         fields=fields,
         other_fields=[d for name, d in definitions.items() if name not in attached],
         procedures=case_procedures(p, case),
-        related=related_cases(p, case),
+        related=related,
+        related_total=related_total,
         metrics=[(label, duration(case.get(key))) for key, label in METRICS if key in case],
         can_edit=case_can(case, "manageCase/update"),
         can_procedure=case_can(case, "manageProcedure"),
