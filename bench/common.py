@@ -15,6 +15,8 @@ from pathlib import Path
 import requests
 
 ADMIN = ("admin@thehive.local", "secret")
+# The process of each running server, by base URL (for server_cpu_seconds).
+SERVERS: dict[str, subprocess.Popen] = {}
 
 
 def free_port() -> int:
@@ -53,6 +55,7 @@ def running_server(
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    SERVERS[url] = proc
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -66,10 +69,45 @@ def running_server(
             time.sleep(0.1)
         yield url
     finally:
+        SERVERS.pop(url, None)
         proc.terminate()
         proc.wait(timeout=30)
         if tmp is not None:
             tmp.cleanup()
+
+
+def _process_tree(root: int) -> list[int]:
+    """``root`` and every live descendant (worker processes, analyzer forks)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(parents.get(pid, []))
+    return tree
+
+
+def server_cpu_seconds(url: str) -> float:
+    """CPU time (user + system) used so far by the server at ``url`` and its live child
+    processes (Linux /proc). The difference over a run, divided by the requests it served,
+    is the server's cost per request whatever else shares the machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in _process_tree(SERVERS[url].pid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        # utime, stime, cutime, cstime (fields 14-17; 12-15 after the name)
+        total += sum(int(v) for v in fields[11:15])
+    return total / ticks
 
 
 def ensure_org(url: str, name: str = "bench") -> None:

@@ -1,7 +1,9 @@
 """Alert ingestion benchmark: alerts with 5 observables each (ip, domain, url, hash, mail) posted
-through the HTTP API by 1 and by 8 concurrent clients. Reports alerts/s and p50/p99 latency.
+through the HTTP API by 1, 8 and 32 concurrent clients. Reports alerts/s, p50/p99 latency
+and the server's CPU time per alert (the server process and its children, from /proc: the
+figure that does not depend on what else runs on the machine).
 
-    python -m bench.ingest [--alerts 2000] [--database-url postgresql+psycopg://...]
+    python -m bench.ingest [--alerts 2000] [--clients 1,8,32] [--database-url postgresql+psycopg://...]
 
 Observable values are drawn from pools where one value in five belongs to a small set of
 recurring "campaign" indicators, so a realistic share of them repeat across alerts and
@@ -17,7 +19,7 @@ import threading
 import time
 import uuid
 
-from bench.common import ensure_org, percentiles, running_server, session
+from bench.common import ensure_org, percentiles, running_server, server_cpu_seconds, session
 
 
 def observable_pools(rng: random.Random, size: int) -> dict[str, list[str]]:
@@ -81,31 +83,42 @@ def run(url: str, alerts: int, clients: int, seed: int = 7) -> dict[str, float]:
             latencies.extend(local)
 
     threads = [threading.Thread(target=worker) for _ in range(clients)]
+    cpu_before = server_cpu_seconds(url)
     start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - start
+    cpu_ms = (server_cpu_seconds(url) - cpu_before) * 1000 / alerts
     if errors:
         raise RuntimeError(f"{len(errors)} failed posts, first: {errors[0]}")
     stats = percentiles(latencies)
-    return {"clients": clients, "alerts": alerts, "alerts_per_s": alerts / elapsed, **stats}
+    return {
+        "clients": clients,
+        "alerts": alerts,
+        "alerts_per_s": alerts / elapsed,
+        "server_cpu_ms": cpu_ms,
+        **stats,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--alerts", type=int, default=2000)
+    parser.add_argument("--clients", default="1,8,32", help="comma-separated client counts")
     parser.add_argument("--database-url")
     parser.add_argument("--workers", type=int, help="propolis serve --workers (default: its own)")
     args = parser.parse_args()
     with running_server(database_url=args.database_url, workers=args.workers) as url:
         ensure_org(url)
-        for clients in (1, 8):
+        for clients in (int(c) for c in args.clients.split(",")):
             r = run(url, args.alerts, clients, seed=clients)
             print(
                 f"{clients} client(s): {r['alerts_per_s']:.0f} alerts/s, "
-                f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms ({r['n']} alerts)"
+                f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, "
+                f"server CPU {r['server_cpu_ms']:.2f} ms/alert ({r['n']} alerts)",
+                flush=True,
             )
 
 
