@@ -50,8 +50,8 @@ def _case(ctx: Ctx, ref: str):  # noqa: ANN202
 def create_alert(
     ctx: Ctx = Depends(context), upload: Multipart = Depends(parsed(AlertCreate, multipart=True))
 ) -> JSON:
-    alert = service.create_alert(ctx.session, ctx.actor, upload.json, files=upload.files)
-    return created(render_created_alert(ctx.session, ctx.actor, alert))
+    alert, custom = service.create_alert(ctx.session, ctx.actor, upload.json, files=upload.files)
+    return created(render_created_alert(alert, custom))
 
 
 # Fixed paths first: "/alert/_bulk" must not be taken for an alert id.

@@ -36,10 +36,12 @@ def render_alert(session: Session, actor: Actor, alert: Alert) -> dict[str, Any]
     return render_alerts(session, actor, [alert])[0]
 
 
-def render_created_alert(session: Session, actor: Actor, alert: Alert) -> dict[str, Any]:
-    """The create response. TheHive answers before attaching the observables, so an alert
-    created with observables shows ``_updatedAt``/``_updatedBy`` on later reads only (§4.3)."""
-    out = render_alert(session, actor, alert)
+def render_created_alert(alert: Alert, custom: list[dict[str, Any]]) -> dict[str, Any]:
+    """The create response, rendered from what was written (``alerts.service.create_alert``
+    returns the row and its rendered custom fields): a new alert has no extraData. TheHive
+    answers before attaching the observables, so an alert created with observables shows
+    ``_updatedAt``/``_updatedBy`` on later reads only (§4.3)."""
+    out = _render(alert, custom, {})
     if alert.observable_count:
         out.pop("_updatedAt", None)
         out.pop("_updatedBy", None)

@@ -8,16 +8,23 @@ routes accept "an alert or a case" by id). The API renders them as ``"~" + str(i
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Connection,
     Engine,
     Integer,
     MetaData,
@@ -28,7 +35,14 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    SessionTransaction,
+    mapped_column,
+    sessionmaker,
+)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -87,19 +101,91 @@ id_counter = Table(
 )
 
 
+# Ids are reserved from the counter in blocks and handed out from memory: one statement
+# every ID_BLOCK ids instead of one per flush.
+ID_BLOCK = 256
+
+
+@dataclass
+class _IdBlock:
+    ids: list[int]
+    # SQLite: the session transaction (or savepoint) whose counter update reserved them. If
+    # it rolls back, so does the update, and the ids left must not be handed out (they
+    # would be reserved again). PostgreSQL's sequence never gives a value twice: None.
+    holder: SessionTransaction | None
+
+
+_id_blocks: weakref.WeakKeyDictionary[Any, _IdBlock] = weakref.WeakKeyDictionary()
+_id_blocks_lock = threading.Lock()
+
+
 def allocate_ids(session: Session, count: int) -> list[int]:
+    """``count`` new ids, increasing within one process (not across processes)."""
     if count <= 0:
         return []
-    if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(
+    connection = session.connection()
+    key = connection.engine.pool  # one per database, whatever the execution options
+    with _id_blocks_lock:
+        block = _id_blocks.get(key)
+        if block is not None and block.holder is not None:
+            # Reserved by a transaction not yet committed: usable by that transaction only.
+            # Another one asking means it ended without committing (SQLite's writers take
+            # turns), and its reservation is gone with it.
+            if not within(block.holder, session.get_transaction()):
+                block = None
+        if block is None or len(block.ids) < count:
+            block = _reserve_ids(session, connection, max(count, ID_BLOCK))
+            _id_blocks[key] = block
+        ids, block.ids = block.ids[:count], block.ids[count:]
+    return ids
+
+
+def _reserve_ids(session: Session, connection: Connection, count: int) -> _IdBlock:
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(
             text("SELECT nextval('propolis_ids') FROM generate_series(1, :n)"), {"n": count}
         )
-        return [r[0] for r in rows]
-    last = session.execute(
+        return _IdBlock([r[0] for r in rows], None)
+    last = connection.execute(
         text("UPDATE id_counter SET value = value + :n WHERE id = 1 RETURNING value"),
         {"n": count},
     ).scalar_one()
-    return list(range(last - count + 1, last + 1))
+    holder = session.get_nested_transaction() or session.get_transaction()
+    return _IdBlock(list(range(last - count + 1, last + 1)), holder)
+
+
+def forget_id_blocks(pool: Any) -> None:
+    """The transaction that reserved the ids in memory is lost (a failed group commit)."""
+    with _id_blocks_lock:
+        _id_blocks.pop(pool, None)
+
+
+def within(transaction: SessionTransaction | None, ended: SessionTransaction) -> bool:
+    """Is ``transaction`` ``ended`` or a savepoint inside it?"""
+    while transaction is not None:
+        if transaction is ended:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_committed_ids(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the reservation still depends on the transaction
+    root = session.get_transaction()
+    with _id_blocks_lock:
+        for block in _id_blocks.values():
+            if block.holder is not None and within(block.holder, root):
+                block.holder = None
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back_ids(session: Session, previous_transaction: SessionTransaction) -> None:
+    with _id_blocks_lock:
+        for key, block in list(_id_blocks.items()):
+            if block.holder is not None and within(block.holder, previous_transaction):
+                del _id_blocks[key]
 
 
 @event.listens_for(Session, "before_flush")
@@ -149,20 +235,40 @@ def refresh_statistics(engine: Engine) -> None:
         raw.close()
 
 
+def json_text(value: Any) -> str:
+    """JSON columns' serialiser: orjson (several times faster than ``json.dumps`` on the hot
+    write paths); the standard library for what orjson refuses (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            json_serializer=json_text,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
 
         # pysqlite's own transaction handling defers BEGIN until the first write, which lets
-        # two writers deadlock on lock upgrade; BEGIN IMMEDIATE serialises writers cleanly.
+        # two writers deadlock on lock upgrade; the writer's BEGIN IMMEDIATE (below) takes
+        # the write lock up front, readers get a plain BEGIN (a WAL snapshot).
         @event.listens_for(engine, "connect")
         def _no_pysqlite_begin(dbapi_conn, _record) -> None:  # noqa: ANN001
             dbapi_conn.isolation_level = None
 
-        _serialise_writers(engine)
+        @event.listens_for(engine, "begin")
+        def _begin(conn) -> None:  # noqa: ANN001
+            immediate = conn.get_execution_options().get(WRITER_OPTION)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=json_text
+    )
 
 
 class WriterLock:
@@ -208,37 +314,251 @@ def _lock_path(engine: Engine) -> str | None:
     return database + ".lock"
 
 
-def _serialise_writers(engine: Engine) -> None:
-    """Writers take :class:`WriterLock` before ``BEGIN IMMEDIATE`` and give it back at
-    commit or rollback."""
-    write_lock = WriterLock(_lock_path(engine))
-    holds = "propolis_holds_write_lock"
+# Execution option of the one writer connection of a SQLite database (BEGIN IMMEDIATE).
+WRITER_OPTION = "propolis_writer"
 
-    @event.listens_for(engine, "begin")
-    def _begin(conn) -> None:  # noqa: ANN001
-        if not conn.get_execution_options().get("sqlite_immediate"):
-            conn.exec_driver_sql("BEGIN")
-            return
-        write_lock.acquire()
-        conn.info[holds] = True
+
+class GroupCommit:
+    """Group commit on SQLite: the writers of one process share one connection and commits.
+
+    SQLite allows one writer at a time, and with ``synchronous=FULL`` each commit waits for
+    an fsync. Every write session of the process (requests, background jobs, the CLI) is a
+    *unit* on the one writer connection: it takes its turn (a condition variable, so waiting
+    writers are handed over to the moment the previous unit ends, without SQLite's
+    busy-polling), runs inside a SAVEPOINT of the connection's open transaction, and releases
+    it (or rolls back to it: a rejected unit never touches its neighbours). The unit that
+    ends while no other writer waits for its turn - or when the batch is full or old enough
+    - commits the transaction for every unit in it: one COMMIT and one fsync per batch.
+    ``session.commit()`` returns only once the batch holding the unit is durable (and
+    raises if that commit failed), so an acknowledged write survives a crash.
+
+    Other processes (a second server, the CLI) meet SQLite's busy_timeout: the batch holds
+    SQLite's write lock from its first unit to its COMMIT."""
+
+    def __init__(self, engine: Engine, max_units: int = 64, max_age_s: float = 0.02) -> None:
+        self.engine = engine.execution_options(**{WRITER_OPTION: True})
+        # Held from a batch's BEGIN IMMEDIATE to its COMMIT/ROLLBACK: the processes sharing
+        # the file queue on it (handed over by the kernel) instead of busy-polling SQLite.
+        self._processes = WriterLock(_lock_path(engine))
+        self.max_units = max_units
+        self.max_age_s = max_age_s
+        self.connection: Connection | None = None
+        self._lock = threading.Lock()
+        # Writers waiting for the turn, served first come first served: the turn is handed
+        # to the head of the queue (no thundering herd, no writer overtaken indefinitely).
+        self._queue: deque[_Waiter] = deque()
+        self._durable_changed = threading.Condition(self._lock)
+        self._busy = False  # a unit (or the end of a transaction) is using the connection
+        self._batch = 0  # serial number of the open batch
+        self._units = 0  # units released into the open batch
+        self._opened_at = 0.0  # when the open batch's transaction began
+        self._durable = -1  # the last batch whose transaction has ended
+        self._failures: dict[int, BaseException] = {}
+
+    # ------------------------------------------------------------------ the turn
+
+    def acquire(self) -> Connection:
+        """Wait for the turn; the connection is then in a transaction (BEGIN IMMEDIATE)."""
+        with self._lock:
+            if self._busy:
+                waiter = _Waiter(threading.Condition(self._lock))
+                self._queue.append(waiter)
+                while not waiter.handed:
+                    waiter.ready.wait()
+            self._busy = True
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if self.connection is None:
+                self.connection = self.engine.connect()
+            if not self.connection.in_transaction():
+                self._begin()
         except BaseException:
-            _release(conn)
+            with self._lock:
+                self._hand_over()
             raise
+        return self.connection
 
-    def _release(conn) -> None:  # noqa: ANN001
-        if conn.info.pop(holds, False):
-            write_lock.release()
+    def _begin(self) -> None:
+        assert self.connection is not None
+        self._processes.acquire()
+        try:
+            self.connection.begin()
+        except BaseException:
+            self._processes.release()
+            raise
+        self._opened_at = time.monotonic()
 
-    event.listen(engine, "commit", _release)
-    event.listen(engine, "rollback", _release)
+    def _hand_over(self) -> None:
+        """Give the turn to the next waiting writer (the lock is held)."""
+        if self._queue:
+            waiter = self._queue.popleft()
+            waiter.handed = True
+            waiter.ready.notify()
+        else:
+            self._busy = False
 
-    @event.listens_for(engine.pool, "checkin")
-    def _checkin(_dbapi_conn, record) -> None:  # noqa: ANN001
-        # A connection returned without commit/rollback (an interrupted request).
-        if record is not None and record.info.pop(holds, False):
-            write_lock.release()
+    def release(self, committed: bool) -> None:
+        """The unit holding the turn has ended: released into the batch (``committed``) or
+        rolled back to its savepoint. A released unit returns once its batch is durable.
+
+        The unit that ends with no writer waiting for the turn (or with a full or old
+        batch) ends the transaction: COMMIT when units were released into it, else a
+        ROLLBACK of the empty transaction, which frees SQLite's lock for other processes."""
+        lost = not committed and self._transaction_lost()
+        with self._lock:
+            mine = self._batch
+            if committed:
+                self._units += 1
+            if lost:
+                self._end_batch(mine, lost)
+                self._hand_over()
+                return
+            full = self._units >= self.max_units
+            old = time.monotonic() - self._opened_at >= self.max_age_s
+            if self._queue and not (full or old):
+                # A writer is waiting: it (or a later one) ends this batch with its own.
+                self._hand_over()
+                if committed:
+                    self._wait_durable(mine)
+                return
+            # Keep the turn: ending the transaction below uses the connection.
+        failure = self._end_transaction(mine)
+        if committed and failure is not None:
+            raise failure
+
+    def _wait_durable(self, batch: int) -> None:
+        while self._durable < batch:
+            self._durable_changed.wait()
+        failure = self._failures.get(batch)
+        if failure is not None:
+            raise failure
+
+    def _end_transaction(self, batch: int) -> BaseException | None:
+        failure: BaseException | None = None
+        units = self._units
+        try:
+            assert self.connection is not None
+            if units:
+                self.connection.commit()
+            else:
+                self.connection.rollback()
+        except BaseException as exc:  # noqa: BLE001 - handed to every unit of the batch
+            failure = exc
+            self._discard_connection()
+        finally:
+            self._processes.release()
+        with self._lock:
+            if units:
+                self._end_batch(batch, failure)
+            self._hand_over()
+        return failure
+
+    def _end_batch(self, batch: int, failure: BaseException | None) -> None:
+        """The batch's transaction has ended (the lock is held): wake its units."""
+        if failure is not None:
+            self._failures[batch] = failure
+            forget_id_blocks(self.engine.pool)  # their reservation was lost with the batch
+        self._failures.pop(batch - 1000, None)
+        self._durable = batch
+        self._batch = batch + 1
+        self._units = 0
+        self._durable_changed.notify_all()
+
+    def _transaction_lost(self) -> BaseException | None:
+        """Some SQLite errors (disk full, I/O) roll the whole transaction back, not just the
+        failed unit's savepoint: the batch's released units are then lost, and told so."""
+        connection = self.connection
+        if connection is None or not connection.in_transaction():
+            return None
+        if connection.connection.driver_connection.in_transaction:
+            return None
+        self._discard_connection()
+        self._processes.release()
+        return RuntimeError("the database rolled back the transaction of this batch")
+
+    def _discard_connection(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            try:
+                connection.invalidate()
+                connection.close()
+            except Exception:  # noqa: BLE001 - already broken
+                pass
+
+    def close(self) -> None:
+        with self._lock:
+            connection, self.connection = self.connection, None
+        if connection is not None:
+            if connection.in_transaction():  # an empty batch left open: give the lock back
+                connection.rollback()
+                self._processes.release()
+            connection.close()
+
+
+@dataclass
+class _Waiter:
+    ready: threading.Condition
+    handed: bool = False
+
+
+_COMMITTED = "propolis_unit_committed"
+
+
+class GroupSession(Session):
+    """A write session of a SQLite database: one unit of :class:`GroupCommit`.
+
+    The turn is taken when the session first needs the database (``get_bind``), its
+    transaction is a SAVEPOINT on the shared writer connection (``join_transaction_mode=
+    "create_savepoint"``), and the turn is given back when that transaction ends, by commit
+    (after which this thread waits until the batch is durable) or rollback."""
+
+    def __init__(self, *args: Any, group: GroupCommit, **kwargs: Any) -> None:
+        super().__init__(*args, join_transaction_mode="create_savepoint", **kwargs)
+        self.group = group
+        self.holds_turn = False
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.holds_turn:
+            self.group.acquire()
+            self.holds_turn = True
+        return self.group.connection
+
+    def close(self) -> None:
+        super().close()
+        if self.holds_turn:  # the turn was taken but no transaction began
+            self.holds_turn = False
+            self.group.release(committed=False)
+
+
+_AFTER_DURABLE = "propolis_after_durable"
+
+
+def when_durable(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once what ``session`` committed is durable and visible to other
+    connections: at once, or for a unit of a group commit, once its batch is committed."""
+    if isinstance(session, GroupSession) and session.holds_turn:
+        session.info.setdefault(_AFTER_DURABLE, []).append(callback)
+    else:
+        callback()
+
+
+@event.listens_for(GroupSession, "after_commit")
+def _unit_committed(session: Session) -> None:
+    if not session.in_nested_transaction():  # the unit's own SAVEPOINT, not one inside it
+        session.info[_COMMITTED] = True
+
+
+@event.listens_for(GroupSession, "after_transaction_end")
+def _unit_ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None or not isinstance(session, GroupSession):
+        return
+    committed = session.info.pop(_COMMITTED, False)
+    callbacks = session.info.pop(_AFTER_DURABLE, [])
+    if session.holds_turn:
+        session.holds_turn = False
+        session.group.release(committed)
+    if committed:
+        for callback in callbacks:
+            callback()
 
 
 class Database:
@@ -247,12 +567,18 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        # Readers never block each other (WAL); writers take SQLite's write lock up front so
-        # that two writers queue on busy_timeout instead of failing on a lock upgrade.
+        # Readers never block each other (WAL snapshots). Writers on SQLite are units of
+        # the process's group commit; on PostgreSQL each has its own transaction (MVCC row
+        # locks let them run concurrently, and its WAL flushes already group commits).
         self.read_sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.sessions = sessionmaker(
-            self.engine.execution_options(sqlite_immediate=True), expire_on_commit=False
-        )
+        self.group: GroupCommit | None = None
+        if self.engine.dialect.name == "sqlite":
+            self.group = GroupCommit(self.engine)
+            self.sessions = sessionmaker(
+                class_=GroupSession, group=self.group, expire_on_commit=False
+            )
+        else:
+            self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
     def session(self, write: bool = True) -> Iterator[Session]:
@@ -267,4 +593,6 @@ class Database:
                 raise
 
     def dispose(self) -> None:
+        if self.group is not None:
+            self.group.close()
         self.engine.dispose()

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Index, event, inspect
-from sqlalchemy.orm import Mapped, Session
+from sqlalchemy import Index, event, insert, inspect
+from sqlalchemy.orm import Mapped, Session, SessionTransaction
 
 from propolis.core import authepoch
 from propolis.core.columns import json_obj, ms, serial_pk, string
-from propolis.core.db import Base, now_ms
+from propolis.core.db import Base, now_ms, when_durable, within
 
 
 class AuditEvent(Base):
@@ -106,27 +106,92 @@ def _end_remembered_callers(session: Session) -> None:
     # committed change (entries carry the epoch read before their database read). A
     # change rolled back leaves the flag: the next commit of the session bumps for
     # nothing, which only costs a few database reads.
+    # On SQLite, a unit's commit only releases it into its batch: the epoch moves once the
+    # batch is durable (core.db.when_durable).
     if session.info.pop(_AUTH_CHANGED_KEY, False):
-        authepoch.bump()
+        when_durable(session, authepoch.bump)
+
+
+def record_many(session: Session, actor: str, org_id: int | None, items: list[dict]) -> None:
+    """Several events of one unit of work in one statement (an alert and its observables).
+    Each item has ``action``, ``object_type``, ``object_id``, and optional ``details`` and
+    ``root_id``. Written with SQLAlchemy Core (an executemany, ids returned in order): the
+    hot write paths pay neither the ORM's unit of work nor a statement per event."""
+    if not items:
+        return
+    now = now_ms()
+    rows = [
+        {
+            "created_at": now,
+            "actor": actor,
+            "org_id": org_id,
+            "action": item["action"],
+            "object_type": item["object_type"],
+            "object_id": item["object_id"],
+            "root_id": item.get("root_id"),
+            "details": _jsonable(item.get("details") or {}),
+        }
+        for item in items
+    ]
+    table = AuditEvent.__table__
+    # One multi-row INSERT ... RETURNING (asking SQLAlchemy to sort the returned rows would
+    # make it send one INSERT per row on SQLite). Both databases number the rows of one
+    # INSERT in the order of its VALUES, so the ids sorted are the rows' ids in order.
+    ids = sorted(session.connection().execute(insert(table).returning(table.c.id), rows).scalars())
+    # Published after commit unless the transaction (or savepoint) holding them rolls back.
+    holder = session.get_nested_transaction() or session.get_transaction()
+    pending = session.info.setdefault(_PENDING_KEY, [])
+    pending.extend(
+        _Written(Event(id=new_id, **row), holder) for new_id, row in zip(ids, rows, strict=True)
+    )
+    if any(item["object_type"] in _AUTH_OBJECTS for item in items):
+        session.info[_AUTH_CHANGED_KEY] = True
+
+
+@dataclass
+class _Written:
+    """An event written with Core, and the session transaction that holds it."""
+
+    event: Event
+    holder: SessionTransaction | None
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """Events written inside a transaction or savepoint that rolled back never happened."""
+    pending = session.info.get(_PENDING_KEY)
+    if pending:
+        pending[:] = [
+            item
+            for item in pending
+            if not (isinstance(item, _Written) and within(item.holder, previous_transaction))
+        ]
+
+
+def _event_of(item: Any) -> Event | None:
+    if isinstance(item, _Written):
+        return item.event
+    if not inspect(item).has_identity:
+        return None  # an ORM row rolled back with its savepoint: it never happened
+    return Event(
+        item.id,
+        item.created_at,
+        item.actor,
+        item.org_id,
+        item.action,
+        item.object_type,
+        item.object_id,
+        item.root_id,
+        item.details,
+    )
 
 
 def publish_pending(session: Session) -> None:
     """Hand the events of a committed unit of work to the subscribers."""
-    rows = session.info.pop(_PENDING_KEY, [])
-    for row in rows:
-        if not inspect(row).has_identity:
-            continue  # rolled back with its savepoint: it never happened
-        event = Event(
-            row.id,
-            row.created_at,
-            row.actor,
-            row.org_id,
-            row.action,
-            row.object_type,
-            row.object_id,
-            row.root_id,
-            row.details,
-        )
+    for item in session.info.pop(_PENDING_KEY, []):
+        event = _event_of(item)
+        if event is None:
+            continue
         for callback in list(_subscribers):
             try:
                 callback(event)

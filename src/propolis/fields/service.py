@@ -365,10 +365,31 @@ def _check_option(field: CustomField, value: Any) -> None:
         )
 
 
+def insert_values(
+    session: Session,
+    actor: Actor,
+    items: list[_Item],
+    *,
+    case_id: int | None = None,
+    alert_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Write the values of an owner being created (it has none yet), checked beforehand by
+    :func:`parse_values`; returns them rendered as :func:`values_for` would read them back."""
+    if not items:
+        return []
+    owner, owner_id = _owner_of(case_id, alert_id, None)
+    written = _insert(session, actor, owner_column(owner).key, owner_id, items)
+    session.flush()
+    fields = {item.field.id: item.field for item in items}
+    written.sort(key=lambda row: (row.order, row.id))
+    return [render_value(row, fields[row.field_id]) for row in written]
+
+
 def _insert(
     session: Session, actor: Actor, owner_key: str, owner_id: int, items: list[_Item]
-) -> None:
+) -> list[CustomFieldValue]:
     now = now_ms()
+    written = []
     # one null row per field stays "attached, no value"; skip it when real values exist
     with_value = {item.field.id for item in items if item.value is not None}
     seen_null: set[int] = set()
@@ -386,6 +407,8 @@ def _insert(
         )
         _store(row, item.field.type, item.value)
         session.add(row)
+        written.append(row)
+    return written
 
 
 def copy_values(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Integer, cast, exists, false, func, select
+from sqlalchemy import ColumnElement, Integer, cast, exists, false, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from starlette.datastructures import UploadFile
@@ -212,22 +212,26 @@ class _Batch(NamedTuple):
     """The observables of one ``InputObservable``: its type, the fields every value shares,
     the API keys the client sent, and ``(fingerprint, data, attachment)`` per value."""
 
-    observable_type: ObservableType
+    observable_type: Any  # a row with the type's name and is_attachment
     fields: dict[str, Any]
     sent: set[str]
     candidates: list[tuple[str, str | None, Any]]
 
 
-def _input_types(session: Session, items: list[dict[str, Any]]) -> dict[str, ObservableType]:
+def _input_types(session: Session, items: list[dict[str, Any]]) -> dict[str, Any]:
     names = set()
     for item in items:
         name = item.get("dataType")
         if not isinstance(name, str) or not name:
             raise invalid("dataType", "an existing observable type is required", name)
         names.add(name)
+    # (name, is_attachment) rows: all the creation needs of a type, without ORM objects.
+    table = ObservableType.__table__
     found = {
         t.name: t
-        for t in session.scalars(select(ObservableType).where(ObservableType.name.in_(names)))
+        for t in session.connection().execute(
+            select(table.c.name, table.c.is_attachment).where(table.c.name.in_(names))
+        )
     }
     for name in names:
         if name not in found:
@@ -256,7 +260,7 @@ def _or(data: dict[str, Any], key: str, default: Any) -> Any:
 
 
 def _data_candidates(
-    observable_type: ObservableType,
+    observable_type: Any,
     data: dict[str, Any],
     files: dict[str, list[UploadFile]] | None,
 ) -> list[tuple[str, str, Any]]:
@@ -277,7 +281,7 @@ def _data_candidates(
 def _file_candidates(
     session: Session,
     actor: Actor,
-    observable_type: ObservableType,
+    observable_type: Any,
     data: dict[str, Any],
     uploads: dict[str, list[UploadFile]] | None,
 ) -> list[tuple[str, None, Any]]:
@@ -332,6 +336,110 @@ def _insert_or_merge(
     for observable, attachment in created:
         _record(session, actor, "create", observable, _summary(observable, attachment))
     return out, len(created)
+
+
+# --------------------------------------------------------------------------- a new alert's
+
+
+class NewObservable(NamedTuple):
+    """An observable of an alert being created: its row (without ``id`` and ``alert_id``,
+    given once the alert's ids are allocated) and the details of its creation event."""
+
+    row: dict[str, Any]
+    summary: dict[str, Any]
+
+
+def new_alert_observables(
+    session: Session,
+    actor: Actor,
+    items: list[dict[str, Any]],
+    files: dict[str, list[UploadFile]] | None = None,
+) -> list[NewObservable]:
+    """The observables of an alert being created, checked, before anything is written (a bad
+    one is a 4xx and the alert is not created). ``items`` are ``InputObservable`` documents
+    already validated by the alert's schema. A new alert holds nothing yet, so there is
+    nothing to look up: a value repeated in the list is merged in memory, as
+    :func:`create_many` merges into an existing observable (fields sent replace, tags add)."""
+    require_write(session, actor)
+    if not items:
+        return []
+    types = _input_types(session, items)
+    now = now_ms()
+    planned: dict[str, NewObservable] = {}
+    for item in items:
+        batch = _batch_of(session, actor, types[item["dataType"]], item, files)
+        for fingerprint, value, attachment in batch.candidates:
+            twin = planned.get(fingerprint)
+            if twin is not None:
+                if attachment is not None:  # the same bytes are already stored for it
+                    attachments.delete_observable_file(session, attachment.id)
+                _merge_into_row(twin.row, batch)
+                continue
+            row = {
+                "org_id": actor.org_id,
+                "case_id": None,
+                "data_type": batch.observable_type.name,
+                "data": value,
+                "fingerprint": fingerprint,
+                "attachment_id": attachment.id if attachment is not None else None,
+                "reports": {},
+                "created_by": actor.login,
+                "created_at": now,
+                "updated_by": None,
+                "updated_at": None,
+                **batch.fields,
+                "start_date": batch.fields["start_date"] or now,
+            }
+            planned[fingerprint] = NewObservable(row, _summary_of(row, attachment))
+    return list(planned.values())
+
+
+def _batch_of(
+    session: Session,
+    actor: Actor,
+    observable_type: Any,
+    item: dict[str, Any],
+    files: dict[str, list[UploadFile]] | None,
+) -> _Batch:
+    candidates = (
+        _file_candidates(session, actor, observable_type, item, files)
+        if observable_type.is_attachment
+        else _data_candidates(observable_type, item, files)
+    )
+    if observable_type.is_attachment:
+        session.flush()  # the stored files' rows get their ids
+    sent = {key for key, value in item.items() if value is not None}
+    return _Batch(observable_type, _common_fields(item), sent, candidates)
+
+
+def _merge_into_row(row: dict[str, Any], batch: _Batch) -> None:
+    """A value repeated in a new alert's list: as :func:`_merge_sent`, on the planned row."""
+    for key, column in MERGED_FIELDS.items():
+        if key in batch.sent:
+            row[column] = batch.fields[column]
+    row["tags"] = list(row["tags"]) + [t for t in batch.fields["tags"] if t not in row["tags"]]
+
+
+def insert_new_alert_observables(
+    session: Session, observables: list[NewObservable], alert_id: int, ids: list[int]
+) -> None:
+    """Write the planned observables of a new alert (its row is written): one executemany.
+    Their creation events are recorded by the caller with the alert's own."""
+    rows = [
+        {**planned.row, "id": new_id, "alert_id": alert_id}
+        for planned, new_id in zip(observables, ids, strict=True)
+    ]
+    if rows:
+        session.connection().execute(insert(Observable.__table__), rows)
+
+
+def _summary_of(row: dict[str, Any], attachment: Any = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"dataType": row["data_type"]}
+    if row["data"] is not None:
+        out["data"] = row["data"]
+    if attachment is not None:
+        out["attachment"] = {"name": attachment.name, "sha256": attachment.sha256}
+    return out
 
 
 # API name -> column of what a re-added observable takes from the new input (TheHive 5.5)
