@@ -333,8 +333,23 @@ def _insert_or_merge(
             out.append(observable)
     # One flush for all: ids are allocated in the order the rows were added (input order).
     _flush_new(session)
-    for observable, attachment in created:
-        _record(session, actor, "create", observable, _summary(observable, attachment))
+    # The creation events in one multi-row INSERT (after the merges' update events, which
+    # the flush above wrote: the same order as one event per row would give).
+    events.record_many(
+        session,
+        actor.login,
+        actor.org_id,
+        [
+            {
+                "action": "create",
+                "object_type": "Observable",
+                "object_id": observable.id,
+                "details": _summary(observable, attachment),
+                "root_id": observable.case_id or observable.alert_id,
+            }
+            for observable, attachment in created
+        ],
+    )
     return out, len(created)
 
 
