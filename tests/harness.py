@@ -80,7 +80,8 @@ class Server:
             start_new_session=True,  # its own process group: kill() reaches every worker
         )
         # each worker process imports the whole application: slow on a busy machine
-        deadline = time.monotonic() + 60 + 30 * (self.workers - 1)
+        # Generous: the suite runs two test processes on two cores (pytest -n auto).
+        deadline = time.monotonic() + 120 + 30 * (self.workers - 1)
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
