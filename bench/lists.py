@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import tempfile
 import time
 from pathlib import Path
 
@@ -143,8 +144,26 @@ def measure(url: str, repeat: int = 200) -> None:
     )
 
 
+def dataset(
+    data_dir: str | None, database_url: str | None, alerts: int, cases: int, name: str
+) -> str:
+    """The folder of a loaded dataset: ``data_dir`` loaded once (a marker file says so and
+    later runs reuse it), or a new temporary folder."""
+    data_dir = data_dir or tempfile.mkdtemp(prefix=f"propolis-{name}-")
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    marker = Path(data_dir) / "bench-loaded"
+    if not marker.exists():
+        with running_server(data_dir, database_url) as url:
+            ensure_org(url)
+        print(f"loading {alerts} alerts and {cases} cases ...", flush=True)
+        started = time.perf_counter()
+        load(data_dir, database_url, alerts, cases)
+        print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
+        marker.write_text("loaded\n")
+    return data_dir
+
+
 def main() -> None:
-    import tempfile
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--alerts", type=int, default=100_000)
@@ -153,17 +172,7 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
-    data_dir = args.data_dir or tempfile.mkdtemp(prefix="propolis-lists-")
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
-    marker = Path(data_dir) / "bench-loaded"
-    if not marker.exists():
-        with running_server(data_dir, args.database_url) as url:
-            ensure_org(url)
-        print(f"loading {args.alerts} alerts and {args.cases} cases ...", flush=True)
-        started = time.perf_counter()
-        load(data_dir, args.database_url, args.alerts, args.cases)
-        print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
-        marker.write_text("loaded\n")
+    data_dir = dataset(args.data_dir, args.database_url, args.alerts, args.cases, "lists")
     with running_server(data_dir, args.database_url) as url:
         measure(url, args.repeat)
 

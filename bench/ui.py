@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import tempfile
 import time
-from pathlib import Path
 
 import requests
 
-from bench.common import ADMIN, ensure_org, percentiles, running_server, session
-from bench.lists import load
+from bench.common import ADMIN, percentiles, running_server, session
+from bench.lists import dataset
 
 TARGET_MS = 150.0
 _TIMING = re.compile(r"app;dur=([0-9.]+)")
@@ -156,17 +154,7 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
-    data_dir = args.data_dir or tempfile.mkdtemp(prefix="propolis-ui-")
-    Path(data_dir).mkdir(parents=True, exist_ok=True)
-    marker = Path(data_dir) / "bench-loaded"
-    if not marker.exists():
-        with running_server(data_dir, args.database_url) as url:
-            ensure_org(url)
-        print(f"loading {args.alerts} alerts and {args.cases} cases ...", flush=True)
-        started = time.perf_counter()
-        load(data_dir, args.database_url, args.alerts, args.cases)
-        print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
-        marker.write_text("loaded\n")
+    data_dir = dataset(args.data_dir, args.database_url, args.alerts, args.cases, "ui")
     with running_server(data_dir, args.database_url) as url:
         for line in measure(url, args.repeat):
             if "not measured" in line:

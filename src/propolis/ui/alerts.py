@@ -19,7 +19,7 @@ from starlette.datastructures import QueryParams
 
 from propolis import access
 from propolis.alerts import service
-from propolis.core.errors import BadRequest, missing
+from propolis.core.errors import BadRequest
 from propolis.flows import alert_case, deletion
 from propolis.ui import lists
 from propolis.ui.web import Page, UiRoute, page, redirect, render, safe_next
@@ -310,16 +310,7 @@ ALERT_EXTRA_DATA = ["status", "relatedCase", "read", "procedureCount"]
 def load_alert(p: Page, ref: str) -> dict[str, Any]:
     """The alert as the API renders it, or 404 when it is not in the caller's
     organisation (the same answer as a missing one)."""
-    found = lists.run(
-        p,
-        [
-            {"_name": "getAlert", "idOrName": ref},
-            {"_name": "page", "from": 0, "to": 1, "extraData": ALERT_EXTRA_DATA},
-        ],
-    )
-    if not found:
-        raise missing("Alert", ref)
-    return found[0]
+    return lists.one(p, "getAlert", ref, ALERT_EXTRA_DATA, "Alert")
 
 
 def _similar_cases(p: Page, alert_id: str) -> tuple[list[dict[str, Any]], int]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from propolis.core.errors import missing
 from propolis.ui import lists
 from propolis.ui.web import Page
 
@@ -28,16 +27,7 @@ def case_ref(ref: str) -> str:
 def load_case(p: Page, ref: str) -> dict[str, Any]:
     """The case rendered as the API renders it (with the title bar's extraData), or 404
     when it does not exist or is not visible to the caller (the same answer: no leak)."""
-    found = lists.run(
-        p,
-        [
-            {"_name": "getCase", "idOrName": case_ref(ref)},
-            {"_name": "page", "from": 0, "to": 1, "extraData": CASE_EXTRA_DATA},
-        ],
-    )
-    if not found:
-        raise missing("Case", ref)
-    return found[0]
+    return lists.one(p, "getCase", case_ref(ref), CASE_EXTRA_DATA, "Case")
 
 
 def case_can(case: dict[str, Any], permission: str) -> bool:

@@ -21,13 +21,12 @@ from propolis.analysis import service as analysis
 from propolis.analysis.render import render_actions, render_connector_workers
 from propolis.cases import links
 from propolis.cases import service as cases
-from propolis.core import events
-from propolis.core.errors import PropolisError, missing
+from propolis.core.errors import missing
 from propolis.flows import deletion
 from propolis.procedures import service as procedures
 from propolis.ui import lists
 from propolis.ui.casepage import TABS, case_can, load_case
-from propolis.ui.web import Page, UiRoute, page, redirect, render
+from propolis.ui.web import Page, UiRoute, attempt, page, redirect, render
 
 router = APIRouter(route_class=UiRoute)
 
@@ -176,19 +175,6 @@ def org_members(p: Page) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------- writes
-
-
-def attempt(p: Page, write: Callable[[], Any]) -> str | None:
-    """Run a write; when a service refuses it, undo everything it did and return the
-    service's message (the page is drawn again with it, and with what was typed)."""
-    try:
-        write()
-        p.session.flush()
-    except PropolisError as exc:
-        p.session.rollback()
-        events.discard_pending(p.session)
-        return exc.message
-    return None
 
 
 def case_row(p: Page, case: dict[str, Any]) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from propolis.core.errors import missing
 from propolis.core.query import QueryContext, QueryLimits, run_query
 from propolis.query_api import load_query_modules
 from propolis.ui.web import Page
@@ -74,6 +75,21 @@ def paged(
         },
     ]
     return Paged(run(p, ops), total, page, size)
+
+
+def one(p: Page, initial: str, ref: str, extra_data: list[str], entity: str) -> dict[str, Any]:
+    """The object ``ref`` as the API renders it (``getCase``, ``getAlert``...), or 404 when
+    it does not exist or is not visible to the caller: the same answer, so nothing leaks."""
+    found = run(
+        p,
+        [
+            {"_name": initial, "idOrName": ref},
+            {"_name": "page", "from": 0, "to": 1, "extraData": extra_data},
+        ],
+    )
+    if not found:
+        raise missing(entity, ref)
+    return found[0]
 
 
 def int_param(value: str | None, default: int) -> int:

@@ -23,13 +23,12 @@ from starlette.datastructures import UploadFile
 from propolis.analysis import service as analysis
 from propolis.analysis.reports import taxonomies_of, taxonomy_tag
 from propolis.cases.service import get_case
-from propolis.core import events
-from propolis.core.errors import BadRequest, PropolisError, missing
+from propolis.core.errors import BadRequest, missing
 from propolis.observables import service as observables
 from propolis.observables.models import Observable
 from propolis.ui import lists
 from propolis.ui.casepage import TABS, case_can, load_case
-from propolis.ui.web import Page, UiRoute, page, redirect, render
+from propolis.ui.web import Page, UiRoute, attempt, page, redirect, render
 
 router = APIRouter(route_class=UiRoute)
 
@@ -313,16 +312,7 @@ _BULK: dict[str, Callable[[Page, list[Observable]], None]] = {
 
 def load_observable(p: Page, ref: str, extra: list[str]) -> dict[str, Any]:
     """The observable as the API renders it, or 404 when it is not visible (no leak)."""
-    found = lists.run(
-        p,
-        [
-            {"_name": "getObservable", "idOrName": ref},
-            {"_name": "page", "from": 0, "to": 1, "extraData": extra},
-        ],
-    )
-    if not found:
-        raise missing("Observable", ref)
-    return found[0]
+    return lists.one(p, "getObservable", ref, extra, "Observable")
 
 
 def container_of(p: Page, observable: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
@@ -642,18 +632,6 @@ def taxonomies(observable: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # =========================================================================== helpers
-
-
-def attempt(p: Page, write: Callable[[], None]) -> str | None:
-    """Run a write; on a refusal, undo everything it did and return the service's message."""
-    try:
-        write()
-        p.session.flush()
-    except PropolisError as exc:
-        p.session.rollback()
-        events.discard_pending(p.session)
-        return exc.message
-    return None
 
 
 def _flash(p: Page, message: str) -> Response:

@@ -19,6 +19,7 @@ from propolis.ui.web import (
     redirect,
     render,
     safe_next,
+    undo,
 )
 from propolis.users import auth, service
 from propolis.users.models import User
@@ -76,16 +77,7 @@ async def login(request: Request) -> Response:
         message = "Wrong login or password" if isinstance(exc, AuthenticationError) else exc.message
         return _login_page(request, fresh, next_url, login_name, message, exc.status)
     response = redirect(next_url)
-    settings = request.app.state.settings
-    response.set_cookie(
-        auth.SESSION_COOKIE,
-        result.token,
-        max_age=settings.session_hours * 3600,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
+    auth.set_session_cookie(response, request, result)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     response.delete_cookie(ORG_COOKIE, path="/")
     return response
@@ -156,7 +148,7 @@ def change_password(p: Page = Depends(page)) -> Response:
     try:
         service.change_password(p.session, p.actor, user, data)
     except PropolisError as exc:
-        p.session.rollback()
+        undo(p)
         return _profile_page(p, error=exc.message)
     return _profile_page(p, message="Password changed")
 

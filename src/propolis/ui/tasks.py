@@ -23,7 +23,7 @@ from propolis.core.errors import BadRequest, PropolisError, missing
 from propolis.tasks import service
 from propolis.ui import lists
 from propolis.ui.casepage import TABS, case_can, load_case
-from propolis.ui.web import Page, UiRoute, page, redirect, render, safe_next
+from propolis.ui.web import Page, UiRoute, page, redirect, render, safe_next, undo
 
 router = APIRouter(route_class=UiRoute)
 
@@ -168,7 +168,7 @@ def add_task(ref: str, p: Page = Depends(page)) -> Response:
         task_case = service_case(p, case)
         service.create_task(p.session, p.actor, case=task_case, data=_new_task(form))
     except PropolisError as exc:
-        p.session.rollback()
+        undo(p)
         return _case_tab(p, case, form=form, error=exc.message, status_code=exc.status)
     if p.htmx:
         return _case_tab(p, load_case(p, ref), adding=True)
@@ -397,6 +397,6 @@ def add_log(ref: str, p: Page = Depends(page)) -> Response:
     try:
         service.create_log(p.session, p.actor, task, {"message": message}, files)
     except PropolisError as exc:
-        p.session.rollback()
+        undo(p)
         return _task_page(p, ref, message=message, error=exc.message, status_code=exc.status)
     return redirect(f"/tasks/{task.eid}#logs", p)

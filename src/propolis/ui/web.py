@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hmac
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -31,6 +32,7 @@ from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from propolis import __version__
+from propolis.core import events
 from propolis.core.errors import AuthenticationError, AuthorizationError, PropolisError
 from propolis.core.security import Actor
 from propolis.core.web import UnitOfWorkRoute, open_session
@@ -157,6 +159,25 @@ async def _checked_form(request: Request, csrf: str) -> FormData:
 
 
 # --------------------------------------------------------------------------- rendering
+
+
+def undo(p: Page) -> None:
+    """Forget a refused write: the transaction and the events it recorded (no subscriber
+    may hear of a change that did not happen)."""
+    p.session.rollback()
+    events.discard_pending(p.session)
+
+
+def attempt(p: Page, write: Callable[[], Any]) -> str | None:
+    """Run a write; when a service refuses it, undo everything it did and return the
+    service's message (the page is drawn again with it, and with what was typed)."""
+    try:
+        write()
+        p.session.flush()
+    except PropolisError as exc:
+        undo(p)
+        return exc.message
+    return None
 
 
 def render(

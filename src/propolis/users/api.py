@@ -223,15 +223,7 @@ def login(request: Request, data: dict = Depends(login_body)) -> JSON:
     body["csrfToken"] = result.csrf_token
     response = ok(body)
     response.headers[auth.CSRF_HEADER] = result.csrf_token
-    response.set_cookie(
-        auth.SESSION_COOKIE,
-        result.token,
-        max_age=settings.session_hours * 3600,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
+    auth.set_session_cookie(response, request, result)
     return response
 
 

@@ -42,7 +42,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -491,6 +491,21 @@ def login(
     )
     events.record(session, user.login, actor.org_id, "login", "User", user.id, {})
     return Login(actor, user, token, csrf, expires)
+
+
+def set_session_cookie(response: Response, request: Request, opened: Login) -> None:
+    """The browser's half of a session opened by :func:`login`: the token, HttpOnly (no
+    script reads it), SameSite=Lax (not sent on another site's forms), Secure over HTTPS,
+    kept as long as the session lives."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        opened.token,
+        max_age=max(0, (opened.expires_at - now_ms()) // 1000),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
 
 
 def logout(session: Session, token: str | None, csrf_token: str | None) -> None:
