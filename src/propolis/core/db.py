@@ -357,8 +357,9 @@ class GroupCommit:
 
     # ------------------------------------------------------------------ the turn
 
-    def acquire(self) -> Connection:
-        """Wait for the turn; the connection is then in a transaction (BEGIN IMMEDIATE)."""
+    def acquire(self) -> bool:
+        """Wait for the turn; the connection is then in a transaction (BEGIN IMMEDIATE).
+        True when this unit began that transaction (it is the first of its batch)."""
         with self._lock:
             if self._busy:
                 waiter = _Waiter(threading.Condition(self._lock))
@@ -369,13 +370,14 @@ class GroupCommit:
         try:
             if self.connection is None:
                 self.connection = self.engine.connect()
-            if not self.connection.in_transaction():
+            first = not self.connection.in_transaction()
+            if first:
                 self._begin()
         except BaseException:
             with self._lock:
                 self._hand_over()
             raise
-        return self.connection
+        return first
 
     def _begin(self) -> None:
         assert self.connection is not None
@@ -403,6 +405,10 @@ class GroupCommit:
         The unit that ends with no writer waiting for the turn (or with a full or old
         batch) ends the transaction: COMMIT when units were released into it, else a
         ROLLBACK of the empty transaction, which frees SQLite's lock for other processes."""
+        if not committed and self._rolled_back_with_its_unit():
+            with self._lock:
+                self._hand_over()
+            return
         lost = not committed and self._transaction_lost()
         with self._lock:
             mine = self._batch
@@ -463,6 +469,15 @@ class GroupCommit:
         self._units = 0
         self._durable_changed.notify_all()
 
+    def _rolled_back_with_its_unit(self) -> bool:
+        """The first unit of a batch runs without a savepoint: its rollback ended the
+        batch's transaction, which held nothing else."""
+        connection = self.connection
+        if connection is None or connection.in_transaction():
+            return False
+        self._processes.release()
+        return True
+
     def _transaction_lost(self) -> BaseException | None:
         """Some SQLite errors (disk full, I/O) roll the whole transaction back, not just the
         failed unit's savepoint: the batch's released units are then lost, and told so."""
@@ -509,7 +524,9 @@ class GroupSession(Session):
     The turn is taken when the session first needs the database (``get_bind``), its
     transaction is a SAVEPOINT on the shared writer connection (``join_transaction_mode=
     "create_savepoint"``), and the turn is given back when that transaction ends, by commit
-    (after which this thread waits until the batch is durable) or rollback."""
+    (after which this thread waits until the batch is durable) or rollback. The first unit
+    of a batch needs no savepoint (``"rollback_only"``): its rollback is the rollback of
+    the batch's transaction, which holds nothing else yet."""
 
     def __init__(self, *args: Any, group: GroupCommit, **kwargs: Any) -> None:
         super().__init__(*args, join_transaction_mode="create_savepoint", **kwargs)
@@ -518,11 +535,14 @@ class GroupSession(Session):
 
     def get_bind(self, *args: Any, **kwargs: Any) -> Any:
         if not self.holds_turn:
-            self.group.acquire()
+            first = self.group.acquire()
             self.holds_turn = True
+            self.join_transaction_mode = "rollback_only" if first else "create_savepoint"
         return self.group.connection
 
     def close(self) -> None:
+        if self.holds_turn and self.in_transaction():
+            self.rollback()  # closing never lets a unit's writes into the batch
         super().close()
         if self.holds_turn:  # the turn was taken but no transaction began
             self.holds_turn = False
