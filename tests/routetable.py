@@ -632,7 +632,6 @@ NO_CHANGE = "reads or computes, changes nothing"
 
 RECIPES: dict[str, Recipe] = {
     # ---------------------------------------------------------------- status, misc, query
-    "GET /": Recipe(),
     "GET /api/status": Recipe(),
     "GET /api/v1/status/public": Recipe(),
     "GET /api/v1/status": Recipe(),
