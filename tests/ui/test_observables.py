@@ -96,6 +96,13 @@ def signed_in(page: Page, server: Server, org: str = "main-org", profile: str = 
     login(page, server, user, password)
 
 
+def open_add_form(page: Page) -> None:
+    """Unfold the add form and wait for Bootstrap's collapse to finish ("show" comes at the
+    end of the animation): typing into a form still sliding open is a race."""
+    page.click("#add-observables-toggle")
+    expect(page.locator("#add-observables")).to_have_class(re.compile(r"\bshow\b"))
+
+
 def open_tab(page: Page, server: Server, case: dict) -> None:
     page.goto(server.url + f"/cases/{case['number']}/observables")
 
@@ -106,13 +113,13 @@ def test_add_one_value_many_pasted_values_and_a_file(page: Page, server, tmp_pat
     open_tab(page, server, case)
     expect(page.get_by_text("No observable in this case yet")).to_be_visible()
 
-    page.click("#add-observables-toggle")
+    open_add_form(page)
     page.select_option("#add-type", "domain")
     page.fill("#add-data", "evil.example.org")
     page.click("#add-submit")
     expect(page.locator("#observables-table")).to_contain_text("evil.example.org")
 
-    page.click("#add-observables-toggle")
+    open_add_form(page)
     page.select_option("#add-type", "ip")
     page.fill("#add-data", "10.1.1.1\n10.1.1.2\n\n10.1.1.3\n")
     page.fill("#add-tags", "pasted, wave-1")
@@ -123,7 +130,7 @@ def test_add_one_value_many_pasted_values_and_a_file(page: Page, server, tmp_pat
 
     evidence = tmp_path / "invoice.pdf.exe"
     evidence.write_bytes(b"MZ not really a program " + uuid.uuid4().bytes)
-    page.click("#add-observables-toggle")
+    open_add_form(page)
     page.select_option("#add-type", "file")
     page.set_input_files("#add-file", str(evidence))
     page.click("#add-submit")
@@ -146,7 +153,7 @@ def test_a_refused_value_keeps_what_was_typed_and_adds_nothing(page: Page, serve
     case = new_case(server)
     signed_in(page, server)
     open_tab(page, server, case)
-    page.click("#add-observables-toggle")
+    open_add_form(page)
     page.select_option("#add-type", "ip")
     page.fill("#add-data", "10.2.2.2\nnot an address")
     page.click("#add-submit")
