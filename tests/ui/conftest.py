@@ -9,6 +9,7 @@ so that each module's screens start from known, empty data.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from pathlib import Path
 from urllib.parse import urlparse
@@ -86,3 +87,28 @@ def screenshot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+ANALYZERS = Path(__file__).parent / "analyzers"
+
+
+def verdict_server(data_dir: Path, configuration: dict) -> Server:
+    """A started server whose catalogue holds the Verdict test analyzer (tests/ui/analyzers),
+    enabled in main-org with ``configuration``."""
+    srv = Server(
+        data_dir,
+        extra_env={
+            "PROPOLIS_ANALYZERS_PATH": str(ANALYZERS),
+            "PROPOLIS_ANALYSIS_PYTHON": sys.executable,
+            "PROPOLIS_JOB_HEARTBEAT_SECONDS": "0.5",
+        },
+    )
+    srv.start()
+    srv.init_main_org()
+    enabled = srv.http("main-org").post(
+        srv.url + "/api/v1/analysis/worker",
+        json={"kind": "analyzer", "definitionId": "Verdict_1_0", "configuration": configuration},
+        timeout=30,
+    )
+    assert enabled.status_code == 201, enabled.text
+    return srv

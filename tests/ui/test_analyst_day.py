@@ -8,14 +8,12 @@ administration issue's); everything the analyst does goes through the pages."""
 from __future__ import annotations
 
 import re
-import sys
 
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.harness import Server
-from tests.ui.conftest import login, make_user, screenshot
-from tests.ui.test_observables import ANALYZERS
+from tests.ui.conftest import login, make_user, screenshot, verdict_server
 
 JOB_DONE = 60_000
 
@@ -24,23 +22,8 @@ JOB_DONE = 60_000
 def server(tmp_path_factory: pytest.TempPathFactory):
     """A server with the Verdict test analyzer enabled in main-org, and the phishing
     template the SOC imports its mail alerts with."""
-    srv = Server(
-        tmp_path_factory.mktemp("data-ui-day"),
-        extra_env={
-            "PROPOLIS_ANALYZERS_PATH": str(ANALYZERS),
-            "PROPOLIS_ANALYSIS_PYTHON": sys.executable,
-            "PROPOLIS_JOB_HEARTBEAT_SECONDS": "0.5",
-        },
-    )
-    srv.start()
-    srv.init_main_org()
+    srv = verdict_server(tmp_path_factory.mktemp("data-ui-day"), {"seconds": 1})
     api = srv.http("main-org")
-    enabled = api.post(
-        srv.url + "/api/v1/analysis/worker",
-        json={"kind": "analyzer", "definitionId": "Verdict_1_0", "configuration": {"seconds": 1}},
-        timeout=30,
-    )
-    assert enabled.status_code == 201, enabled.text
     template = api.post(
         srv.url + "/api/v1/caseTemplate",
         json={

@@ -6,17 +6,14 @@ analyzer; another organisation's observable is not found."""
 from __future__ import annotations
 
 import re
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.harness import Server
-from tests.ui.conftest import login, make_user, screenshot
+from tests.ui.conftest import login, make_user, screenshot, verdict_server
 
-ANALYZERS = Path(__file__).parent / "analyzers"
 JOB_DONE = 60_000  # ms: a job starts a process; a busy machine may take a while
 
 
@@ -24,26 +21,10 @@ JOB_DONE = 60_000  # ms: a job starts a process; a busy machine may take a while
 def server(tmp_path_factory: pytest.TempPathFactory):
     """A server whose catalogue holds the Verdict test analyzer, enabled in main-org with
     TheHive's default limits (TLP and PAP up to AMBER)."""
-    srv = Server(
+    srv = verdict_server(
         tmp_path_factory.mktemp("data-ui-observables"),
-        extra_env={
-            "PROPOLIS_ANALYZERS_PATH": str(ANALYZERS),
-            "PROPOLIS_ANALYSIS_PYTHON": sys.executable,
-            "PROPOLIS_JOB_HEARTBEAT_SECONDS": "0.5",
-        },
+        {"seconds": 2, "check_tlp": True, "max_tlp": 2},
     )
-    srv.start()
-    srv.init_main_org()
-    enabled = srv.http("main-org").post(
-        srv.url + "/api/v1/analysis/worker",
-        json={
-            "kind": "analyzer",
-            "definitionId": "Verdict_1_0",
-            "configuration": {"seconds": 2, "check_tlp": True, "max_tlp": 2},
-        },
-        timeout=30,
-    )
-    assert enabled.status_code == 201, enabled.text
     yield srv
     srv.stop()
 
