@@ -21,6 +21,7 @@ be described here (or exempted with its reason) before the generic tests pass.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -75,8 +76,13 @@ def ui_routes() -> list[Route]:
     return _routes(api=False)
 
 
+@functools.cache
+def route_app():
+    return create_app(Settings(data_dir=Path(tempfile.mkdtemp(prefix="propolis-routes-"))))
+
+
 def _routes(api: bool) -> list[Route]:
-    app = create_app(Settings(data_dir=Path(tempfile.mkdtemp(prefix="propolis-routes-"))))
+    app = route_app()
     found: list[Route] = []
     for context in iter_route_contexts(app.router.routes):
         route = context.original_route

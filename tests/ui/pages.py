@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 
 import requests
+from fastapi.routing import iter_route_contexts
 
-from tests.routetable import PARAM, Objects, Route, ui_routes
+from propolis.core.security import ADMIN_ONLY
+from propolis.ui.web import UiRoute
+from tests.routetable import PARAM, Objects, Route, route_app, ui_routes
 
 SEGMENT_KINDS = {
     "cases": "case",
@@ -21,7 +24,19 @@ SEGMENT_KINDS = {
     "logs": "log",
     "jobs": "job",
     "actions": "action",
+    # administration
+    "users": "user",
+    "organisations": "organisation",
+    "profiles": "profile",
+    "case-templates": "caseTemplate",
+    "custom-fields": "customField",
+    "observable-types": "observableType",
+    "analyzers": "analyzer",
+    "responders": "responder",
 }
+# Kinds of object that belong to the platform, not to an organisation (the platform
+# administrator manages them): "another organisation's" one does not exist.
+PLATFORM_WIDE = {"organisation", "profile", "customField", "observableType", "caseMetric"}
 # Parameters whose kind the segment before them does not say: (route path, name) -> kind.
 PARAM_KINDS: dict[tuple[str, str], str] = {
     ("/alerts/{ref}/similar/{case_ref}", "case_ref"): "case",
@@ -36,6 +51,27 @@ _LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
 
 def page_routes() -> list[Route]:
     return [route for route in ui_routes() if route not in PUBLIC]
+
+
+def admin_routes() -> dict[Route, tuple[str, ...]]:
+    """Every administration page route and the permissions that open it (read from its
+    ``admin_page`` dependency; an admin route without one maps to ``()``)."""
+    found: dict[Route, tuple[str, ...]] = {}
+    for context in iter_route_contexts(route_app().router.routes):
+        route = context.original_route
+        if not isinstance(route, UiRoute) or not context.path.startswith("/admin"):
+            continue
+        permissions: tuple[str, ...] = ()
+        for dependency in route.dependant.dependencies:
+            permissions = getattr(dependency.call, "permissions", permissions)
+        for method in sorted(context.methods or ()):
+            found[Route(method, context.path)] = permissions
+    return found
+
+
+def platform_only(permissions: tuple[str, ...]) -> bool:
+    """A page only the platform administrator (admin organisation) may open."""
+    return bool(permissions) and all(p in ADMIN_ONLY for p in permissions)
 
 
 def param_kinds(route: Route) -> dict[str, str]:

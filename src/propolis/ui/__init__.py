@@ -12,4 +12,5 @@ UI_MODULES = [
     "propolis.ui.search",
     "propolis.ui.observables",
     "propolis.ui.tasks",
+    "propolis.ui.admin",
 ]
