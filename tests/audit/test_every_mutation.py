@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 import requests
@@ -203,6 +204,38 @@ def _fill_rest(template: str, filled: str) -> str:
     return "/".join(out)
 
 
+def _with_nul(route: Route, recipe: Recipe, own) -> list:
+    """The valid call with a NUL in every text it sends (PostgreSQL's text cannot hold one,
+    SQLite's can: both refuse it at the door), and with one in its query string."""
+    call = build(route, recipe, Refs(own))
+    calls = [replace(call, params={**(call.params or {}), "nul": "\x00"})]
+    if call.json is not None:
+        calls.append(replace(call, json=_nul_texts(call.json)))
+    if call.data:
+        calls.append(replace(call, data=_nul_texts(call.data)))
+    return calls
+
+
+def _nul_texts(value):  # noqa: ANN001, ANN202
+    """``value`` with a NUL after every text (``_json`` form fields decoded first), or with a
+    NUL key when it holds no text at all."""
+    if isinstance(value, str):
+        return value + "\x00"
+    if isinstance(value, list):
+        return [_nul_texts(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, item in value.items():
+        if key == "_json" and isinstance(item, str):
+            out[key] = json.dumps(_nul_texts(json.loads(item)))
+        else:
+            out[key] = _nul_texts(item)
+    if out == value or not any(isinstance(v, (str, list, dict)) for v in value.values()):
+        out["nul\x00"] = "nul\x00"
+    return out
+
+
 def _last_id_unknown(route: Route, recipe: Recipe, own) -> list:
     """The valid call with its *last* id (often the second of a bulk list, or an id in the
     body) replaced by one nobody has: refused once earlier parts may have been written, so
@@ -226,6 +259,7 @@ def test_a_rejected_mutation_records_nothing(shared_org, audit, route):
     own = org.objects()
     calls = [c for c in [_bad(route, recipe, Refs(own))] if c is not None]
     calls += _last_id_unknown(route, recipe, own)
+    calls += _with_nul(route, recipe, own)
     if not calls:
         pytest.skip(f"{route} takes no input that could be bad")
     caller = org.caller(recipe)  # a login, if any, is not the call's event

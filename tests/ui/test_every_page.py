@@ -3,6 +3,8 @@ route table, so a new page is held to them without a new test):
 
 - nobody reaches a page without signing in, and an anonymous write changes nothing;
 - a write without the session's CSRF token is refused and changes nothing;
+- a write holding a NUL character is refused and changes nothing (PostgreSQL cannot store
+  one; every backend refuses it alike);
 - another organisation's object is not found, by any page, and nothing changes;
 - every page renders for the analyst's own objects (no 5xx, HTML).
 
@@ -102,6 +104,17 @@ def test_no_write_without_the_csrf_token(server, world, route: Route):
     before = audit_count(server)
     answer = browser.request(route.method, path, csrf=False)
     assert answer.status_code == 403, answer.text[:300]
+    assert audit_count(server) == before
+
+
+@pytest.mark.parametrize("route", WRITES, ids=str)
+def test_no_write_with_a_nul_character(server, world, route: Route):
+    ours, _theirs, browser = world
+    path = path_for(route, ours)
+    before = audit_count(server)
+    answer = browser.request(route.method, path, data={"title": "nul\x00", "message": "\x00"})
+    assert answer.status_code == 400, answer.text[:300]
+    assert "NUL" in answer.text
     assert audit_count(server) == before
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from propolis.analysis import environment, forkserver
+from propolis.core import validate
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +253,8 @@ def _read_output(
 ) -> Outcome:
     path = folder / "output" / "output.json"
     if not path.is_file() or path.stat().st_size == 0:
-        return failure(captured.strip() or "The program wrote no output", document)
+        said = validate.without_nul(captured.strip())
+        return failure(said or "The program wrote no output", document)
     # Checked before reading: a program that ignores every limit must not fill our memory.
     if _too_big(path, job.max_output_bytes):
         return failure(
@@ -261,7 +263,8 @@ def _read_output(
             document,
         )
     try:
-        report = json.loads(path.read_text(encoding="utf-8"))
+        # A program's text may hold NULs (strings pulled out of a binary): stored as U+FFFD.
+        report = validate.without_nul(json.loads(path.read_text(encoding="utf-8")))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return failure(f"Invalid output.json: {exc}", document)
     if not isinstance(report, dict):

@@ -150,3 +150,33 @@ def apply_tag_changes(current: list[str], data: dict[str, Any]) -> list[str] | N
         if tag not in result:
             result.append(tag)
     return [t for t in result if t not in remove]
+
+
+# --------------------------------------------------------------------------- NUL characters
+
+NUL = "\x00"
+NUL_MESSAGE = "Text may not contain the NUL character (U+0000)"
+
+
+def contains_nul(value: Any) -> bool:
+    """Whether a decoded document holds a NUL anywhere (keys included). PostgreSQL's text
+    and JSONB cannot store one; SQLite can: refusing it at the door keeps both alike."""
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
+    return False
+
+
+def without_nul(value: Any) -> Any:
+    """A document made by a program (an analyzer's report) with each NUL replaced by U+FFFD,
+    so that it can be stored on every backend."""
+    if isinstance(value, str):
+        return value.replace(NUL, "\ufffd") if NUL in value else value
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    return value

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from propolis.core import events
+from propolis.core import events, validate
 from propolis.core.errors import BadRequest, PayloadTooLarge, PropolisError
 from propolis.core.schemas import ErrorOut, check
 from propolis.core.security import Actor
@@ -249,7 +249,8 @@ class BodyLimit:
     included), so no reader ever holds more than the limit. Multipart bodies (spooled to
     disk by the parser) may reach ``max_upload_bytes``, every other body ``max_json_bytes``.
     Nothing is read before a route asks for the body, and the body readers below
-    authenticate the caller first.
+    authenticate the caller first. A NUL in the address is refused here too (see
+    :func:`_nul_in_address`); in a body, by the readers below.
     """
 
     def __init__(self, app: ASGIApp, settings: Any) -> None:
@@ -278,7 +279,16 @@ class BodyLimit:
                     raise PayloadTooLarge(f"Request body larger than {limit} bytes")
             return message
 
+        if _nul_in_address(scope):
+            await error_response(BadRequest(validate.NUL_MESSAGE))(scope, receive, send)
+            return
         await self.app(scope, limited, send)
+
+
+def _nul_in_address(scope: Scope) -> bool:
+    """A NUL in the path or the query string (``%00``) would reach a filter or a lookup:
+    refused before any route runs, like an oversized body."""
+    return "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"")
 
 
 async def read_json(request: Request, required: bool = False) -> dict[str, Any]:
@@ -293,6 +303,9 @@ async def read_json(request: Request, required: bool = False) -> dict[str, Any]:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"Invalid JSON: {exc}") from exc
+    # JSON can only carry a NUL escaped: a body without the escape needs no walk.
+    if b"\\u0000" in raw and validate.contains_nul(value):
+        raise BadRequest(validate.NUL_MESSAGE)
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -344,6 +357,9 @@ async def multipart_body(request: Request) -> Multipart:
             files.setdefault(name, []).append(value)
         else:
             fields[name] = value
+    names = [upload.filename for uploads in files.values() for upload in uploads]
+    if validate.contains_nul([document, fields, names]):
+        raise BadRequest(validate.NUL_MESSAGE)
     return Multipart(document, files, fields)
 
 

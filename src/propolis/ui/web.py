@@ -32,8 +32,13 @@ from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from propolis import __version__
-from propolis.core import events
-from propolis.core.errors import AuthenticationError, AuthorizationError, PropolisError
+from propolis.core import events, validate
+from propolis.core.errors import (
+    AuthenticationError,
+    AuthorizationError,
+    BadRequest,
+    PropolisError,
+)
 from propolis.core.security import Actor
 from propolis.core.web import UnitOfWorkRoute, open_session
 from propolis.orgs.models import Organisation
@@ -155,6 +160,9 @@ async def _checked_form(request: Request, csrf: str) -> FormData:
     sent = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
     if not isinstance(sent, str) or not hmac.compare_digest(sent, csrf):
         raise AuthorizationError("This form has expired: reload the page and try again")
+    typed = [value for value in form.values() if isinstance(value, str)]
+    if validate.contains_nul(typed):
+        raise BadRequest(validate.NUL_MESSAGE)
     return form
 
 
