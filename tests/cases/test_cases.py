@@ -85,6 +85,36 @@ def test_close_and_reopen(thehive):
     assert "closedDate" not in reopened and "handlingDuration" not in reopened
 
 
+def test_closing_a_case_ends_its_open_tasks(thehive):
+    """Nothing of a closed case stays in anyone's queue: started tasks are completed, the
+    others cancelled, and a mandatory task without a log (which may not complete) too."""
+    case = new_case(thehive)
+    titles = ["waiting", "started", "mandatory unlogged", "mandatory logged", "done"]
+    tasks = {t: thehive.task.create(case["_id"], {"title": t}) for t in titles}
+    for title in titles[1:]:
+        thehive.task.update(tasks[title]["_id"], {"status": "InProgress"})
+    for title in ("mandatory unlogged", "mandatory logged"):
+        thehive.task.update(tasks[title]["_id"], {"mandatory": True})
+    thehive.task_log.create(tasks["mandatory logged"]["_id"], {"message": "did it"})
+    thehive.task.update(tasks["done"]["_id"], {"status": "Completed"})
+    done_at = thehive.task.get(tasks["done"]["_id"])["endDate"]
+
+    thehive.case.close(case["_id"], "TruePositive", "closed", "NoImpact")
+
+    after = {t["title"]: t for t in thehive.case.find_tasks(case["_id"])}
+    assert {title: after[title]["status"] for title in titles} == {
+        "waiting": "Cancel",
+        "started": "Completed",
+        "mandatory unlogged": "Cancel",
+        "mandatory logged": "Completed",
+        "done": "Completed",
+    }
+    assert all("endDate" in t for t in after.values())
+    assert after["done"]["endDate"] == done_at  # an ended task is left as it was
+    thehive.case.open(case["_id"])  # reopening does not bring them back: they were ended
+    assert thehive.task.get(tasks["waiting"]["_id"])["status"] == "Cancel"
+
+
 def test_null_clears_optional_fields(thehive):
     case = new_case(thehive, summary="s", assignee="admin@thehive.local", endDate=1_700_000_000_000)
     thehive.case.update(case["_id"], {"impactStatus": "NoImpact"})

@@ -32,6 +32,7 @@ from propolis.fields.service import apply_update
 from propolis.orgs.models import Organisation, OrganisationLink
 from propolis.orgs.service import SHARING_RULES
 from propolis.orgs.service import find as find_org
+from propolis.tasks.models import Task, TaskLog
 from propolis.users.models import Membership, Profile, User
 
 ACCESS_KINDS = {
@@ -331,6 +332,39 @@ def update_case(session: Session, actor: Actor, case: Case, data: dict[str, Any]
         case.touch(actor.login, now)
         events.record(
             session, actor.login, actor.org_id, "update", "Case", case.id, changes, case.id
+        )
+    if changes.get("stage") == "Closed":
+        close_open_tasks(session, actor, case, now)
+
+
+def close_open_tasks(session: Session, actor: Actor, case: Case, at: int) -> None:
+    """A closed case leaves no task behind in anyone's queue (TheHive's rule): a task in
+    progress is completed, one never started is cancelled - and so is a mandatory task
+    without a log, which may only complete with one (tasks.service). One update event per
+    task, in the case's transaction."""
+    open_tasks = session.scalars(
+        select(Task)
+        .where(Task.case_id == case.id, Task.status.in_(("Waiting", "InProgress")))
+        .order_by(Task.id)
+    ).all()
+    if not open_tasks:
+        return
+    logged = set(
+        session.scalars(
+            select(TaskLog.task_id).where(TaskLog.task_id.in_([t.id for t in open_tasks]))
+        )
+    )
+    for task in open_tasks:
+        done = task.status == "InProgress" and (not task.mandatory or task.id in logged)
+        task.status = "Completed" if done else "Cancel"
+        details: dict[str, Any] = {"status": task.status}
+        if task.start_date is None:  # as an ended task's dates are everywhere else
+            task.start_date = details["startDate"] = at
+        if task.end_date is None:
+            task.end_date = details["endDate"] = at
+        task.touch(actor.login, at)
+        events.record(
+            session, actor.login, actor.org_id, "update", "Task", task.id, details, case.id
         )
 
 
