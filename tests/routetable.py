@@ -311,6 +311,12 @@ def _custom_field(o: Objects) -> str:
     return name
 
 
+def _case_metric(o: Objects) -> str:
+    name = unique("metric")
+    o.post("/api/v1/caseMetric", {"name": name, "title": "routes"}, session=o.admin)
+    return name
+
+
 def _case_custom_field(o: Objects) -> str:
     body = {
         "title": unique("case"),
@@ -393,6 +399,7 @@ FACTORIES: dict[str, Callable[[Objects], str]] = {
     "thar": _thar,
     # platform-wide definitions (the platform administrator makes them)
     "customField": _custom_field,
+    "caseMetric": _case_metric,
     "observableType": _observable_type,
     "profile": _profile,
     "pattern": lambda o: "T1059.006",
@@ -415,6 +422,7 @@ FACTORIES: dict[str, Callable[[Objects], str]] = {
 # Kinds that are not an organisation's objects: the same for every caller, never a slot.
 SHARED_KINDS = {
     "customField",
+    "caseMetric",
     "observableType",
     "profile",
     "pattern",
@@ -444,6 +452,7 @@ SEGMENT_KINDS = {
     "organisation": "organisation",
     "profile": "profile",
     "customField": "customField",
+    "caseMetric": "caseMetric",
     "share": "share",
     "pattern": "pattern",
     "job": "job",
@@ -1077,6 +1086,20 @@ RECIPES: dict[str, Recipe] = {
     "DELETE /api/v1/customField/{ref}": Recipe(
         caller="admin", events=(E("CustomField", "delete"),)
     ),
+    # ---------------------------------------------------------------- case metrics
+    "GET /api/v1/caseMetric": Recipe(),
+    "POST /api/v1/caseMetric": Recipe(
+        body=lambda _r: {"name": unique("metric"), "title": "x", "description": "x"},
+        caller="admin",
+        events=(E("CaseMetric", "create", "response"),),
+    ),
+    "GET /api/v1/caseMetric/{ref}": Recipe(),
+    "PATCH /api/v1/caseMetric/{ref}": Recipe(
+        body=lambda _r: {"description": unique("changed")},
+        caller="admin",
+        events=(E("CaseMetric", "update", None, fields=True),),
+    ),
+    "DELETE /api/v1/caseMetric/{ref}": Recipe(caller="admin", events=(E("CaseMetric", "delete"),)),
     # ---------------------------------------------------------------- procedures, patterns
     "POST /api/v1/case/{case_ref}/procedure": Recipe(
         body=lambda _r: {"patternId": "T1566", "occurDate": now_ms()},

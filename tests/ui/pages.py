@@ -30,6 +30,7 @@ SEGMENT_KINDS = {
     "profiles": "profile",
     "case-templates": "caseTemplate",
     "custom-fields": "customField",
+    "case-metrics": "caseMetric",
     "observable-types": "observableType",
     "analyzers": "analyzer",
     "responders": "responder",

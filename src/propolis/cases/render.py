@@ -30,6 +30,7 @@ from propolis.core.db import now_ms
 from propolis.core.events import AuditEvent
 from propolis.core.render import labels, meta, put
 from propolis.core.security import Actor
+from propolis.fields.metrics import metrics_for
 from propolis.fields.service import values_for
 from propolis.observables.models import Observable
 from propolis.orgs.models import Organisation
@@ -45,8 +46,9 @@ def render_cases(
         return []
     ids = [c.id for c in cases]
     custom = _custom_fields(session, ids)
+    metrics = metrics_for(session, "case", ids)
     extras = _extra_data(session, actor, cases, extra or [])
-    return [_render(c, custom.get(c.id, []), extras.get(c.id, {})) for c in cases]
+    return [_render(c, custom.get(c.id, []), metrics[c.id], extras.get(c.id, {})) for c in cases]
 
 
 def render_case(session: Session, actor: Actor, case: Case) -> dict[str, Any]:
@@ -57,7 +59,9 @@ def _custom_fields(session: Session, ids: list[int]) -> dict[int, list[dict[str,
     return values_for(session, "case", ids)
 
 
-def _render(case: Case, custom_fields: list[dict[str, Any]], extra: dict[str, Any]) -> dict:
+def _render(
+    case: Case, custom_fields: list[dict[str, Any]], metrics: dict[str, Any], extra: dict[str, Any]
+) -> dict:
     out = meta(case, "Case")
     out.update(number=case.number, title=case.title, description=case.description)
     labels(out, case.severity, None, None)
@@ -72,6 +76,7 @@ def _render(case: Case, custom_fields: list[dict[str, Any]], extra: dict[str, An
     put(out, "assignee", case.assignee)
     out["access"] = render_access(case)
     out["customFields"] = custom_fields
+    out["metrics"] = metrics  # TheHive 4's case metrics (TheHive 5 has none)
     out["extraData"] = extra
     out["newDate"] = case.new_date
     put(out, "inProgressDate", case.in_progress_date)

@@ -24,6 +24,7 @@ from propolis.core.schemas import (
     Text,
     Tlp,
 )
+from propolis.fields.schemas import MetricsIn
 from propolis.observables.schemas import ObservableOut
 from propolis.pages.schemas import PageCreate
 from propolis.procedures.schemas import ProcedureOut
@@ -63,6 +64,7 @@ class CaseCreate(Input):
     assignee: Str(255) | None = None
     access: Access | None = None
     customFields: CustomFieldsIn | None = None
+    metrics: MetricsIn | None = None
     caseTemplate: Str(255) | None = None
     tasks: list[TaskCreate] | None = Field(None, max_length=MAX_CHILDREN)
     pages: list[PageCreate] | None = Field(None, max_length=MAX_CHILDREN)
@@ -91,6 +93,7 @@ class CaseUpdate(Input):
     assignee: Str(255) | None = None
     impactStatus: ImpactStatus | None = None
     customFields: CustomFieldsIn | None = None
+    metrics: MetricsIn | None = None
     taskRule: SharingRule | None = None
     observableRule: SharingRule | None = None
 
@@ -116,6 +119,7 @@ class CasePromote(Input):
     assignee: Str(255) | None = None
     caseTemplate: Str(255) | None = None
     customFields: CustomFieldsIn | None = None
+    metrics: MetricsIn | None = None
 
 
 class CaseIds(Input):

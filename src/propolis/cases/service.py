@@ -27,6 +27,7 @@ from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import BadRequest, invalid, missing
 from propolis.core.schemas import check
 from propolis.core.security import Actor
+from propolis.fields import metrics
 from propolis.fields.models import CustomField, CustomFieldValue
 from propolis.fields.service import apply_update
 from propolis.orgs.models import Organisation, OrganisationLink
@@ -438,6 +439,7 @@ def _update_custom_fields(
     session: Session, actor: Actor, case: Case, data: dict[str, Any], changes: dict[str, Any]
 ) -> None:
     changes.update(apply_update(session, actor, data, case_id=case.id))
+    changes.update(metrics.apply_update(session, data, case_id=case.id))
 
 
 def _check_mandatory_fields(session: Session, case: Case) -> None:

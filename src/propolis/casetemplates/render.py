@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from propolis.casetemplates.models import CaseTemplate, CaseTemplatePageTemplate
 from propolis.core.render import labels, meta, put
 from propolis.core.security import Actor
+from propolis.fields.metrics import metrics_for
 from propolis.fields.service import values_for
 from propolis.pages.models import PageTemplate
 from propolis.tasks.models import Task
@@ -26,7 +27,8 @@ def render_templates(
     ids = [t.id for t in templates]
     tasks = _tasks(session, actor, ids)
     custom_fields = values_for(session, "case_template", ids)
-    out = [_render(t, tasks[t.id], custom_fields[t.id]) for t in templates]
+    metrics = metrics_for(session, "case_template", ids)
+    out = [_render(t, tasks[t.id], custom_fields[t.id], metrics[t.id]) for t in templates]
     if extra and "pageTemplateHeaders" in extra:
         headers = _page_template_headers(session, ids)
         for item, template in zip(out, templates, strict=True):
@@ -39,7 +41,10 @@ def render_template(session: Session, actor: Actor, template: CaseTemplate) -> d
 
 
 def _render(
-    template: CaseTemplate, tasks: list[dict[str, Any]], custom_fields: list[dict[str, Any]]
+    template: CaseTemplate,
+    tasks: list[dict[str, Any]],
+    custom_fields: list[dict[str, Any]],
+    metrics: dict[str, Any],
 ) -> dict[str, Any]:
     out = meta(template, "CaseTemplate")
     out["name"] = template.name
@@ -51,6 +56,7 @@ def _render(
     out["flag"] = template.flag
     put(out, "summary", template.summary)
     out["customFields"] = custom_fields
+    out["metrics"] = metrics  # TheHive 4's case metric defaults
     out["tasks"] = tasks
     out["extraData"] = {}
     return out

@@ -21,6 +21,7 @@ from propolis.core.schemas import (
     Text,
     Tlp,
 )
+from propolis.fields.schemas import MetricsIn
 from propolis.tasks.schemas import TaskCreate
 
 
@@ -37,6 +38,7 @@ class CaseTemplateCreate(Input):
     summary: Text | None = None
     tasks: list[TaskCreate] | None = Field(None, max_length=MAX_CHILDREN)
     customFields: CustomFieldsIn | None = None
+    metrics: MetricsIn | None = None
     pageTemplateIds: Refs | None = None
 
 

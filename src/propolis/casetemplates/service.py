@@ -15,6 +15,7 @@ from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import CreateError, invalid, missing
 from propolis.core.schemas import check
 from propolis.core.security import Actor
+from propolis.fields import metrics
 from propolis.fields import service as fields
 from propolis.pages import service as pages
 from propolis.pages.models import PageTemplate
@@ -192,6 +193,10 @@ def _apply_children(
             session, actor, case_template_id=template.id, value=data["customFields"]
         )
         changes["customFields"] = data["customFields"]
+    if "metrics" in data:
+        changes["metrics"] = metrics.set_metrics(
+            session, case_template_id=template.id, value=data["metrics"], replace=True
+        )
     if "pageTemplateIds" in data:
         changes["pageTemplateIds"] = _set_page_templates(
             session, actor, template, data["pageTemplateIds"]

@@ -1,4 +1,5 @@
-"""Custom field definition routes (spec §13.1). Values are set through their owners' routes."""
+"""Custom field definition routes (spec §13.1) and case metric definition routes (TheHive 4's
+case metrics, in the custom field routes' style). Values are set through their owners' routes."""
 
 from __future__ import annotations
 
@@ -16,9 +17,16 @@ from propolis.core.web import (
     parse_bool,
     parsed,
 )
-from propolis.fields import service
-from propolis.fields.render import render_field, render_fields
-from propolis.fields.schemas import CustomFieldCreate, CustomFieldOut, CustomFieldUpdate
+from propolis.fields import metrics, service
+from propolis.fields.render import render_field, render_fields, render_metric, render_metrics
+from propolis.fields.schemas import (
+    CaseMetricCreate,
+    CaseMetricOut,
+    CaseMetricUpdate,
+    CustomFieldCreate,
+    CustomFieldOut,
+    CustomFieldUpdate,
+)
 
 router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 
@@ -54,4 +62,39 @@ def delete_custom_field(
 ) -> Response:
     field = service.get_field(ctx.session, ref)
     service.delete_field(ctx.session, ctx.actor, field, parse_bool(force))
+    return no_content()
+
+
+# --------------------------------------------------------------------------- case metrics
+
+
+@router.get("/caseMetric", response_model=list[CaseMetricOut])
+def list_case_metrics(ctx: Ctx = Depends(context)) -> JSON:
+    return ok(render_metrics(metrics.list_metrics(ctx.session)))
+
+
+@router.post("/caseMetric", response_model=CaseMetricOut, status_code=201)
+def create_case_metric(
+    data: dict = Depends(parsed(CaseMetricCreate, required=True)), ctx: Ctx = Depends(context)
+) -> JSON:
+    return created(render_metric(metrics.create_metric(ctx.session, ctx.actor, data)))
+
+
+@router.get("/caseMetric/{ref}", response_model=CaseMetricOut)
+def get_case_metric(ref: str, ctx: Ctx = Depends(context)) -> JSON:
+    return ok(render_metric(metrics.get_metric(ctx.session, ref)))
+
+
+@router.patch("/caseMetric/{ref}", status_code=204)
+def update_case_metric(
+    ref: str, data: dict = Depends(parsed(CaseMetricUpdate)), ctx: Ctx = Depends(context)
+) -> Response:
+    metrics.update_metric(ctx.session, ctx.actor, metrics.get_metric(ctx.session, ref), data)
+    return no_content()
+
+
+@router.delete("/caseMetric/{ref}", status_code=204)
+def delete_case_metric(ref: str, force: str | None = None, ctx: Ctx = Depends(context)) -> Response:
+    metric = metrics.get_metric(ctx.session, ref)
+    metrics.delete_metric(ctx.session, ctx.actor, metric, parse_bool(force))
     return no_content()

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Float, Index
+from sqlalchemy import Boolean, Float, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from propolis.core.columns import boolean, fk, json_list, ms, string, text
-from propolis.core.db import Entity
+from propolis.core.columns import boolean, fk, json_list, ms, serial_pk, string, text
+from propolis.core.db import Base, Entity
 
 
 class CustomField(Entity):
@@ -39,3 +39,31 @@ class CustomFieldValue(Entity):
     value_number: Mapped[float | None] = mapped_column(Float)
     value_boolean: Mapped[bool | None] = mapped_column(Boolean)
     value_text: Mapped[str | None] = text()
+
+
+class CaseMetric(Entity):
+    """A case metric (TheHive 4): a platform-wide, admin-defined number a case records
+    (``metrics: {name: number}``), with defaults set by case templates."""
+
+    __tablename__ = "case_metric"
+
+    name: Mapped[str] = string(64, nullable=False, unique=True)
+    title: Mapped[str] = string(255, nullable=False)
+    description: Mapped[str] = text(nullable=False)
+
+
+class CaseMetricValue(Base):
+    """A metric's value on a case, or its default on a case template (one of the two)."""
+
+    __tablename__ = "case_metric_value"
+    __table_args__ = (
+        UniqueConstraint("metric_id", "case_id", name="uq_case_metric_value_case"),
+        UniqueConstraint("metric_id", "case_template_id", name="uq_case_metric_value_template"),
+    )
+
+    id: Mapped[int] = serial_pk()
+    # the unique constraints above index metric_id first
+    metric_id: Mapped[int] = fk("case_metric.id", nullable=False, index=False)
+    case_id: Mapped[int | None] = fk("case_file.id")
+    case_template_id: Mapped[int | None] = fk("case_template.id")
+    value: Mapped[float | None] = mapped_column(Float)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -39,3 +39,26 @@ class CustomFieldOut(Entity):
     fieldType: str = Field(alias="type")
     mandatory: bool
     options: list[Any]
+
+
+# A case metric's name is how cases and templates refer to it: a plain identifier.
+MetricName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+# metrics: {name: number | null}
+MetricsIn = Annotated[dict[str, Any], Field(max_length=1_000)]
+
+
+class CaseMetricCreate(Input):
+    name: MetricName
+    title: NonEmpty(255) | None = None
+    description: Text | None = None
+
+
+class CaseMetricUpdate(Input):
+    title: NonEmpty(255) | None = None
+    description: Text | None = None
+
+
+class CaseMetricOut(Entity):
+    name: str
+    title: str
+    description: str

@@ -39,6 +39,7 @@ PROMOTE_OVERRIDES = (
     "summary",
     "assignee",
     "customFields",
+    "metrics",
     "caseTemplate",
     "tasks",
     "pages",

@@ -17,6 +17,7 @@ from propolis.casetemplates import service as casetemplates
 from propolis.core import validate
 from propolis.core.errors import invalid
 from propolis.core.security import Actor
+from propolis.fields import metrics
 from propolis.fields import service as fields
 from propolis.pages import service as pages
 from propolis.tasks import service as tasks
@@ -41,6 +42,9 @@ def create_case(session: Session, actor: Actor, data: dict[str, Any], *, alert: 
         fields.set_custom_fields(
             session, actor, case_id=case.id, value=data["customFields"], replace=False
         )
+    if data.get("metrics") is not None:
+        # Likewise: the template's metric defaults were copied first, the input's win.
+        metrics.set_metrics(session, case_id=case.id, value=data["metrics"], replace=False)
     for item in page_items:
         pages.create_page(session, actor, case, item)
     if sharing:
@@ -60,6 +64,7 @@ def _fill_from_template(session: Session, actor: Actor, case: Case, template: An
     for task in casetemplates.template_tasks(session, template):
         tasks.create_task(session, actor, case=case, data=task_input(task))
     fields.copy_values(session, actor, "case_template", template.id, "case", case.id)
+    metrics.copy_metrics(session, template.id, case.id)
     for page_template in casetemplates.template_page_templates(session, template):
         pages.create_page(session, actor, case, page_input(page_template))
 
