@@ -37,10 +37,20 @@ SEGMENT_KINDS = {
 }
 # Kinds of object that belong to the platform, not to an organisation (the platform
 # administrator manages them): "another organisation's" one does not exist.
-PLATFORM_WIDE = {"organisation", "profile", "customField", "observableType", "caseMetric"}
+PLATFORM_WIDE = {
+    "organisation",
+    "profile",
+    "customField",
+    "observableType",
+    "caseMetric",
+    "definition",  # analyzer and responder definitions: the server's catalogue
+    "responderDefinition",
+}
 # Parameters whose kind the segment before them does not say: (route path, name) -> kind.
 PARAM_KINDS: dict[tuple[str, str], str] = {
     ("/alerts/{ref}/similar/{case_ref}", "case_ref"): "case",
+    ("/admin/analyzers/definitions/{definition_id}", "definition_id"): "definition",
+    ("/admin/responders/definitions/{definition_id}", "definition_id"): "responderDefinition",
 }
 
 # Pages that are not behind the sign-in: the sign-in form itself.

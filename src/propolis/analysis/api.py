@@ -54,8 +54,8 @@ def connector(method: str, path: str, **kwargs: Any) -> Callable:
     return register
 
 
-def _catalog(ctx: Ctx, rescan: bool = False) -> catalog_mod.Catalog:
-    return catalog_mod.load(ctx.app_state.settings, rescan=rescan)
+def _catalog(ctx: Ctx) -> catalog_mod.Catalog:
+    return catalog_mod.load(ctx.app_state.settings)
 
 
 def _range(items: list[Any], value: str | None) -> list[Any]:
@@ -170,8 +170,7 @@ def invalid_definitions(ctx: Ctx = Depends(context)) -> JSON:
 
 @router.post("/api/v1/analysis/definition/_scan", response_model=CatalogScanOut)
 def scan_definitions(ctx: Ctx = Depends(context)) -> JSON:
-    ctx.actor.require(workers.CONFIG_PERMISSION)
-    found = _catalog(ctx, rescan=True)
+    found = workers.rescan_catalog(ctx.actor, ctx.app_state.settings)
     return ok(
         {
             ANALYZER: len(found.definitions[ANALYZER]),

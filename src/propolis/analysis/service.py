@@ -405,6 +405,18 @@ def visible_jobs(actor: Actor):  # noqa: ANN201
     return select(AnalyzerJob).where(AnalyzerJob.org_id == actor.org_id)
 
 
+def worker_jobs(session: Session, actor: Actor, worker: AnalysisWorker, limit: int) -> list:
+    """The newest jobs of one analyzer in the caller's organisation (its admin page)."""
+    return list(
+        session.scalars(
+            visible_jobs(actor)
+            .where(AnalyzerJob.worker_id == worker.id)
+            .order_by(AnalyzerJob.created_at.desc(), AnalyzerJob.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def get_job(session: Session, actor: Actor, ref: str) -> AnalyzerJob:
     job_id = parse_id(ref)
     job = None

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from propolis.analysis import catalog as catalog_mod
 from propolis.analysis import config as worker_config
 from propolis.analysis import paths
 from propolis.analysis.catalog import ANALYZER, KINDS, Catalog, Definition
@@ -23,6 +24,13 @@ from propolis.core.security import Actor, Sealer
 
 RATE_UNITS = {"Second": 1, "Minute": 60, "Hour": 3600, "Day": 86400, "Month": 2592000}
 CONFIG_PERMISSION = "manageConfig"
+
+
+def rescan_catalog(actor: Actor, settings: Any) -> Catalog:
+    """Read the definition folders again (Cortex's ``POST /api/analyzerdefinition/scan``):
+    an admin who added or fixed a definition file sees it without restarting the server."""
+    actor.require(CONFIG_PERMISSION)
+    return catalog_mod.load(settings, rescan=True)
 
 
 def find_worker(session: Session, org_id: int, kind: str, ref: str) -> AnalysisWorker | None:

@@ -13,4 +13,5 @@ UI_MODULES = [
     "propolis.ui.observables",
     "propolis.ui.tasks",
     "propolis.ui.admin",
+    "propolis.ui.admin.analyzers",
 ]

@@ -90,6 +90,31 @@
   document.addEventListener("htmx:afterSettle", updateBulkBars);
   document.addEventListener("DOMContentLoaded", updateBulkBars);
 
+  // Multi-valued settings (admin analyzers): "+ add a value" copies the last row, emptied;
+  // "−" removes a row (the last one left is emptied instead, so the field stays).
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) return;
+    var add = target.closest("[data-multi-add]");
+    var remove = target.closest("[data-multi-remove]");
+    if (!add && !remove) return;
+    var box = (add || remove).closest("[data-multi]");
+    if (!box) return;
+    var rows = box.querySelectorAll("[data-multi-row]");
+    if (add) {
+      var copy = rows[rows.length - 1].cloneNode(true);
+      copy.querySelectorAll("input, textarea").forEach(function (input) { input.value = ""; input.removeAttribute("id"); });
+      copy.querySelectorAll("select").forEach(function (select) { select.removeAttribute("id"); });
+      box.insertBefore(copy, add);
+      var first = copy.querySelector("input, textarea, select");
+      if (first) first.focus();
+    } else if (rows.length > 1) {
+      remove.closest("[data-multi-row]").remove();
+    } else {
+      rows[0].querySelectorAll("input, textarea").forEach(function (input) { input.value = ""; });
+    }
+  });
+
   // ---------------------------------------------------------------- keyboard
   var GO = { h: "/", a: "/alerts", c: "/cases", t: "/tasks/mine", w: "/tasks/waiting", s: "/stream", p: "/profile" };
   var pendingG = false;
