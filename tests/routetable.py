@@ -261,7 +261,10 @@ def _worker(o: Objects, prefix: str, kind: str, configuration: dict) -> str:
 
 def _job(o: Objects) -> str:
     run = {"analyzerId": o["analyzer"], "cortexId": "local", "artifactId": o["observable"]}
-    return o.post("/api/connector/cortex/job", run)["_id"]
+    job = o.post("/api/connector/cortex/job", run)["_id"]
+    # Settled before it is used: a job ending later records events while a test counts them.
+    o.request("GET", f"/api/job/{job}/waitreport?atMost=60seconds")
+    return job
 
 
 def _action(o: Objects) -> str:

@@ -218,9 +218,7 @@ def test_a_responder_is_enabled_with_its_secret(server, admin, page: Page):
     expect(page.locator("#run-test")).to_have_count(0)  # a responder acts on the world
     page.goto(server.url + "/admin/responders")
     expect(page.locator("#enabled tr[data-worker='Notifier']")).to_be_visible()
-    expect(page.locator("#catalogue tr[data-definition='Notifier_1_0']")).to_contain_text(
-        "enabled"
-    )
+    expect(page.locator("#catalogue tr[data-definition='Notifier_1_0']")).to_contain_text("enabled")
     screenshot(page, "admin-responders")
 
 
