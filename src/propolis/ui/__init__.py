@@ -14,4 +14,7 @@ UI_MODULES = [
     "propolis.ui.tasks",
     "propolis.ui.admin",
     "propolis.ui.admin.analyzers",
+    "propolis.ui.admin.users",
+    "propolis.ui.admin.organisations",
+    "propolis.ui.admin.profiles",
 ]

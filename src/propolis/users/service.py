@@ -107,6 +107,26 @@ def memberships(
     return out
 
 
+def member_counts(session: Session, org_ids: list[int]) -> dict[int, int]:
+    """How many users belong to each organisation, in one grouped query."""
+    return _counts(session, Membership.org_id, org_ids)
+
+
+def profile_use_counts(session: Session, profile_ids: list[int]) -> dict[int, int]:
+    """How many memberships give each profile, in one grouped query."""
+    return _counts(session, Membership.profile_id, profile_ids)
+
+
+def _counts(session: Session, column: Any, ids: list[int]) -> dict[int, int]:
+    out = dict.fromkeys(ids, 0)
+    if ids:
+        rows = session.execute(
+            select(column, func.count()).where(column.in_(ids)).group_by(column)
+        ).all()
+        out.update({key: count for key, count in rows})
+    return out
+
+
 # --------------------------------------------------------------------------- permissions
 
 
