@@ -106,7 +106,13 @@ def test_a_generated_password_is_shown_once_and_signs_in(page: Page, server) -> 
     open_account(page, server, user)  # shown once: never again
     expect(page.locator("#secret")).to_have_count(0)
     assert generated not in page.content()
-    sign_in_as(page, server, user, generated)
+
+    page.fill("#pw-new", PASSWORD)
+    page.fill("#pw-confirm", PASSWORD)
+    page.get_by_role("button", name="Set password").click()
+    expect(page.locator("#notice")).to_have_text("Password set")
+    assert api_status(server, (user, generated)) == 401
+    sign_in_as(page, server, user, PASSWORD)
     expect(page.locator("#org-menu")).to_have_text("main-org")
 
 
@@ -166,6 +172,13 @@ def test_the_platform_admin_creates_and_links_an_organisation_and_adds_a_member(
     page.fill("#o-description", "Our partner CERT")
     page.get_by_role("button", name="Create organisation").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(name)
+    page.goto(server.url + "/admin/organisations")  # the same name again: refused
+    page.fill("#o-name", name)
+    page.fill("#o-description", "a second one")
+    page.get_by_role("button", name="Create organisation").click()
+    expect(page.locator("#create-error")).to_contain_text("already exists")
+    expect(page.locator("#o-description")).to_have_value("a second one")
+    page.goto(f"{server.url}/admin/organisations/{name}")
 
     page.fill("#o-description", "Our partner CERT, night shift")
     page.get_by_role("button", name="Save", exact=True).click()

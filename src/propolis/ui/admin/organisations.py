@@ -113,7 +113,6 @@ def org_page(
     ref: str,
     errors: dict[str, str] | None = None,
     typed: dict[str, str] | None = None,
-    notice: str | None = None,
     status: int = 200,
 ) -> Response:
     org = lists.one(p, "getOrganisation", ref, [], "Organisation")
@@ -151,7 +150,6 @@ def org_page(
         rule_help=RULE_HELP,
         errors=errors or {},
         typed=typed or {},
-        notice=notice,
     )
 
 

@@ -183,16 +183,30 @@ def account(p: Page, ref: str) -> User:
     return service.get_visible_user(p.session, p.actor, ref)
 
 
-def after(p: Page, ref: str, section: str, message: str | None, notice: str) -> Response:
-    """Back to the account page: the service's refusal next to the form, else a notice."""
+# What a write did, said on the account page it redirects to (``?done=<key>``).
+NOTICES = {
+    "account": "Account saved",
+    "locked": "Account locked",
+    "unlocked": "Account unlocked",
+    "password": "Password set",
+    "key-revoked": "API key revoked",
+    "profile": "Profile changed",
+    "organisations": "Organisations saved",
+}
+
+
+def after(p: Page, ref: str, section: str, message: str | None, done: str) -> Response:
+    """The service's refusal next to its form (nothing changed), else back to the account
+    page (Post/Redirect/Get) saying what was done."""
     if message is not None:
         return user_page(p, ref, {section: message}, status=400)
-    return user_page(p, ref, notice=notice)
+    user = account(p, ref)
+    return redirect(f"{user_url(user)}?done={done}", p)
 
 
 @router.get("/admin/users/{ref}")
 def user_detail(ref: str, p: Page = Depends(manage_users)) -> Response:
-    return user_page(p, ref)
+    return user_page(p, ref, notice=NOTICES.get(p.request.query_params.get("done", "")))
 
 
 @router.post("/admin/users/{ref}")
@@ -203,7 +217,7 @@ def edit_user(ref: str, p: Page = Depends(manage_users)) -> Response:
     if p.value("type"):
         data["type"] = p.value("type")
     message = attempt(p, lambda: service.update_user(p.session, p.actor, user, data))
-    return after(p, ref, "account", message, "Account saved")
+    return after(p, ref, "account", message, "account")
 
 
 @router.post("/admin/users/{ref}/lock")
@@ -212,7 +226,7 @@ def lock_user(ref: str, p: Page = Depends(manage_users)) -> Response:
     locked = p.value("locked") == "true"
     data = {"locked": locked}
     message = attempt(p, lambda: service.update_user(p.session, p.actor, user, data))
-    return after(p, ref, "status", message, "Account locked" if locked else "Account unlocked")
+    return after(p, ref, "status", message, "locked" if locked else "unlocked")
 
 
 @router.post("/admin/users/{ref}/password")
@@ -228,12 +242,10 @@ def set_password(ref: str, p: Page = Depends(manage_users)) -> Response:
             return user_page(p, ref, {"password": "The two passwords differ"}, status=400)
     data = {"password": password}
     message = attempt(p, lambda: service.set_password(p.session, p.actor, user, data))
-    if message is not None:
-        return user_page(p, ref, {"password": message}, status=400)
-    if generate:
+    if message is None and generate:
         shown = {"kind": "password", "value": password}
         return user_page(p, ref, notice="New password: give it to the user now", secret=shown)
-    return user_page(p, ref, notice="Password set")
+    return after(p, ref, "password", message, "password")
 
 
 @router.post("/admin/users/{ref}/key")
@@ -255,7 +267,7 @@ def renew_key(ref: str, p: Page = Depends(manage_users)) -> Response:
 def revoke_key(ref: str, p: Page = Depends(manage_users)) -> Response:
     user = account(p, ref)
     message = attempt(p, lambda: service.remove_api_key(p.session, p.actor, user))
-    return after(p, ref, "key", message, "API key revoked")
+    return after(p, ref, "key", message, "key-revoked")
 
 
 @router.post("/admin/users/{ref}/profile")
@@ -264,7 +276,7 @@ def set_profile(ref: str, p: Page = Depends(manage_users)) -> Response:
     user = account(p, ref)
     data = {"profile": p.value("profile"), "organisation": p.actor.org_name}
     message = attempt(p, lambda: service.update_user(p.session, p.actor, user, data))
-    return after(p, ref, "memberships", message, "Profile changed")
+    return after(p, ref, "memberships", message, "profile")
 
 
 @router.post("/admin/users/{ref}/organisations")
@@ -275,7 +287,7 @@ def set_organisations(ref: str, p: Page = Depends(manage_users)) -> Response:
     message = attempt(
         p, lambda: service.set_organisations(p.session, p.actor, user, wanted_memberships(p))
     )
-    return after(p, ref, "memberships", message, "Organisations saved")
+    return after(p, ref, "memberships", message, "organisations")
 
 
 def wanted_memberships(p: Page) -> list[dict[str, Any]]:
