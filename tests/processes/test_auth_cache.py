@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 
 import pytest
 import requests
@@ -153,3 +154,45 @@ def test_a_closed_browser_session_is_refused_by_every_process(server):
     )
     assert closed.status_code == 204
     assert everywhere(server, {"Cookie": cookie}) == {401}
+
+
+def test_observable_types_follow_their_changes_in_every_process(server):
+    """Observable types are remembered per process too (every alert's observables read
+    them): a type deleted is refused at once by every process, a type created accepted."""
+    name = f"cached-{uuid.uuid4().hex[:8]}"
+
+    def alert_with(data_type: str) -> Callable[[], bytes]:
+        def body() -> bytes:
+            observable = {"dataType": data_type, "data": uuid.uuid4().hex}
+            return json.dumps(
+                {
+                    "type": "types",
+                    "source": "t",
+                    "sourceRef": uuid.uuid4().hex,
+                    "title": "t",
+                    "description": "d",
+                    "observables": [observable],
+                }
+            ).encode()
+
+        return body
+
+    headers = {"Authorization": basic(ADMIN[0], ADMIN[1])["Authorization"]}
+    headers |= {"X-Organisation": "main-org", "Content-Type": "application/json"}
+
+    def create_alerts(data_type: str) -> set[int]:
+        answers = status_in_each_worker(
+            server, "POST", "/api/v1/alert", headers, alert_with(data_type)
+        )
+        return set(answers.values())
+
+    assert create_alerts("other") == {201}  # every process has read the types
+    assert create_alerts(name) == {404}
+    types = requests.Session()
+    types.auth, types.headers["X-Organisation"] = ADMIN, "admin"  # types: the admin org's
+    assert types.post(server.url + "/api/v1/observable/type", json={"name": name}).ok
+    assert create_alerts(name) == {201}
+    gone = types.post(server.url + "/api/v1/observable/type", json={"name": name + "-gone"})
+    assert create_alerts("no-such-type") == {404}  # read again: "-gone" is remembered
+    assert types.delete(server.url + f"/api/v1/observable/type/{gone.json()['_id']}").ok
+    assert create_alerts(name + "-gone") == {404}

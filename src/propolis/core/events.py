@@ -59,8 +59,9 @@ _PENDING_KEY = "propolis_pending_events"
 # Changes that end remembered callers (users.auth): every change to a user (password, API
 # key, lock, memberships, deletion, a failed password: its backoff), an organisation or
 # a profile records one of these, so the auth epoch follows the audit log. A login opens
-# a new session and ends nothing.
-_AUTH_OBJECTS = frozenset({"User", "Organisation", "Profile"})
+# a new session and ends nothing. The observable types are remembered per process the
+# same way (observables.service.TYPES): a type created or deleted moves the epoch too.
+_AUTH_OBJECTS = frozenset({"User", "Organisation", "Profile", "ObservableType"})
 _AUTH_CHANGED_KEY = "propolis_auth_changed"
 
 

@@ -56,8 +56,9 @@ def open_session(request: Request) -> Session:
     session = getattr(request.state, "db_session", None)
     if session is None:
         db = request.app.state.db
+        # The scope's path: ``request.url`` would build a URL object on every request.
         write = request.method not in ("GET", "HEAD", "OPTIONS") and (
-            request.url.path not in _READ_ONLY_PATHS
+            request.scope["path"] not in _READ_ONLY_PATHS
         )
         session = (db.sessions if write else db.read_sessions)()
         # Services that store files (attachments) find the file store and its limits here.

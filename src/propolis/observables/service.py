@@ -10,6 +10,7 @@ all one indexed lookup on it.
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Integer, cast, exists, false, func, insert, select
@@ -22,7 +23,7 @@ from propolis.alerts.counts import observables_changed
 from propolis.alerts.models import Alert
 from propolis.attachments import service as attachments
 from propolis.attachments.models import Attachment
-from propolis.core import events, validate
+from propolis.core import authepoch, events, validate
 from propolis.core.db import now_ms, parse_id
 from propolis.core.errors import (
     AuthorizationError,
@@ -225,18 +226,49 @@ def _input_types(session: Session, items: list[dict[str, Any]]) -> dict[str, Any
         if not isinstance(name, str) or not name:
             raise invalid("dataType", "an existing observable type is required", name)
         names.add(name)
-    # (name, is_attachment) rows: all the creation needs of a type, without ORM objects.
-    table = ObservableType.__table__
-    found = {
-        t.name: t
-        for t in session.connection().execute(
-            select(table.c.name, table.c.is_attachment).where(table.c.name.in_(names))
-        )
-    }
+    found = TYPES.lookup(session, names)
     for name in names:
         if name not in found:
             raise NotFound(f"ObservableType {name} not found")
     return found
+
+
+class _TypeCatalogue:
+    """The observable types (name -> a row with ``name`` and ``is_attachment``), remembered
+    per process: every observable created reads its type, and types change rarely (an
+    administrator's create or delete). An entry is used while the epoch read before it was
+    loaded is current (creating or deleting a type records an ``ObservableType`` event,
+    which moves the epoch once committed: core.events), and for at most ``TTL_SECONDS``
+    (the bound for processes on other hosts sharing the database, which do not share the
+    epoch). A name the entry lacks is looked up again before it is refused, so a type
+    created anywhere is usable at once."""
+
+    TTL_SECONDS = 10.0
+
+    def __init__(self) -> None:
+        # (epoch, monotonic deadline, rows by name), replaced whole: no lock needed.
+        self._entry: tuple[int, float, dict[str, Any]] | None = None
+
+    def lookup(self, session: Session, names: set[str]) -> dict[str, Any]:
+        entry = self._entry
+        if (
+            entry is not None
+            and entry[0] == authepoch.current()
+            and entry[1] > time.monotonic()
+            and names <= entry[2].keys()
+        ):
+            return entry[2]
+        epoch = authepoch.current()  # before the read: a change committed after it moves it
+        table = ObservableType.__table__
+        rows = {
+            row.name: row
+            for row in session.connection().execute(select(table.c.name, table.c.is_attachment))
+        }
+        self._entry = (epoch, time.monotonic() + self.TTL_SECONDS, rows)
+        return rows
+
+
+TYPES = _TypeCatalogue()
 
 
 def _common_fields(data: dict[str, Any]) -> dict[str, Any]:
