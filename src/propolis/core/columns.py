@@ -15,8 +15,8 @@ def fk(target: str, nullable: bool = True, index: bool = True):  # noqa: ANN201
     )
 
 
-def fk_set_null(target: str):  # noqa: ANN201
-    return mapped_column(BigInteger, ForeignKey(target, ondelete="SET NULL"), index=True)
+def fk_set_null(target: str, index: bool = True):  # noqa: ANN201
+    return mapped_column(BigInteger, ForeignKey(target, ondelete="SET NULL"), index=index)
 
 
 def text(nullable: bool = True):  # noqa: ANN201
