@@ -30,7 +30,7 @@ from propolis.analysis.runtime import start as start_analysis
 from propolis.audit.stream import Follower
 from propolis.bootstrap import bootstrap
 from propolis.core import authepoch, events
-from propolis.core.db import Database, refresh_statistics
+from propolis.core.db import STATISTICS_STAMP, Database, refresh_statistics
 from propolis.core.errors import AttributeCheckingError, PropolisError
 from propolis.core.migrate import upgrade
 from propolis.core.security import Sealer
@@ -107,7 +107,7 @@ def prepare(settings: Settings) -> tuple[Database, str | None]:
             settings.admin_password.get_secret_value() if settings.admin_password else None
         )
         generated = bootstrap(session, admin_password)
-    refresh_statistics(db.engine)
+    refresh_statistics(db.engine, Path(settings.data_dir) / STATISTICS_STAMP)
     return db, generated
 
 
@@ -163,7 +163,8 @@ def start_services(
         analysis.start_embedded_presence()
     if not background:
         return services
-    refresh = _every(STATISTICS_INTERVAL_SECONDS, lambda: refresh_statistics(db.engine))
+    stamp = Path(settings.data_dir) / STATISTICS_STAMP
+    refresh = _every(STATISTICS_INTERVAL_SECONDS, lambda: refresh_statistics(db.engine, stamp))
     services.periodic.append(refresh)
     if settings.storage_gc_interval > 0:
         services.periodic.append(

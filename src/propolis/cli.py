@@ -57,6 +57,7 @@ def serve(
     if generated:
         typer.echo(f"Created admin@thehive.local with password: {generated}")
         typer.echo("(shown once; set PROPOLIS_ADMIN_PASSWORD to choose it)")
+    os.environ["PROPOLIS_WORKERS"] = str(workers)  # every process's settings (status page)
     background = None
     if workers > 1:
         background = start_services(settings, db, background=True, announce=True)

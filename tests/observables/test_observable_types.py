@@ -67,3 +67,12 @@ def test_only_the_admin_organisation_manages_types(thehive, thehive_admin):
     # everybody can read them
     assert thehive.observable_type.get("other")["name"] == "other"
     assert error_of(thehive.observable_type.get, "no-such-type")["type"] == "NotFoundError"
+
+
+def test_a_builtin_type_cannot_be_deleted(thehive_admin):
+    error = error_of(thehive_admin.observable_type.delete, "mail-subject")
+    assert error == {
+        "type": "BadRequest",
+        "message": "Observable type mail-subject is built in and cannot be deleted",
+    }
+    assert thehive_admin.observable_type.get("mail-subject")["name"] == "mail-subject"

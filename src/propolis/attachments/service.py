@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
@@ -502,6 +502,20 @@ def move_to_case(
 def stored_digests(session: Session) -> set[str]:
     """The sha256 of every stored file an attachment row uses."""
     return set(session.scalars(select(Attachment.sha256).distinct()))
+
+
+def stored_usage(session: Session) -> tuple[int, int]:
+    """(files, bytes) of the file store as the attachment rows see it: each sha256 once,
+    as the store keeps it. One walk of ``ix_attachment_sha256`` rather than of the disk."""
+    per_file = (
+        select(Attachment.sha256, func.max(Attachment.size).label("size"))
+        .group_by(Attachment.sha256)
+        .subquery()
+    )
+    files, size = session.execute(
+        select(func.count(), func.coalesce(func.sum(per_file.c.size), 0)).select_from(per_file)
+    ).one()
+    return int(files), int(size)
 
 
 def delete_unused_observable_files(session: Session, attachment_ids: list[int]) -> None:

@@ -33,13 +33,17 @@ from sqlalchemy.orm import Session, aliased
 
 from propolis.access import case_visible, visible_observable_filter, visible_task_filter
 from propolis.alerts.models import Alert
-from propolis.analysis.models import AnalyzerJob
+from propolis.analysis.models import AnalysisWorker, AnalyzerJob
 from propolis.cases.models import Case, Share
+from propolis.casetemplates.models import CaseTemplate
 from propolis.core.db import Database
 from propolis.core.events import AuditEvent
 from propolis.core.security import Actor
-from propolis.observables.models import Observable
+from propolis.fields.models import CustomField
+from propolis.observables.models import Observable, ObservableType
+from propolis.orgs.models import Organisation
 from propolis.tasks.models import Task, TaskLog
+from propolis.users.models import Profile, User
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +179,7 @@ class Entry:
     context_href: str | None
 
 
-_NOUNS = {
+NOUNS = {
     "Case": "case",
     "Alert": "alert",
     "Task": "task",
@@ -198,6 +202,17 @@ _NOUNS = {
     "Organisation": "organisation",
     "Pattern": "ATT&CK patterns",
 }
+# Objects of the administration pages: (their name's column, the page that shows them;
+# "{id}" is the object's id). Types without a page of their own link to their list.
+_ADMIN_OBJECTS: dict[str, tuple[Any, str]] = {
+    "User": (User.login, "/admin/users/~{id}"),
+    "Organisation": (Organisation.name, "/admin/organisations/~{id}"),
+    "Profile": (Profile.name, "/admin/profiles/~{id}"),
+    "CaseTemplate": (CaseTemplate.name, "/admin/case-templates/~{id}"),
+    "CustomField": (CustomField.name, "/admin/custom-fields/~{id}"),
+    "ObservableType": (ObservableType.name, "/admin/observable-types"),
+    "AnalysisWorker": (AnalysisWorker.name, "/admin/{kind}s"),
+}
 _ACTIONS = {"create": "added", "update": "updated", "delete": "deleted", "merge": "merged"}
 _TASK_STATUS = {"InProgress": "started", "Completed": "closed", "Cancel": "cancelled"}
 
@@ -216,16 +231,16 @@ def verb(event: AuditEvent) -> str:
         if kind == "Alert" and "caseId" in details:
             return "imported alert"
         if isinstance(details.get("status"), str):
-            return f"changed {_NOUNS[kind]} status to {details['status']}"
+            return f"changed {NOUNS[kind]} status to {details['status']}"
         if "assignee" in details:
-            return f"assigned {_NOUNS[kind]}"
+            return f"assigned {NOUNS[kind]}"
         if kind == "Case" and "share" in details:
             return "shared case"
     if action == "create" and kind in ("Case", "Alert"):
-        return f"created {_NOUNS[kind]}"
+        return f"created {NOUNS[kind]}"
     if kind == "User" and action in ("login", "logout", "loginFailure"):
         return {"login": "signed in", "logout": "signed out"}.get(action, "failed to sign in")
-    noun = _NOUNS.get(kind, kind)
+    noun = NOUNS.get(kind, kind)
     return f"{_ACTIONS.get(action, action)} {noun}"
 
 
@@ -265,6 +280,15 @@ class _Names:
         )
         task_ids = ids("Task") | {r.task_id for r in self.log_tasks.values()}
         self.tasks = _rows(session, select(Task.id, Task.title), Task.id, task_ids)
+        self.admin_objects = {
+            kind: _rows(
+                session,
+                select(column.class_.id, column, *_extra(kind)),
+                column.class_.id,
+                ids(kind),
+            )
+            for kind, (column, _url) in _ADMIN_OBJECTS.items()
+        }
         observable_ids = ids("Observable") | {j.observable_id for j in self.jobs.values()}
         self.observables = _rows(
             session,
@@ -312,9 +336,18 @@ class _Names:
             job = self.jobs[object_id]
             label, href = self._observable(job.observable_id)
             return f"{job.analyzer_name} on {label}", href
+        if kind in _ADMIN_OBJECTS:
+            return self._admin_object(kind, object_id)
         # Objects without a page of their own: the case or alert they belong to.
         context, context_href = self._root(row.root_id)
         return context or "", context_href
+
+    def _admin_object(self, kind: str, object_id: int | None) -> tuple[str, str | None]:
+        found = self.admin_objects[kind].get(object_id)
+        if found is None:
+            return f"a deleted {NOUNS[kind]}", None
+        kind_of_worker = found[2] if kind == "AnalysisWorker" else ""
+        return found[1], _ADMIN_OBJECTS[kind][1].format(id=object_id, kind=kind_of_worker)
 
     def _task(self, task_id: int | None) -> tuple[str, str | None]:
         task = self.tasks.get(task_id)
@@ -326,6 +359,10 @@ class _Names:
             return "a deleted observable", None
         value = observable.data if observable.data is not None else "file"
         return f"{observable.data_type} {_shortened(value)}", f"/observables/~{observable_id}"
+
+
+def _extra(kind: str) -> list[Any]:
+    return [AnalysisWorker.kind] if kind == "AnalysisWorker" else []
 
 
 def _rows(session: Session, stmt: Any, key: Any, wanted: set[int]) -> dict[int, Any]:

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -218,11 +219,16 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
     cur.close()
 
 
-def refresh_statistics(engine: Engine) -> None:
+# Touched after each refresh, in the data folder: when it last ran, for every process.
+STATISTICS_STAMP = "statistics.refreshed"
+
+
+def refresh_statistics(engine: Engine, stamp: Path | None = None) -> None:
     """Let SQLite's planner know the tables' shapes. It plans from statistics only ANALYZE
     writes; without them it may walk 80 000 rows of an index to return one. A bounded
     ANALYZE (``analysis_limit``) costs milliseconds even on large tables. PostgreSQL's
-    autovacuum keeps its own statistics: nothing to do there."""
+    autovacuum keeps its own statistics: nothing to do there. ``stamp`` (a file) is touched
+    once done: the platform status reads when statistics were last refreshed from it."""
     if engine.dialect.name != "sqlite":
         return
     raw = engine.raw_connection()
@@ -233,6 +239,8 @@ def refresh_statistics(engine: Engine) -> None:
         cursor.close()
     finally:
         raw.close()
+    if stamp is not None:
+        stamp.touch()
 
 
 def json_text(value: Any) -> str:

@@ -25,6 +25,15 @@ class AuditEvent(Base):
         Index("ix_audit_org_id", "org_id", "id"),
         Index("ix_audit_object", "object_id"),
         Index("ix_audit_root", "root_id", "id"),
+        # The audit log (/admin/audit, listAudit sorted by date): one organisation's events,
+        # or those of one user, kind of object or action in it, newest first, each read
+        # along its own index (the date range is a range of the same index); the platform
+        # administrator's list spans the organisations.
+        Index("ix_audit_org_created", "org_id", "created_at", "id"),
+        Index("ix_audit_org_actor", "org_id", "actor", "created_at", "id"),
+        Index("ix_audit_org_type", "org_id", "object_type", "created_at", "id"),
+        Index("ix_audit_org_action", "org_id", "action", "created_at", "id"),
+        Index("ix_audit_created", "created_at", "id"),
     )
 
     id: Mapped[int] = serial_pk()

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from propolis import __version__
-from propolis.analysis import runtime
 from propolis.cases.api import multipart_only, uploaded_file
 from propolis.cases.render import render_case
 from propolis.cases.schemas import CaseOut
@@ -28,6 +27,7 @@ from propolis.misc.schemas import (
     PublicStatusOut,
     StatusOut,
 )
+from propolis.misc.status import THEHIVE_VERSION, analysis_health, connectors
 
 router = APIRouter(route_class=UnitOfWorkRoute)
 
@@ -48,26 +48,13 @@ LICENSE = {
 }
 
 
-def _connectors(analysis: dict[str, object]) -> dict[str, object]:
-    """The built-in analysis service is TheHive's Cortex connector with one server."""
-    state = analysis["status"]
-    return {
-        "cortex": {
-            "enabled": True,
-            "status": state,
-            "servers": [{"name": "local", "status": state}],
-        },
-        "misp": {"enabled": False, "status": "OK", "servers": []},
-    }
-
-
 @router.get("/api/status", response_model=LegacyStatusOut)
 def legacy_status() -> JSON:
-    analysis = runtime.health()
+    analysis = analysis_health()
     return ok(
         {
-            "versions": {"Propolis": __version__, "TheHive": "5.5.13-1"},
-            "connectors": _connectors(analysis),
+            "versions": {"Propolis": __version__, "TheHive": THEHIVE_VERSION},
+            "connectors": connectors(analysis),
             "analysis": analysis,
             "config": {
                 "protectDownloadsWith": "malware",
@@ -90,7 +77,7 @@ def status(ctx: Ctx = Depends(context)) -> JSON:
         {
             "version": __version__,
             "gitDescription": f"propolis-{__version__}",
-            "connectors": _connectors(runtime.health()),
+            "connectors": connectors(analysis_health()),
             "config": {"protectDownloadsWith": "malware"},
             "license": {**LICENSE, "isValid": True},
         }

@@ -34,7 +34,7 @@ from propolis.core.errors import (
     missing,
 )
 from propolis.core.schemas import check
-from propolis.core.security import Actor
+from propolis.core.security import SYSTEM_LOGIN, Actor
 from propolis.observables import checks
 from propolis.observables import files as observable_files
 from propolis.observables.models import Observable, ObservableType
@@ -91,7 +91,13 @@ def create_type(session: Session, actor: Actor, data: dict[str, Any]) -> Observa
 
 
 def delete_type(session: Session, actor: Actor, observable_type: ObservableType) -> None:
+    """Types in use are kept (400), and so are the built-in ones: the server creates those
+    again at its next start, and code relies on them (``file``)."""
     _require_type_admin(actor)
+    if is_builtin_type(observable_type):
+        raise BadRequest(
+            f"Observable type {observable_type.name} is built in and cannot be deleted"
+        )
     in_use = session.scalar(
         select(Observable.id).where(Observable.data_type == observable_type.name).limit(1)
     )
@@ -109,6 +115,18 @@ def delete_type(session: Session, actor: Actor, observable_type: ObservableType)
         observable_type.id,
         {"name": observable_type.name},
     )
+
+
+def is_builtin_type(observable_type: ObservableType) -> bool:
+    """Created by the server itself at its first start (TheHive's ``system@thehive.local``)."""
+    return observable_type.created_by == SYSTEM_LOGIN
+
+
+def types_in_use(session: Session) -> set[str]:
+    """The names of the types some observable has: one probe of ``ix_observable_data_type``
+    per type (a handful), never a walk of the observables."""
+    used = select(Observable.id).where(Observable.data_type == ObservableType.name).exists()
+    return set(session.scalars(select(ObservableType.name).where(used)))
 
 
 def _require_type_admin(actor: Actor) -> None:

@@ -17,4 +17,8 @@ UI_MODULES = [
     "propolis.ui.admin.users",
     "propolis.ui.admin.organisations",
     "propolis.ui.admin.profiles",
+    "propolis.ui.admin.custom_fields",
+    "propolis.ui.admin.observable_types",
+    "propolis.ui.admin.audit",
+    "propolis.ui.admin.status",
 ]
