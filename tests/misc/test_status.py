@@ -38,7 +38,8 @@ def test_the_status_page_names_the_backend_and_counts_stored_files(server, tmp_p
 def test_the_audit_log_filters_on_each_backend(server):
     admin = Browser(server, ADMIN_LOGIN, ADMIN_PASSWORD)
     answer = admin.request(
-        "GET", "/admin/audit?user=admin@thehive.local&type=Organisation&action=create&from=2000-01-01"
+        "GET",
+        "/admin/audit?user=admin@thehive.local&type=Organisation&action=create&from=2000-01-01",
     )
     assert answer.status_code == 200, answer.text[:300]
     assert 'id="audit-log"' in answer.text and "added organisation" in answer.text
