@@ -211,7 +211,7 @@ _ADMIN_OBJECTS: dict[str, tuple[Any, str]] = {
     "CaseTemplate": (CaseTemplate.name, "/admin/case-templates/~{id}"),
     "CustomField": (CustomField.name, "/admin/custom-fields/~{id}"),
     "ObservableType": (ObservableType.name, "/admin/observable-types"),
-    "AnalysisWorker": (AnalysisWorker.name, "/admin/{kind}s"),
+    "AnalysisWorker": (AnalysisWorker.name, "/admin/{kind}s/~{id}"),
 }
 _ACTIONS = {"create": "added", "update": "updated", "delete": "deleted", "merge": "merged"}
 _TASK_STATUS = {"InProgress": "started", "Completed": "closed", "Cancel": "cancelled"}
