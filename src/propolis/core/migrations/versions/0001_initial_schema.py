@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 0bf994fe1cfb
+Revision ID: 879e9e30c87f
 Revises:
-Create Date: 2026-11-29 02:26:29.446320
+Create Date: 2026-11-29 02:06:20.685422
 """
 
 import sqlalchemy as sa
@@ -43,19 +43,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_event")),
     )
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
-        batch_op.create_index("ix_audit_created", ["created_at", "id"], unique=False)
         batch_op.create_index("ix_audit_object", ["object_id"], unique=False)
-        batch_op.create_index(
-            "ix_audit_org_action", ["org_id", "action", "created_at", "id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_audit_org_actor", ["org_id", "actor", "created_at", "id"], unique=False
-        )
-        batch_op.create_index("ix_audit_org_created", ["org_id", "created_at", "id"], unique=False)
         batch_op.create_index("ix_audit_org_id", ["org_id", "id"], unique=False)
-        batch_op.create_index(
-            "ix_audit_org_type", ["org_id", "object_type", "created_at", "id"], unique=False
-        )
         batch_op.create_index("ix_audit_root", ["root_id", "id"], unique=False)
 
     op.create_table(
@@ -1619,13 +1608,8 @@ def downgrade() -> None:
     op.drop_table("case_metric")
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_root")
-        batch_op.drop_index("ix_audit_org_type")
         batch_op.drop_index("ix_audit_org_id")
-        batch_op.drop_index("ix_audit_org_created")
-        batch_op.drop_index("ix_audit_org_actor")
-        batch_op.drop_index("ix_audit_org_action")
         batch_op.drop_index("ix_audit_object")
-        batch_op.drop_index("ix_audit_created")
 
     op.drop_table("audit_event")
     # ### end Alembic commands ###
