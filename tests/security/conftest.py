@@ -18,7 +18,7 @@ LIMITS = {
 }
 
 
-def start(tmp: Path, backend: str, extra_env: dict[str, str]) -> Server:
+def start(tmp: Path, backend: str, extra_env: dict[str, str], workers: int | None = None) -> Server:
     database_url = None
     if backend == "postgresql":
         base = os.environ.get("PROPOLIS_TEST_POSTGRES_URL")
@@ -27,7 +27,7 @@ def start(tmp: Path, backend: str, extra_env: dict[str, str]) -> Server:
                 pytest.fail("CI must provide PostgreSQL (PROPOLIS_TEST_POSTGRES_URL)")
             pytest.skip("PostgreSQL not configured (set PROPOLIS_TEST_POSTGRES_URL)")
         database_url = new_postgres_database(base)
-    srv = Server(tmp, database_url, backend=backend, extra_env=extra_env)
+    srv = Server(tmp, database_url, backend=backend, extra_env=extra_env, workers=workers)
     srv.start()
     srv.init_main_org()
     return srv

@@ -118,3 +118,23 @@ def test_an_address_spraying_logins_is_throttled(throttled):
     assert _attempt(throttled, ADMIN_LOGIN, ADMIN_PASSWORD, sprayer)[0] == 401
     # ...while the same login from elsewhere is not affected.
     assert _attempt(throttled, ADMIN_LOGIN, ADMIN_PASSWORD, "192.0.2.200")[0] == 200
+
+
+@pytest.fixture(scope="module")
+def throttled_workers(tmp_path_factory):  # noqa: ANN001, ANN201
+    srv = start(tmp_path_factory.mktemp("throttle-workers"), "sqlite", SETTINGS, workers=3)
+    yield srv
+    srv.stop()
+
+
+def test_an_address_gets_its_tries_in_all_not_per_process(throttled_workers):
+    """With three server processes, the spraying address still gets 8 tries in all (the
+    count is in the database), not up to 3 x 8: each try below is a new connection, which
+    any of the three may accept."""
+    sprayer = "198.51.100.88"
+    for i in range(9):
+        login = f"spray{i}-{uuid.uuid4().hex[:6]}@x"
+        assert _attempt(throttled_workers, login, "123456", sprayer)[0] == 401
+    for _ in range(6):  # whichever process answers: the address waits
+        assert _attempt(throttled_workers, ADMIN_LOGIN, ADMIN_PASSWORD, sprayer)[0] == 401
+    assert _attempt(throttled_workers, ADMIN_LOGIN, ADMIN_PASSWORD, "192.0.2.201")[0] == 200

@@ -16,17 +16,18 @@ A refused attempt does the same work (one argon2 check, against a throw-away has
 the login exists, is waiting, or the password is wrong: response times tell nothing. The
 login counters are written in their own short transaction, before the request's unit of
 work starts: a rejected request rolls its own transaction back, and the failure must
-still count. The address counters live in the process's memory: with ``serve --workers N``
-an address gets up to N times ``address_threshold`` tries before every process makes it
-wait (the per-login counters are in the database, shared).
+still count. Both kinds of counter are in the database (``user_account`` and
+``address_failure``): every process of ``serve --workers N``, and every host sharing the
+database, counts the same failures.
 
 An authenticated caller is remembered by the process (:class:`_Callers`): the same
 Authorization header or session cookie with the same ``X-Organisation`` is answered from
 memory, with no database read, while the auth epoch (``core.authepoch``) is unchanged and
 for at most ``auth_cache_seconds``. Any change to a user, a membership, an organisation
 or a profile (a failed password too: it may start a backoff) moves the epoch after its
-commit, in every process of the host at once; a remembered Basic caller still waits out
-its address's backoff, a remembered session cookie still needs its CSRF token to write.
+commit, in every process of the host at once (so a remembered Basic caller is checked in
+full, its address's backoff included, once any password fails); a remembered session
+cookie still needs its CSRF token to write.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from propolis.core import authepoch, events, validate
@@ -58,7 +61,7 @@ from propolis.core.security import (
     verify_password,
 )
 from propolis.orgs.models import Organisation
-from propolis.users.models import AuthSession, Membership, Profile, User
+from propolis.users.models import AddressFailure, AuthSession, Membership, Profile, User
 
 SESSION_COOKIE = "PROPOLIS_SESSION"
 CSRF_HEADER = "X-CSRF-Token"
@@ -135,7 +138,6 @@ class _Found:
     """Whose credentials these are, and what remembering them depends on."""
 
     user: User | None
-    basic: bool = False  # a password: its address's backoff applies to every request
     csrf_token: str | None = None  # a session cookie's: writes must present it
     expires_at: int | None = None  # a session cookie's end
 
@@ -145,7 +147,7 @@ def _user_from_credentials(session: Session, request: Request) -> _Found | None:
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "basic":
         user_id = _basic(request, credentials.strip())
-        return _Found(session.get(User, user_id), basic=True) if user_id is not None else None
+        return _Found(session.get(User, user_id)) if user_id is not None else None
     if scheme.lower() == "bearer":
         token = credentials.strip()
         if not token:
@@ -199,8 +201,10 @@ def check_password(
     """The user id when ``password`` is right and neither the login nor the address is
     waiting out a backoff, else None."""
     throttle = throttle or Throttle()
-    if _addresses.waiting(address, throttle):
-        _addresses.failed(address, throttle)  # hammering while waiting only makes the wait longer
+    if _addresses.waiting(db, address, throttle):
+        _addresses.failed(
+            db, address, throttle
+        )  # hammering while waiting only makes the wait longer
         return None
     with db.session(write=False) as s:
         row = s.execute(
@@ -209,11 +213,11 @@ def check_password(
             )
         ).first()
     if row is None:
-        return _refuse(password, address, throttle)
+        return _refuse(db, password, address, throttle)
     user_id, password_hash, failures, last_failure = row
     until = lockout_until(failures, last_failure, throttle)
     if until is not None and now_ms() < until:
-        return _refuse(password, address, throttle)  # not checked, and the wait is not extended
+        return _refuse(db, password, address, throttle)  # not checked, and the wait is not extended
     if _recently_verified(user_id, password_hash, password) or verify_password(
         password_hash, password
     ):
@@ -222,47 +226,68 @@ def check_password(
             _write_counters(db, user_id, reset=True)
         return user_id
     _write_counters(db, user_id, reset=False)
-    _addresses.failed(address, throttle)
+    _addresses.failed(db, address, throttle)
     return None
 
 
-def _refuse(password: str, address: str | None, throttle: Throttle) -> None:
+def _refuse(db: Database, password: str, address: str | None, throttle: Throttle) -> None:
     """A refusal that costs what a checked wrong password costs."""
     verify_password(_dummy_hash(), password)
-    _addresses.failed(address, throttle)
+    _addresses.failed(db, address, throttle)
 
 
 class _AddressFailures:
-    """Failed password checks per client address, in this process's memory."""
+    """Failed password checks per client address, in the database (``address_failure``):
+    every process of ``serve --workers N``, and every host sharing the database, counts
+    the same failures, so an address gets ``address_threshold`` tries in all, not per
+    process. Reads are one primary-key lookup; a failure is one upsert."""
 
-    MAX_ENTRIES = 100_000
-
-    def __init__(self) -> None:
-        self._rows: dict[str, tuple[int, int]] = {}
-        self._lock = threading.Lock()
-
-    def waiting(self, address: str | None, throttle: Throttle) -> bool:
+    def waiting(self, db: Database, address: str | None, throttle: Throttle) -> bool:
         key = _throttled(address)
         if key is None:
             return False
-        failures, last = self._rows.get(key, (0, 0))
+        with db.session(write=False) as s:
+            row = s.execute(
+                select(AddressFailure.failures, AddressFailure.last_failure_at).where(
+                    AddressFailure.address == key
+                )
+            ).first()
+        if row is None:
+            return False
+        failures, last = row
         if now_ms() - last > throttle.address_max_ms:
             return False  # quiet long enough: forgiven
         wait = throttle.backoff_ms(failures, throttle.address_threshold, throttle.address_max_ms)
         return now_ms() < last + wait
 
-    def failed(self, address: str | None, throttle: Throttle) -> None:
+    def failed(self, db: Database, address: str | None, throttle: Throttle) -> None:
         key = _throttled(address)
         if key is None:
             return
-        with self._lock:
-            if len(self._rows) >= self.MAX_ENTRIES and key not in self._rows:
-                self._rows.clear()  # rare: a flood of addresses; counting starts again
-            failures, last = self._rows.get(key, (0, 0))
-            now = now_ms()
-            if now - last > throttle.address_max_ms:
-                failures = 0
-            self._rows[key] = (failures + 1, now)
+        now = now_ms()
+        table = AddressFailure.__table__
+        with db.session() as s:
+            insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+            # One statement whatever the race: a new row, or the count carried on (started
+            # again when the address was quiet longer than the longest backoff).
+            forgiven = table.c.last_failure_at < now - throttle.address_max_ms
+            failures = s.execute(
+                insert(table)
+                .values(address=key, failures=1, last_failure_at=now)
+                .on_conflict_do_update(
+                    index_elements=[table.c.address],
+                    set_={
+                        "failures": case((forgiven, 1), else_=table.c.failures + 1),
+                        "last_failure_at": now,
+                    },
+                )
+                .returning(table.c.failures)
+            ).scalar_one()
+            s.commit()
+        if failures >= throttle.address_threshold:
+            # The address waits from now on: callers remembered from it (Basic) must be
+            # checked in full again, in every process.
+            authepoch.bump()
 
 
 def _throttled(address: str | None) -> str | None:
@@ -352,7 +377,6 @@ class _Remembered:
     actor: Actor
     epoch: int
     until_ms: int
-    basic: bool
     csrf_token: str | None
 
 
@@ -386,8 +410,8 @@ class _Callers:
             return None
         if entry.csrf_token is not None and not _csrf_ok(request, entry.csrf_token):
             return None  # refused by the full check, with its answer
-        if entry.basic and _addresses.waiting(client_address(request), throttle_of(request)):
-            return None
+        # A remembered Basic caller needs no look at its address's backoff here: every
+        # failed password moves the epoch, so after one the next call is checked in full.
         return entry.actor
 
     def remember(self, request: Request, actor: Actor, epoch: int, found: _Found) -> None:
@@ -402,7 +426,7 @@ class _Callers:
         with self._lock:
             if len(self._entries) >= self.MAX_ENTRIES and key not in self._entries:
                 self._entries.clear()  # rare; the next requests authenticate again
-            self._entries[key] = _Remembered(actor, epoch, until, found.basic, found.csrf_token)
+            self._entries[key] = _Remembered(actor, epoch, until, found.csrf_token)
 
 
 _callers = _Callers()

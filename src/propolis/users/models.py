@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from sqlalchemy import UniqueConstraint
-from sqlalchemy.orm import Mapped
+from sqlalchemy import Integer, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
 from propolis.core.columns import boolean, fk, json_list, ms, serial_pk, string, text
 from propolis.core.db import Base, Entity
@@ -61,3 +61,14 @@ class AuthSession(Base):
     user_id: Mapped[int] = fk("user_account.id", nullable=False)
     created_at: Mapped[int] = ms(nullable=False)
     expires_at: Mapped[int] = ms(nullable=False)
+
+
+class AddressFailure(Base):
+    """Failed password checks of one client address (password spraying), counted in the
+    database so that every process and every host behind one database see the same count."""
+
+    __tablename__ = "address_failure"
+
+    address: Mapped[str] = string(64, nullable=False, primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False)
+    last_failure_at: Mapped[int] = ms(nullable=False)
