@@ -135,3 +135,8 @@ class Browser:
             timeout=60,
             **kwargs,
         )
+
+
+def is_download(answer: requests.Response) -> bool:
+    """A file the page offers to save (an export), not a page to render."""
+    return answer.headers.get("content-disposition", "").startswith("attachment")

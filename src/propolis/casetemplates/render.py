@@ -106,3 +106,35 @@ def _task_templates(session: Session, actor: Actor, tasks: list[Task]) -> list[A
 
 
 register_extra("caseTemplate", _task_templates)
+
+
+# What a template export holds, in TheHive's order: a case template as TheHive 5 exports it
+# (TheHive 4's metrics included), without ids or dates, so that it imports anywhere.
+EXPORTED = (
+    "name",
+    "displayName",
+    "titlePrefix",
+    "description",
+    "severity",
+    "tlp",
+    "pap",
+    "tags",
+    "flag",
+    "summary",
+)
+EXPORTED_TASK = ("title", "group", "description", "mandatory", "flag", "order", "assignee")
+
+
+def export_template(rendered: dict[str, Any]) -> dict[str, Any]:
+    """A rendered template as TheHive-compatible export JSON (``POST /caseTemplate`` takes
+    it back as it is)."""
+    out = {key: rendered[key] for key in EXPORTED if key in rendered}
+    out["tasks"] = [
+        {key: task[key] for key in EXPORTED_TASK if key in task} for task in rendered["tasks"]
+    ]
+    out["customFields"] = [
+        {key: value[key] for key in ("name", "value", "order") if key in value}
+        for value in rendered["customFields"]
+    ]
+    out["metrics"] = dict(rendered.get("metrics", {}))
+    return out

@@ -21,4 +21,6 @@ UI_MODULES = [
     "propolis.ui.admin.observable_types",
     "propolis.ui.admin.audit",
     "propolis.ui.admin.status",
+    "propolis.ui.admin.case_metrics",
+    "propolis.ui.admin.case_templates",
 ]

@@ -22,6 +22,8 @@ from propolis.analysis.render import render_actions, render_connector_workers
 from propolis.cases import links
 from propolis.cases import service as cases
 from propolis.core.errors import missing
+from propolis.fields import metrics as case_metrics
+from propolis.fields.render import render_metrics
 from propolis.flows import deletion
 from propolis.procedures import service as procedures
 from propolis.ui import lists
@@ -285,6 +287,7 @@ def details_page(
     fields = case_fields(case, definitions)
     attached = {f["name"] for f in fields}
     related, related_total = related_cases(p, case)
+    definitions_of_metrics = render_metrics(case_metrics.list_metrics(p.session))
     return render(
         p,
         "cases/details.html",
@@ -298,6 +301,8 @@ def details_page(
         related=related,
         related_total=related_total,
         metrics=[(label, duration(case.get(key))) for key, label in METRICS if key in case],
+        case_metrics=metric_rows(case, definitions_of_metrics),
+        other_metrics=[d for d in definitions_of_metrics if d["name"] not in case["metrics"]],
         can_edit=case_can(case, "manageCase/update"),
         can_procedure=case_can(case, "manageProcedure"),
         errors=errors or {},
@@ -353,6 +358,58 @@ def edit_fields(ref: str, p: Page = Depends(page)) -> Response:
     if add:
         data[f"customFields.{add}"] = None  # attached, without a value yet
     return after_write(p, case, "fields", attempt(p, update(p, case, data)), typed)
+
+
+def metric_rows(case: dict[str, Any], definitions: list[dict[str, Any]]) -> list[dict]:
+    """The case's metrics with their definitions' titles, in the definitions' order."""
+    return [
+        {**definition, "value": case["metrics"][definition["name"]]}
+        for definition in definitions
+        if definition["name"] in case["metrics"]
+    ]
+
+
+@router.post("/cases/{ref}/metrics")
+def edit_metrics(ref: str, p: Page = Depends(page)) -> Response:
+    """The case metrics form: a number per metric; ``add_metric`` attaches one more."""
+    case = load_case(p, ref)
+    data, typed = metric_values(p)
+    add = p.value("add_metric")
+    if add:
+        data[f"metrics.{add}"] = None  # attached, without a value yet
+    return after_write(p, case, "case-metrics", attempt(p, update(p, case, data)), typed)
+
+
+def metric_values(p: Page) -> tuple[dict[str, Any], dict[str, str]]:
+    """``metrics.<name>`` numbers from the inputs named in ``metric_names``; ``metric_remove``
+    lists those to take off. Text that is no number goes to the service, which refuses it."""
+    removed = set(p.values("metric_remove"))
+    data: dict[str, Any] = {}
+    typed: dict[str, str] = {}
+    for name in p.values("metric_names"):
+        raw = p.value(f"metric.{name}")
+        typed[name] = raw
+        if name not in removed:
+            data[f"metrics.{name}"] = number_value(raw)
+    if removed:
+        kept = {k[len("metrics.") :]: v for k, v in data.items()}
+        data = {"metrics": kept}
+    return data, typed
+
+
+def number_value(raw: str) -> Any:
+    """An input's text as a number (``None`` when empty); other text is passed on as it is."""
+    raw = raw.strip()
+    if raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        pass
+    try:
+        return float(raw)
+    except ValueError:
+        return raw
 
 
 def custom_field_values(

@@ -115,6 +115,74 @@
     }
   });
 
+  // ---------------------------------------------------------------- reorderable lists
+  // A [data-reorder] list holds [data-reorder-item] children, in the order the form sends
+  // them. Drag an item by its [data-reorder-handle] (HTML5 drag and drop), or move it with
+  // its [data-move="up"|"down"] buttons (keyboard). [data-reorder-index] shows positions.
+  var dragged = null;
+
+  function renumber(list) {
+    if (!list) return;
+    var items = list.querySelectorAll(":scope > [data-reorder-item]");
+    items.forEach(function (item, index) {
+      var shown = item.querySelector("[data-reorder-index]");
+      if (shown) shown.textContent = String(index + 1);
+    });
+  }
+
+  function moveItem(item, direction) {
+    var sibling = direction === "up" ? item.previousElementSibling : item.nextElementSibling;
+    if (!sibling || !sibling.matches("[data-reorder-item]")) return;
+    item.parentElement.insertBefore(item, direction === "up" ? sibling : sibling.nextElementSibling);
+    renumber(item.parentElement);
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) return;
+    var button = target.closest("[data-move]");
+    var item = button ? button.closest("[data-reorder-item]") : null;
+    if (!item) return;
+    event.preventDefault();
+    moveItem(item, button.dataset.move);
+    button.focus();
+  });
+
+  document.addEventListener("dragstart", function (event) {
+    var target = event.target;
+    var handle = target instanceof Element ? target.closest("[data-reorder-handle]") : null;
+    if (!handle) return;
+    dragged = handle.closest("[data-reorder-item]");
+    if (!dragged) return;
+    dragged.classList.add("dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", dragged.dataset.reorderItem || "");
+    event.dataTransfer.setDragImage(dragged, 12, 12);
+  });
+
+  document.addEventListener("dragover", function (event) {
+    if (!dragged || !(event.target instanceof Element)) return;
+    var over = event.target.closest("[data-reorder-item]");
+    if (!over || over.parentElement !== dragged.parentElement) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+    if (over === dragged) return;
+    var box = over.getBoundingClientRect();
+    var after = event.clientY > box.top + box.height / 2;
+    over.parentElement.insertBefore(dragged, after ? over.nextElementSibling : over);
+  });
+
+  document.addEventListener("drop", function (event) {
+    if (dragged) event.preventDefault();
+  });
+
+  document.addEventListener("dragend", function () {
+    if (!dragged) return;
+    dragged.classList.remove("dragging");
+    renumber(dragged.parentElement);
+    dragged = null;
+  });
+
   // ---------------------------------------------------------------- keyboard
   var GO = { h: "/", a: "/alerts", c: "/cases", t: "/tasks/mine", w: "/tasks/waiting", s: "/stream", p: "/profile" };
   var pendingG = false;
