@@ -381,6 +381,10 @@ def test_audit_entries_open_their_object(page: Page, server, audit_world) -> Non
     assert re.fullmatch(r"/admin/users/~\d+", href)
     first.locator("details summary").click()
     expect(first.locator("details pre")).to_contain_text('"login"')
+    login_shown = first.locator("a.audit-object").inner_text()
+    first.locator("a.audit-object").click()
+    expect(page).to_have_url(re.compile(re.escape(href) + "$"))
+    expect(page.locator("#content")).to_contain_text(login_shown)
 
 
 def test_an_organisation_admin_never_sees_another_organisations_events(
