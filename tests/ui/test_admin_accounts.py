@@ -195,6 +195,15 @@ def test_the_platform_admin_creates_and_links_an_organisation_and_adds_a_member(
     ]
 
     open_account(page, server, member)
+    # An administration profile outside the admin organisation: refused, nothing changed.
+    before = audit_count(server)
+    page.select_option("#add-organisation", name)
+    page.select_option("#add-profile", "admin")
+    page.get_by_role("button", name="Save organisations").click()
+    expect(page.locator("[data-error=memberships]")).to_contain_text("admin organisation")
+    expect(page.locator(f"[data-membership='{name}']")).to_have_count(0)
+    assert audit_count(server) == before
+
     page.select_option("#add-organisation", name)
     page.select_option("#add-profile", "read-only")
     page.get_by_role("button", name="Save organisations").click()

@@ -101,6 +101,9 @@ def list_page(
         ["lockout"],
     )
     organisations = organisation_names(p) if platform_admin(p) else [p.actor.org_name]
+    # New accounts are mostly analysts of an organisation, not platform administrators.
+    others = [name for name in organisations if name != ADMIN_ORG]
+    default_org = organisation or (others[0] if others else p.actor.org_name)
     return render(
         p,
         "admin/users.html",
@@ -111,6 +114,7 @@ def list_page(
         organisation=organisation,
         text=text,
         organisations=organisations,
+        default_org=default_org,
         profiles=profile_choices(p),
         platform=platform_admin(p),
         user_url=user_url,
