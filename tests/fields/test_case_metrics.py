@@ -201,3 +201,39 @@ def test_deleting_a_used_metric_needs_force(server, admin, analyst):
     assert analyst.get(url(server, f"/case/{case['_id']}")).json()["metrics"] == {hours["name"]: 4}
     assert admin.delete(url(server, f"/caseMetric/{hours['_id']}?force=true")).status_code == 204
     assert analyst.get(url(server, f"/case/{case['_id']}")).json()["metrics"] == {}
+
+
+def test_a_merge_keeps_the_metrics_of_the_cases_merged(server, admin, analyst):
+    hours, users = new_metric(server, admin), new_metric(server, admin)
+    first = analyst.post(
+        url(server, "/case"),
+        json={"title": "one", "description": "d", "metrics": {hours["name"]: 1}},
+    ).json()
+    second = analyst.post(
+        url(server, "/case"),
+        json={"title": "two", "description": "d", "metrics": {hours["name"]: 5, users["name"]: 9}},
+    ).json()
+    answer = analyst.post(url(server, f"/case/_merge/{first['_id']},{second['_id']}"))
+    assert answer.status_code == 201, answer.text
+    # one case's value per metric (as for custom fields), the other fills the gaps
+    merged = answer.json()["metrics"]
+    assert set(merged) == {hours["name"], users["name"]}
+    assert merged[hours["name"]] in (1, 5) and merged[users["name"]] == 9
+
+
+def test_a_case_archive_carries_its_metrics(server, admin, analyst):
+    hours = new_metric(server, admin)
+    case = analyst.post(
+        url(server, "/case"),
+        json={"title": "archived", "description": "d", "metrics": {hours["name"]: 0.5}},
+    ).json()
+    archive = analyst.get(url(server, f"/case/{case['_id']}/export"), params={"password": "pw"})
+    assert archive.status_code == 200, archive.text
+    answer = analyst.post(
+        url(server, "/case/import"),
+        files={"file": ("case.thar", archive.content, "application/octet-stream")},
+        data={"_json": '{"password": "pw"}'},
+    )
+    assert answer.status_code == 200, answer.text
+    imported = answer.json()["case"]
+    assert imported["metrics"] == {hours["name"]: 0.5}

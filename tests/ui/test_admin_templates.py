@@ -267,6 +267,10 @@ def test_metric_definitions_and_a_case_metric_on_the_case_page(page: Page, serve
     page.fill("#metric-title", "Accounts affected")
     page.click("#save-metric")
     expect(page.locator(f'tr[data-metric="{name}"]')).to_contain_text("Accounts affected")
+    # The audit log names the change and links to the metric's page.
+    page.goto(server.url + "/admin/audit")
+    entry = page.locator('a[href^="/admin/case-metrics/~"]', has_text=name).first
+    expect(entry).to_be_visible()
 
     case = api.post(
         server.url + "/api/v1/case",
@@ -299,3 +303,14 @@ def test_metric_definitions_and_a_case_metric_on_the_case_page(page: Page, serve
     expect(page).to_have_url(re.compile(r"/admin/case-metrics$"))
     expect(page.locator(f'tr[data-metric="{name}"]')).to_have_count(0)
     assert api.get(f"{server.url}/api/v1/case/{case['_id']}").json()["metrics"] == {}
+
+
+def test_a_template_with_any_name_exports_as_a_file(page: Page, server, api, org_admin):
+    name = unique("Hameçonnage 日本")
+    answer = api.post(server.url + "/api/v1/caseTemplate", json={"name": name}, timeout=30)
+    assert answer.status_code == 201, answer.text
+    login(page, server, *org_admin)
+    exported = page.request.get(f"{server.url}/admin/case-templates/{answer.json()['_id']}/export")
+    assert exported.status == 200
+    assert exported.headers["content-disposition"].startswith('attachment; filename="Hame_onnage')
+    assert exported.json()["name"] == name

@@ -39,7 +39,7 @@ from propolis.casetemplates.models import CaseTemplate
 from propolis.core.db import Database
 from propolis.core.events import AuditEvent
 from propolis.core.security import Actor
-from propolis.fields.models import CustomField
+from propolis.fields.models import CaseMetric, CustomField
 from propolis.observables.models import Observable, ObservableType
 from propolis.orgs.models import Organisation
 from propolis.tasks.models import Task, TaskLog
@@ -195,6 +195,7 @@ NOUNS = {
     "CaseTemplate": "case template",
     "PageTemplate": "page template",
     "CustomField": "custom field",
+    "CaseMetric": "case metric",
     "ObservableType": "observable type",
     "AnalysisWorker": "analyzer configuration",
     "User": "user",
@@ -210,6 +211,7 @@ _ADMIN_OBJECTS: dict[str, tuple[Any, str]] = {
     "Profile": (Profile.name, "/admin/profiles/~{id}"),
     "CaseTemplate": (CaseTemplate.name, "/admin/case-templates/~{id}"),
     "CustomField": (CustomField.name, "/admin/custom-fields/~{id}"),
+    "CaseMetric": (CaseMetric.name, "/admin/case-metrics/~{id}"),
     "ObservableType": (ObservableType.name, "/admin/observable-types"),
     "AnalysisWorker": (AnalysisWorker.name, "/admin/{kind}s/~{id}"),
 }

@@ -215,11 +215,19 @@ def apply_update(session: Session, data: dict[str, Any], **owner: int) -> dict[s
 def copy_metrics(session: Session, template_id: int, case_id: int) -> None:
     """A template's metric defaults into a new case; metrics the case already has (given
     with the case's input) keep their value."""
+    _copy_into_case(session, CaseMetricValue.case_template_id == template_id, case_id)
+
+
+def copy_case_metrics(session: Session, source_case_id: int, case_id: int) -> None:
+    """A merged case's metrics into the merge's result, where it has none of its own."""
+    _copy_into_case(session, CaseMetricValue.case_id == source_case_id, case_id)
+
+
+def _copy_into_case(session: Session, source: Any, case_id: int) -> None:
     present = select(CaseMetricValue.metric_id).where(CaseMetricValue.case_id == case_id)
     rows = session.execute(
         select(CaseMetricValue.metric_id, CaseMetricValue.value).where(
-            CaseMetricValue.case_template_id == template_id,
-            CaseMetricValue.metric_id.not_in(present),
+            source, CaseMetricValue.metric_id.not_in(present)
         )
     ).all()
     for metric_id, value in rows:

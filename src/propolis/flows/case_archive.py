@@ -36,6 +36,7 @@ from propolis.core import validate
 from propolis.core.errors import BadRequest
 from propolis.core.security import Actor
 from propolis.core.unzip import ZipLimits, check_members, read_member, spool_member
+from propolis.fields.metrics import metrics_for
 from propolis.fields.service import values_for
 from propolis.flows import case_create
 from propolis.observables.models import Observable
@@ -110,6 +111,7 @@ def _case_document(session: Session, case: Case) -> dict[str, Any]:
         {"name": cf["name"], "value": cf.get("value"), "order": cf.get("order", 0)}
         for cf in _custom_field_values(session, case)
     ]
+    data["metrics"] = metrics_for(session, "case", [case.id])[case.id]
     return _clean(data)
 
 

@@ -1,7 +1,7 @@
 """Merging cases (spec §5.7): a new case takes the values of the sources; their tasks,
 pages, procedures, comments, files, timeline events, links and alerts move to it through
 their services (keeping their ids and history); observables are copied (duplicates merged);
-custom fields are copied; every share, task share and observable share is kept. The source
+custom fields and case metrics are copied; every share, task share and observable share is kept. The source
 cases are then deleted."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from propolis.comments import service as comments
 from propolis.core import events
 from propolis.core.errors import BadRequest
 from propolis.core.security import Actor
+from propolis.fields import metrics
 from propolis.fields import service as fields
 from propolis.flows import case_create
 from propolis.observables import service as observables
@@ -46,6 +47,7 @@ def merge_cases(session: Session, actor: Actor, refs: list[str]) -> Case:
     # In reverse order so that the first case's values win.
     for case in reversed(sources):
         fields.copy_values(session, actor, "case", case.id, "case", merged.id)
+        metrics.copy_case_metrics(session, case.id, merged.id)
     shares.replicate_for_merge(session, actor, sources, merged, copies)
     events.record(
         session,

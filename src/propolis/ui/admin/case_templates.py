@@ -120,9 +120,13 @@ def uploaded_template(upload: Any) -> dict[str, Any]:
         raise BadRequest(f"The file is not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise BadRequest("The file is not a case template: a JSON object was expected")
-    # An export of TheHive's "caseTemplate" list answers is a list of one; ids and dates of
-    # the exporting platform mean nothing here.
-    return {key: value for key, value in data.items() if not key.startswith("_")}
+    # Ids and dates of the exporting platform mean nothing here, nor do its page templates'
+    # ids (page template links are an organisation's own: link them in the editor).
+    return {
+        key: value
+        for key, value in data.items()
+        if not key.startswith("_") and key != "pageTemplateIds"
+    }
 
 
 # --------------------------------------------------------------------------- editor
@@ -294,7 +298,10 @@ def export_case_template(ref: str, p: Page = Depends(admin_page(PERMISSION))) ->
     """The template as TheHive-compatible JSON, downloaded as ``<name>.json``."""
     template = casetemplates.get_template(p.session, p.actor, ref)
     exported = export_template(render_template(p.session, p.actor, template))
-    filename = "".join(c if c.isalnum() or c in "-_." else "_" for c in template.name)
+    # A header is latin-1: any other character of the name becomes "_".
+    filename = "".join(
+        c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in template.name
+    )
     return Response(
         json.dumps(exported, indent=2, ensure_ascii=False),
         media_type="application/json",
