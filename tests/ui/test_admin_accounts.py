@@ -268,3 +268,41 @@ def test_a_custom_profile_built_from_the_checklist_is_what_its_users_may_do(
     page.locator("#delete-profile").click()
     expect(page).to_have_url(server.url + "/admin/profiles")
     expect(page.locator(f"tr[data-profile='{spare}']")).to_have_count(0)
+
+
+def test_an_org_admin_cannot_take_over_an_account_shared_with_another_organisation(
+    page: Page, server
+) -> None:
+    """TheHive's rule: account-wide changes need manageUser in every organisation of the
+    account. The page says why and nothing changes; the membership here stays editable."""
+    server.create_org("shared-org")
+    org_admin, password = make_user(server, "main-org", "org-admin")
+    user, user_password = make_user(server)
+    shared = server.http("admin").put(
+        f"{server.url}/api/v1/user/{user}/organisations",
+        json={
+            "organisations": [
+                {"organisation": "main-org", "profile": "analyst", "default": True},
+                {"organisation": "shared-org", "profile": "analyst"},
+            ]
+        },
+        timeout=30,
+    )
+    assert shared.ok, shared.text
+    login(page, server, org_admin, password)
+    open_account(page, server, user)
+    before = audit_count(server)
+    page.get_by_role("button", name="Lock").click()
+    expect(page.locator("[data-error=status]")).to_contain_text("cannot manage")
+    expect(page.locator("#user-state")).to_have_text("Active")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#generate-password").click()
+    expect(page.locator("[data-error=password]")).to_contain_text("cannot manage")
+    expect(page.locator("#secret")).to_have_count(0)
+    assert audit_count(server) == before
+    assert api_status(server, (user, user_password)) == 200
+
+    page.select_option("#p-profile", "read-only")
+    page.get_by_role("button", name="Change").click()
+    expect(page.locator("#notice")).to_have_text("Profile changed")
+    expect(page.locator("[data-membership=main-org]")).to_contain_text("read-only")
