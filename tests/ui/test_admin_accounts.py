@@ -306,3 +306,19 @@ def test_an_org_admin_cannot_take_over_an_account_shared_with_another_organisati
     page.get_by_role("button", name="Change").click()
     expect(page.locator("#notice")).to_have_text("Profile changed")
     expect(page.locator("[data-membership=main-org]")).to_contain_text("read-only")
+
+
+def test_removing_the_last_membership_deletes_the_account(page: Page, server) -> None:
+    org_admin, password = make_user(server, "main-org", "org-admin")
+    user, user_password = make_user(server)
+    login(page, server, org_admin, password)
+    open_account(page, server, org_admin)  # one's own account: no lock, no delete
+    expect(page.locator("#delete-user")).to_have_count(0)
+
+    open_account(page, server, user)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#delete-user").click()
+    expect(page).to_have_url(server.url + "/admin/users")
+    expect(page.locator(f"tr[data-user='{user}']")).to_have_count(0)
+    assert api_status(server, (user, user_password)) == 401
+    assert page.goto(f"{server.url}/admin/users/{user}").status == 404
