@@ -193,6 +193,33 @@ def test_editing_without_retyping_the_secret_keeps_it(server, admin, page: Page)
     assert configuration["servers"] == ["https://a.example", "https://b.example"]
 
 
+def test_a_test_above_the_tlp_ceiling_fails_with_the_reason(server, admin, page: Page):
+    login(page, server, *admin)
+    worker = workers_of(server)["Secretive"]
+    page.goto(f"{server.url}/admin/analyzers/{worker['_id']}")
+    page.locator("#test-form select[name=dataType]").select_option("ip")
+    page.locator("#test-form input[name=data]").fill("192.0.2.1")
+    page.locator("#test-form select[name=tlp]").select_option("3")
+    page.click("#run-test")
+    expect(page.locator("#test-job .job-status")).to_have_text("Failure", timeout=JOB_DONE)
+    expect(page.locator("#report-error")).to_contain_text("TLP is higher than allowed")
+
+
+def test_a_refused_test_says_why_and_runs_nothing(server, admin):
+    worker = workers_of(server)["Secretive"]
+    browser = Browser(server, *admin)
+    before = audit_count(server)
+    answer = browser.request(
+        "POST",
+        f"/admin/analyzers/{worker['_id']}/test",
+        data={"dataType": "", "data": "192.0.2.1"},
+        headers={"HX-Request": "true"},
+    )
+    assert answer.status_code == 400
+    assert 'id="test-error"' in answer.text and "dataType" in answer.text
+    assert audit_count(server) == before
+
+
 def test_clearing_a_required_secret_is_refused(server, admin, page: Page):
     login(page, server, *admin)
     worker = workers_of(server)["Secretive"]
