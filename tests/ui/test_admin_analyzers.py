@@ -234,6 +234,18 @@ def test_clearing_a_required_secret_is_refused(server, admin, page: Page):
     assert workers_of(server)["Secretive"]["configuration"]["threshold"] == 80
 
 
+def test_a_refused_form_never_draws_a_typed_secret_again(server, admin, page: Page):
+    login(page, server, *admin)
+    open_enable_form(page, server, "analyzer", "Secretive")  # enabled already, same name
+    item(page, "api_key").locator("input[type=password]").fill(SECRET)
+    page.click("#save")
+    expect(page.locator("#form-error")).to_contain_text("already enabled")
+    expect(page.locator("#form-error")).to_contain_text("Type the secrets again")
+    expect(item(page, "api_key").locator("input[type=password]")).to_have_value("")
+    assert SECRET not in page.content()
+    assert list(workers_of(server)).count("Secretive") == 1
+
+
 def test_a_responder_is_enabled_with_its_secret(server, admin, page: Page):
     login(page, server, *admin)
     open_enable_form(page, server, "responder", "Notifier")

@@ -84,6 +84,7 @@ class WorkerForm:
     rate_unit: str = "Minute"
     message: str | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    retype: bool = False  # a refused form had secrets typed: they are not drawn again
 
     def group(self, key: str) -> list[ItemField]:
         return [f for f in self.fields if f.group == key]
@@ -157,6 +158,9 @@ def typed_form(
         else:
             f.values = [v for v in p.values(FIELD + f.name) if v.strip()]
     form.rate, form.rate_unit = p.value("rate").strip(), p.value("rateUnit") or "Minute"
+    form.retype = any(
+        f.secret and any(v.strip() for v in p.values(FIELD + f.name)) for f in form.fields
+    )
     return form
 
 
