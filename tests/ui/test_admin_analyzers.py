@@ -64,9 +64,9 @@ def workers_of(server: Server) -> dict[str, dict]:
     return {w["name"]: w for w in answer.json()}
 
 
-def open_enable_form(page: Page, server: Server, kind: str, name: str) -> None:
+def open_enable_form(page: Page, server: Server, kind: str, definition: str) -> None:
     page.goto(f"{server.url}/admin/{kind}s")
-    row = page.locator(f"#catalogue tr[data-definition^='{name}_']")
+    row = page.locator(f"#catalogue tr[data-definition='{definition}']")
     row.get_by_role("link", name=re.compile("^Enable")).click()
     expect(page.locator("#worker-form")).to_be_visible()
 
@@ -98,7 +98,7 @@ def test_the_catalogue_lists_every_definition_and_the_invalid_ones(server, admin
 
 def test_a_required_item_left_empty_is_refused_and_nothing_changes(server, admin, page: Page):
     login(page, server, *admin)
-    open_enable_form(page, server, "analyzer", "Secretive")
+    open_enable_form(page, server, "analyzer", "Secretive_2_1")
     # Defaults are prefilled: the list's default value, the number, the global limits.
     expect(item(page, "servers").locator("input")).to_have_value("https://one.example")
     expect(item(page, "threshold").locator("input")).to_have_value("50")
@@ -117,7 +117,7 @@ def test_a_required_item_left_empty_is_refused_and_nothing_changes(server, admin
 
 def test_enabling_an_analyzer_with_a_secret_a_list_and_a_number(server, admin, page: Page):
     login(page, server, *admin)
-    open_enable_form(page, server, "analyzer", "Secretive")
+    open_enable_form(page, server, "analyzer", "Secretive_2_1")
     item(page, "api_key").locator("input[type=password]").fill(SECRET)
     servers = item(page, "servers")
     servers.locator("input").first.fill("https://a.example")
@@ -236,7 +236,7 @@ def test_clearing_a_required_secret_is_refused(server, admin, page: Page):
 
 def test_a_refused_form_never_draws_a_typed_secret_again(server, admin, page: Page):
     login(page, server, *admin)
-    open_enable_form(page, server, "analyzer", "Secretive")  # enabled already, same name
+    open_enable_form(page, server, "analyzer", "Secretive_2_1")  # enabled already, same name
     item(page, "api_key").locator("input[type=password]").fill(SECRET)
     page.click("#save")
     expect(page.locator("#form-error")).to_contain_text("already enabled")
@@ -246,9 +246,21 @@ def test_a_refused_form_never_draws_a_typed_secret_again(server, admin, page: Pa
     assert list(workers_of(server)).count("Secretive") == 1
 
 
+def test_another_flavor_is_prefilled_from_its_enabled_sibling(server, admin, page: Page):
+    login(page, server, *admin)
+    open_enable_form(page, server, "analyzer", "Secretive_Scan_1_0")
+    expect(page.locator("#prefilled")).to_contain_text("Prefilled from Secretive")
+    servers = item(page, "servers").locator("input")
+    expect(servers).to_have_count(2)
+    expect(servers.nth(1)).to_have_value("https://b.example")
+    expect(item(page, "threshold").locator("input")).to_have_value("80")
+    expect(item(page, "api_key")).to_contain_text("not set")  # secrets are not copied
+    assert SECRET not in page.content()
+
+
 def test_a_responder_is_enabled_with_its_secret(server, admin, page: Page):
     login(page, server, *admin)
-    open_enable_form(page, server, "responder", "Notifier")
+    open_enable_form(page, server, "responder", "Notifier_1_0")
     expect(item(page, "room").locator("input")).to_have_value("soc")
     item(page, "webhook_token").locator("input[type=password]").fill(RESPONDER_SECRET)
     page.click("#save")

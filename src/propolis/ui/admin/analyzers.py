@@ -85,6 +85,7 @@ class WorkerForm:
     message: str | None = None
     errors: dict[str, str] = field(default_factory=dict)
     retype: bool = False  # a refused form had secrets typed: they are not drawn again
+    sibling: str | None = None  # the enabled worker whose settings prefilled a new one
 
     def group(self, key: str) -> list[ItemField]:
         return [f for f in self.fields if f.group == key]
@@ -125,23 +126,37 @@ def _secret_items(items: list[dict[str, Any]], stored: dict[str, Any]) -> set[st
 def form_of(
     p: Page, kind: str, definition: Definition, worker: AnalysisWorker | None
 ) -> WorkerForm:
-    """The form as first shown: the worker's values, or the defaults for a new one."""
+    """The form as first shown: the worker's values; for a new one, the defaults, or the
+    values of an enabled sibling sharing its ``baseConfig`` (Cortex's base configuration:
+    the flavors of one program share their settings)."""
     items = _items(p, definition)
     stored = dict(worker.configuration or {}) if worker else {}
+    sibling = None if worker else _sibling(p, kind, definition)
     secrets = _secret_items(items, stored)
     fields = []
     for item in items:
         name, secret = item["name"], item["name"] in secrets
-        if worker is None:
-            values = [] if secret else _shown(item.get("defaultValue"))
-        else:
+        if worker is not None:
             values = [] if secret else _shown(stored.get(name))
+        elif sibling is not None and name in sibling.configuration and not secret:
+            values = _shown(sibling.configuration[name])
+        else:
+            values = [] if secret else _shown(item.get("defaultValue"))
         is_set = secret and worker_config.secret_names({name: stored.get(name)}) != set()
         fields.append(ItemField(item, _group(definition, item), values, secret, is_set))
     form = WorkerForm(kind, definition, worker.name if worker else definition.name, fields)
+    form.sibling = sibling.name if sibling else None
     if worker is not None and worker.rate:
         form.rate, form.rate_unit = str(worker.rate), worker.rate_unit or "Minute"
     return form
+
+
+def _sibling(p: Page, kind: str, definition: Definition) -> AnalysisWorker | None:
+    """The organisation's first enabled worker of another flavor of the same program."""
+    for worker in workers.list_workers(p.session, p.actor, kind):
+        if (worker.definition or {}).get("baseConfig") == definition.base_config:
+            return worker
+    return None
 
 
 def typed_form(
