@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import (
@@ -33,6 +33,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -44,6 +45,8 @@ from sqlalchemy.orm import (
     mapped_column,
     sessionmaker,
 )
+
+T = TypeVar("T")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -197,6 +200,15 @@ def _assign_ids(session: Session, flush_context, instances) -> None:  # noqa: AN
 
 
 MAX_ID = 2**63 - 1
+
+
+def find_by_ref(session: Session, model: type[T], name: Any, ref: str) -> T | None:
+    """A platform-wide definition by ``~id`` or by its unique ``name`` column (custom
+    fields, case metrics, observable types, profiles, patterns all answer to both)."""
+    entity_id = parse_id(ref)
+    if entity_id is not None:
+        return session.get(model, entity_id)
+    return session.scalar(select(model).where(name == ref))
 
 
 def parse_id(value: object) -> int | None:

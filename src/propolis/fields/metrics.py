@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from propolis.core import events
-from propolis.core.db import now_ms, parse_id
+from propolis.core.db import find_by_ref, now_ms
 from propolis.core.errors import AuthorizationError, BadRequest, CreateError, invalid, missing
 from propolis.core.schemas import check
 from propolis.core.security import Actor
@@ -35,10 +35,7 @@ MAX_EXACT_INT = 2**53
 
 def find_metric(session: Session, ref: str) -> CaseMetric | None:
     """By ``~id`` or by name."""
-    metric_id = parse_id(ref)
-    if metric_id is not None:
-        return session.get(CaseMetric, metric_id)
-    return session.scalar(select(CaseMetric).where(CaseMetric.name == ref))
+    return find_by_ref(session, CaseMetric, CaseMetric.name, ref)
 
 
 def get_metric(session: Session, ref: str) -> CaseMetric:

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from propolis.core import events, validate
-from propolis.core.db import now_ms, parse_id
+from propolis.core.db import find_by_ref, now_ms
 from propolis.core.errors import (
     AuthorizationError,
     BadRequest,
@@ -43,10 +43,7 @@ MAX_EXACT_INT = 2**53
 
 def find_field(session: Session, ref: str) -> CustomField | None:
     """By ``~id`` or by reference name."""
-    field_id = parse_id(ref)
-    if field_id is not None:
-        return session.get(CustomField, field_id)
-    return session.scalar(select(CustomField).where(CustomField.name == ref))
+    return find_by_ref(session, CustomField, CustomField.name, ref)
 
 
 def get_field(session: Session, ref: str) -> CustomField:

@@ -24,7 +24,7 @@ from propolis.alerts.models import Alert
 from propolis.attachments import service as attachments
 from propolis.attachments.models import Attachment
 from propolis.core import authepoch, events, validate
-from propolis.core.db import now_ms, parse_id
+from propolis.core.db import find_by_ref, now_ms, parse_id
 from propolis.core.errors import (
     AuthorizationError,
     BadRequest,
@@ -54,10 +54,7 @@ ANALYSE_PERMISSION = "manageAnalyse"
 
 def find_type(session: Session, ref: str) -> ObservableType | None:
     """By ``~id`` or by name."""
-    type_id = parse_id(ref)
-    if type_id is not None:
-        return session.get(ObservableType, type_id)
-    return session.scalar(select(ObservableType).where(ObservableType.name == ref))
+    return find_by_ref(session, ObservableType, ObservableType.name, ref)
 
 
 def get_type(session: Session, ref: str) -> ObservableType:

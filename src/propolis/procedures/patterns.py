@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from propolis.core import events
-from propolis.core.db import now_ms, parse_id
+from propolis.core.db import find_by_ref, now_ms
 from propolis.core.errors import AuthorizationError, BadRequest, missing
 from propolis.core.security import Actor
 from propolis.procedures.models import Pattern, Procedure
@@ -21,10 +21,7 @@ ATTACK_SOURCES = {"mitre-attack", "mitre-mobile-attack", "mitre-ics-attack"}
 
 def find_pattern(session: Session, ref: str) -> Pattern | None:
     """By ``~id`` or by ATT&CK id (``T1059.006``)."""
-    pattern_id = parse_id(ref)
-    if pattern_id is not None:
-        return session.get(Pattern, pattern_id)
-    return session.scalar(select(Pattern).where(Pattern.pattern_id == ref))
+    return find_by_ref(session, Pattern, Pattern.pattern_id, ref)
 
 
 def get_pattern(session: Session, ref: str) -> Pattern:

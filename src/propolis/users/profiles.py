@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from propolis.cases.models import Share
 from propolis.core import events, validate
-from propolis.core.db import now_ms, parse_id
+from propolis.core.db import find_by_ref, now_ms
 from propolis.core.errors import AuthorizationError, BadRequest, CreateError, invalid, missing
 from propolis.core.security import ADMIN_ONLY, BUILTIN_PROFILES, Actor
 from propolis.users.models import Membership, Profile
@@ -21,10 +21,7 @@ MAX_PERMISSION_LENGTH = 128
 
 
 def find_profile(session: Session, ref: str) -> Profile | None:
-    profile_id = parse_id(ref)
-    if profile_id is not None:
-        return session.get(Profile, profile_id)
-    return session.scalar(select(Profile).where(Profile.name == ref))
+    return find_by_ref(session, Profile, Profile.name, ref)
 
 
 def get_profile(session: Session, ref: str) -> Profile:
