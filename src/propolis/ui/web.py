@@ -18,7 +18,7 @@ import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Request
@@ -52,6 +52,7 @@ from propolis.users.auth import (
 )
 from propolis.users.models import Membership, Profile
 
+T = TypeVar("T")
 CSRF_FIELD = "csrf_token"
 _UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -186,6 +187,14 @@ def attempt(p: Page, write: Callable[[], Any]) -> str | None:
         undo(p)
         return exc.message
     return None
+
+
+def attempt_making(p: Page, make: Callable[[], T]) -> tuple[T | None, str | None]:
+    """:func:`attempt` for a write whose result the page needs (what it made): the result,
+    or ``None`` and the service's message."""
+    made: list[T] = []
+    message = attempt(p, lambda: made.append(make()))
+    return (made[0] if made else None), message
 
 
 def render(

@@ -22,7 +22,7 @@ from propolis.orgs.models import Organisation
 from propolis.orgs.schemas import LinkType, SharingRule
 from propolis.ui import lists
 from propolis.ui.admin import admin_page
-from propolis.ui.web import Page, UiRoute, attempt, redirect, render
+from propolis.ui.web import Page, UiRoute, attempt, attempt_making, redirect, render
 from propolis.users import service as users
 
 router = APIRouter(route_class=UiRoute)
@@ -98,11 +98,10 @@ def organisation_list(p: Page = Depends(manage_organisations)) -> Response:
 def create_organisation(p: Page = Depends(manage_organisations)) -> Response:
     typed = {name: p.value(name) for name in ("name", "description", "taskRule", "observableRule")}
     data = {k: v for k, v in typed.items() if v or k == "description"}
-    made: list[Organisation] = []
-    message = attempt(p, lambda: made.append(orgs.create(p.session, p.actor, data)))
-    if message is not None:
+    made, message = attempt_making(p, lambda: orgs.create(p.session, p.actor, data))
+    if made is None:
         return list_page(p, message, typed, 400)
-    return redirect(org_url(made[0]), p)
+    return redirect(org_url(made), p)
 
 
 # --------------------------------------------------------------------------- one organisation

@@ -26,7 +26,7 @@ from propolis.core.security import (
 )
 from propolis.ui import lists
 from propolis.ui.admin import admin_page
-from propolis.ui.web import Page, UiRoute, attempt, redirect, render
+from propolis.ui.web import Page, UiRoute, attempt, attempt_making, redirect, render
 from propolis.users import profiles
 from propolis.users import service as users
 from propolis.users.models import Profile
@@ -101,11 +101,10 @@ def profile_list(p: Page = Depends(manage_profiles)) -> Response:
 @router.post("/admin/profiles")
 def create_profile(p: Page = Depends(manage_profiles)) -> Response:
     data = {"name": p.value("name").strip(), "permissions": checked_permissions(p)}
-    made: list[Profile] = []
-    message = attempt(p, lambda: made.append(profiles.create_profile(p.session, p.actor, data)))
-    if message is not None:
+    made, message = attempt_making(p, lambda: profiles.create_profile(p.session, p.actor, data))
+    if made is None:
         return list_page(p, message, data, 400)
-    return redirect(profile_url(made[0]), p)
+    return redirect(profile_url(made), p)
 
 
 # --------------------------------------------------------------------------- one profile

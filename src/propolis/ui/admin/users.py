@@ -23,7 +23,7 @@ from fastapi.responses import Response
 from propolis.core.security import ADMIN_ORG
 from propolis.ui import lists
 from propolis.ui.admin import admin_page
-from propolis.ui.web import Page, UiRoute, attempt, redirect, render
+from propolis.ui.web import Page, UiRoute, attempt, attempt_making, redirect, render
 from propolis.users import service
 from propolis.users.models import User
 
@@ -139,11 +139,10 @@ def create_user(p: Page = Depends(manage_users)) -> Response:
     data.setdefault("organisation", p.actor.org_name)
     if p.value("password"):
         data["password"] = p.value("password")
-    made: list[User] = []
-    message = attempt(p, lambda: made.append(service.create_user(p.session, p.actor, data)[0]))
-    if message is not None:
+    made, message = attempt_making(p, lambda: service.create_user(p.session, p.actor, data)[0])
+    if made is None:
         return list_page(p, message, typed, 400)
-    return redirect(user_url(made[0]), p)
+    return redirect(user_url(made), p)
 
 
 # --------------------------------------------------------------------------- one account
@@ -256,14 +255,12 @@ def set_password(ref: str, p: Page = Depends(manage_users)) -> Response:
 def renew_key(ref: str, p: Page = Depends(manage_users)) -> Response:
     """A new API key (the old one stops working), shown in this answer only."""
     user = account(p, ref)
-    made: list[str] = []
-    message = attempt(
-        p,
-        lambda: made.append(service.renew_api_key(p.session, p.actor, user, p.app_state.sealer)),
+    key, message = attempt_making(
+        p, lambda: service.renew_api_key(p.session, p.actor, user, p.app_state.sealer)
     )
-    if message is not None:
+    if key is None:
         return user_page(p, ref, {"key": message}, status=400)
-    shown = {"kind": "key", "value": made[0]}
+    shown = {"kind": "key", "value": key}
     return user_page(p, ref, notice="New API key: copy it now, it is not shown again", secret=shown)
 
 
