@@ -177,6 +177,10 @@ def _duplicate(actor: Actor, identity: tuple[str, str, str]) -> CreateError:
 # --------------------------------------------------------------------------- create
 
 
+# Built once (the ingest path): its cache key is computed once, not per alert.
+_INSERT_ALERT = insert(Alert.__table__)
+
+
 def create_alert(
     session: Session, actor: Actor, data: dict[str, Any], files: dict[str, list] | None = None
 ) -> tuple[Alert, list[dict[str, Any]]]:
@@ -201,7 +205,7 @@ def create_alert(
     ids = allocate_ids(session, 1 + len(observables))
     row = _alert_row(actor, ids[0], identity, values, status, stage, assignee, len(observables))
     try:
-        session.connection().execute(insert(Alert.__table__), row)
+        session.connection().execute(_INSERT_ALERT, row)
     except IntegrityError as exc:  # the dedup index: this identity exists in the organisation
         raise _duplicate(actor, identity) from exc
     insert_new_alert_observables(session, observables, ids[0], ids[1:])

@@ -122,6 +122,11 @@ def _end_remembered_callers(session: Session) -> None:
         when_durable(session, authepoch.bump)
 
 
+# Built once: a statement object made per call costs its construction and the computation
+# of its cache key (~0.1 ms on the ingest path); this one's key is computed once.
+_INSERT_EVENTS = insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.id)
+
+
 def record_many(session: Session, actor: str, org_id: int | None, items: list[dict]) -> None:
     """Several events of one unit of work in one statement (an alert and its observables).
     Each item has ``action``, ``object_type``, ``object_id``, and optional ``details`` and
@@ -143,11 +148,10 @@ def record_many(session: Session, actor: str, org_id: int | None, items: list[di
         }
         for item in items
     ]
-    table = AuditEvent.__table__
     # One multi-row INSERT ... RETURNING (asking SQLAlchemy to sort the returned rows would
     # make it send one INSERT per row on SQLite). Both databases number the rows of one
     # INSERT in the order of its VALUES, so the ids sorted are the rows' ids in order.
-    ids = sorted(session.connection().execute(insert(table).returning(table.c.id), rows).scalars())
+    ids = sorted(session.connection().execute(_INSERT_EVENTS, rows).scalars())
     # Published after commit unless the transaction (or savepoint) holding them rolls back.
     holder = session.get_nested_transaction() or session.get_transaction()
     pending = session.info.setdefault(_PENDING_KEY, [])

@@ -482,6 +482,10 @@ def _merge_into_row(row: dict[str, Any], batch: _Batch) -> None:
     row["tags"] = list(row["tags"]) + [t for t in batch.fields["tags"] if t not in row["tags"]]
 
 
+# Built once (the ingest path): its cache key is computed once, not per alert.
+_INSERT_OBSERVABLES = insert(Observable.__table__)
+
+
 def insert_new_alert_observables(
     session: Session, observables: list[NewObservable], alert_id: int, ids: list[int]
 ) -> None:
@@ -492,7 +496,7 @@ def insert_new_alert_observables(
         for planned, new_id in zip(observables, ids, strict=True)
     ]
     if rows:
-        session.connection().execute(insert(Observable.__table__), rows)
+        session.connection().execute(_INSERT_OBSERVABLES, rows)
 
 
 def _summary_of(row: dict[str, Any], attachment: Any = None) -> dict[str, Any]:
