@@ -11,9 +11,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
+from tests.harness import ADMIN_LOGIN, ADMIN_PASSWORD
 from tests.routetable import Objects, member
 from tests.ui.conftest import login, make_user
-from tests.ui.pages import PARAM, page_routes, param_kinds
+from tests.ui.pages import PARAM, admin_routes, page_routes, param_kinds, platform_only
 
 PAYLOADS = [
     '<script>alert("xss-script")</script>',
@@ -95,7 +96,40 @@ def hostile(server):
         "/api/connector/cortex/job",
         {"analyzerId": analyzer["_id"], "cortexId": "local", "artifactId": observable["_id"]},
     )
+    # What the administration pages show: an account, the organisation's description, a
+    # profile, an observable type, a custom field (above), a case metric, a case template.
+    user = post(
+        "/api/v1/user", {"login": "xss-user@example.com", "name": TITLE, "profile": "analyst"}
+    )
+    described = admin.patch(
+        server.url + "/api/v1/organisation/main-org", json={"description": TEXT}, timeout=30
+    )
+    assert described.status_code == 204, described.text
+    for path, body in (
+        ("/api/v1/profile", {"name": PAYLOADS[1], "permissions": ["manageCase/create"]}),
+        ("/api/v1/observable/type", {"name": PAYLOADS[1], "isAttachment": False}),
+        ("/api/v1/caseMetric", {"name": "xssmetric", "title": TITLE, "description": TEXT}),
+    ):
+        answer = admin.post(server.url + path, json=body, timeout=30)
+        assert answer.status_code == 201, f"{path}: {answer.text}"
+    template = post(
+        "/api/v1/caseTemplate",
+        {
+            "name": "xss-template",
+            "displayName": TITLE,
+            "titlePrefix": PAYLOADS[1],
+            "description": TEXT,
+            "tags": PAYLOADS,
+            "tasks": [{"title": TITLE, "group": PAYLOADS[1], "description": TEXT}],
+        },
+    )
     made = {
+        "user": user["_id"],
+        "organisation": "main-org",
+        "profile": PAYLOADS[1],
+        "customField": "xssfield",
+        "caseMetric": "xssmetric",
+        "caseTemplate": template["_id"],
         "case": case["_id"],
         "task": task["_id"],
         "log": log["_id"],
@@ -116,7 +150,16 @@ def path_with_payload_objects(route, made: dict, fallback: Objects) -> str:
     return path
 
 
-GET_PAGES = [r for r in page_routes() if r.method == "GET" and r.path != "/ui/stream"]
+# Pages, not files: an export answers with a download.
+GET_PAGES = [
+    r
+    for r in page_routes()
+    if r.method == "GET" and r.path != "/ui/stream" and not r.path.endswith("/export")
+]
+# The platform administrator's pages, opened by the platform administrator.
+PLATFORM_PAGES = {r for r, permissions in admin_routes().items() if platform_only(permissions)}
+# The payloads as they read once escaped (a profile's name can only hold the <img> one).
+ESCAPED = ("&lt;script&gt;alert(", "&lt;img src=x id=xss-img")
 # Pages of objects that hold no text a user or a tool writes: an analyzer or responder
 # definition is a file of the server's catalogue (its name and description are the admin's).
 NO_WRITTEN_TEXT = {
@@ -143,7 +186,10 @@ def failed_loads(response) -> list[str]:
 @pytest.mark.parametrize("route", GET_PAGES, ids=str)
 def test_payloads_are_text_on_every_page(page: Page, server, hostile, route) -> None:
     made, fallback = hostile
-    user, password = make_user(server, profile="org-admin")
+    if route in PLATFORM_PAGES:
+        user, password = ADMIN_LOGIN, ADMIN_PASSWORD
+    else:
+        user, password = make_user(server, profile="org-admin")
     problems: list[str] = []
     page.on(
         "dialog", lambda dialog: (problems.append(f"dialog {dialog.message}"), dialog.dismiss())
@@ -161,4 +207,5 @@ def test_payloads_are_text_on_every_page(page: Page, server, hostile, route) -> 
     assert PARAM.search(path) is None
     if route.params and route.path not in NO_WRITTEN_TEXT and page.locator("main#content").count():
         # The object's page (not a fragment of it) shows the payload, as text (serialised back, it is escaped).
-        assert "&lt;script&gt;alert(" in page.content(), f"{route}: the payload is not shown"
+        content = page.content()
+        assert any(e in content for e in ESCAPED), f"{route}: the payload is not shown"
