@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 879e9e30c87f
+Revision ID: 8623f272670e
 Revises:
-Create Date: 2026-11-29 02:06:20.685422
+Create Date: 2026-11-28 23:47:16.572808
 """
 
 import sqlalchemy as sa
@@ -47,24 +47,6 @@ def upgrade() -> None:
         batch_op.create_index("ix_audit_org_id", ["org_id", "id"], unique=False)
         batch_op.create_index("ix_audit_root", ["root_id", "id"], unique=False)
 
-    op.create_table(
-        "case_metric",
-        sa.Column("name", sa.String(length=64), nullable=False),
-        sa.Column("title", sa.String(length=255), nullable=False),
-        sa.Column("description", sa.Text(), nullable=False),
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=False,
-            nullable=False,
-        ),
-        sa.Column("created_by", sa.String(length=255), nullable=False),
-        sa.Column("created_at", sa.BigInteger(), nullable=False),
-        sa.Column("updated_by", sa.String(length=255), nullable=True),
-        sa.Column("updated_at", sa.BigInteger(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_metric")),
-        sa.UniqueConstraint("name", name=op.f("uq_case_metric_name")),
-    )
     op.create_table(
         "custom_field",
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -660,46 +642,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_case_link_case_id"), ["case_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_case_link_linked_case_id"), ["linked_case_id"], unique=False
-        )
-
-    op.create_table(
-        "case_metric_value",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("metric_id", sa.BigInteger(), nullable=False),
-        sa.Column("case_id", sa.BigInteger(), nullable=True),
-        sa.Column("case_template_id", sa.BigInteger(), nullable=True),
-        sa.Column("value", sa.Float(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["case_id"],
-            ["case_file.id"],
-            name=op.f("fk_case_metric_value_case_id_case_file"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["case_template_id"],
-            ["case_template.id"],
-            name=op.f("fk_case_metric_value_case_template_id_case_template"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["metric_id"],
-            ["case_metric.id"],
-            name=op.f("fk_case_metric_value_metric_id_case_metric"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_metric_value")),
-        sa.UniqueConstraint("metric_id", "case_id", name="uq_case_metric_value_case"),
-        sa.UniqueConstraint("metric_id", "case_template_id", name="uq_case_metric_value_template"),
-    )
-    with op.batch_alter_table("case_metric_value", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_case_metric_value_case_id"), ["case_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_case_metric_value_case_template_id"), ["case_template_id"], unique=False
         )
 
     op.create_table(
@@ -1546,11 +1488,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_case_page_case_id"))
 
     op.drop_table("case_page")
-    with op.batch_alter_table("case_metric_value", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_case_metric_value_case_template_id"))
-        batch_op.drop_index(batch_op.f("ix_case_metric_value_case_id"))
-
-    op.drop_table("case_metric_value")
     with op.batch_alter_table("case_link", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_link_linked_case_id"))
         batch_op.drop_index(batch_op.f("ix_case_link_case_id"))
@@ -1605,7 +1542,6 @@ def downgrade() -> None:
     op.drop_table("observable_type")
     op.drop_table("id_counter")
     op.drop_table("custom_field")
-    op.drop_table("case_metric")
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_root")
         batch_op.drop_index("ix_audit_org_id")
