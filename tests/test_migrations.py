@@ -7,6 +7,7 @@ one line, and Alembic's comparison of the upgraded database with the models find
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 
@@ -16,9 +17,35 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from propolis.core.db import Database
-from propolis.core.migrate import _config, upgrade
+from propolis.core.migrate import MIGRATIONS, _config, upgrade
 from propolis.models import metadata
 from tests.harness import new_postgres_database
+
+# Every revision that has landed on main may already have run on someone's database: it is
+# never edited again (a change is a new revision). Add a new revision's digest when it lands.
+RELEASED = {
+    "0001_initial_schema.py": "35ad2997068e026aa0453ded04dfad8737e7c7309acf1060e2faa446aeca0897",
+    "0002_partial_observable_indexes.py": (
+        "e80c19749d43bd0d964ea44cf7fe0ff3af8631c0566fcf4d8903c97eb0857717"
+    ),
+    "0003_audit_log_indexes.py": "4dc6088df2b546e58e24b65bd6e15f4d20fc896b0899f1a58ebe3392b5f652cb",
+    "0004_address_failure.py": "caa9f96de55263a0734ad51cab53d74ed91250031b7fc57337bd00b7fb31be8e",
+    "0005_case_metrics.py": "020d5be9da10a1f84754106be441492e658e5bc18fe538e34e16cad8253940db",
+}
+
+
+def test_released_revisions_are_never_edited():
+    versions = MIGRATIONS / "versions"
+    changed = [
+        name
+        for name, digest in RELEASED.items()
+        if hashlib.sha256((versions / name).read_bytes()).hexdigest() != digest
+    ]
+    assert changed == [], f"released revisions edited (write a new one instead): {changed}"
+    unlisted = {p.name for p in versions.glob("0*.py")} - set(RELEASED)
+    assert unlisted <= {max(p.name for p in versions.glob("0*.py"))}, (
+        f"revisions without their digest in RELEASED: {sorted(unlisted)}"
+    )
 
 
 def test_the_revisions_form_one_line():
