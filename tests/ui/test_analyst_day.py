@@ -2,8 +2,9 @@
 analyst sees it was seen before, imports it with a template, works the tasks, enriches an
 observable, sees a colleague's work live, closes the case, and merges a late alert into it.
 
-Accounts and the case template are made through the API here (their admin pages are the
-administration issue's); everything the analyst does goes through the pages."""
+Accounts and the case template are made through the API here (their admin pages have
+tests of their own: test_admin_accounts.py, test_admin_templates.py); everything the
+analyst does goes through the pages."""
 
 from __future__ import annotations
 
