@@ -119,7 +119,9 @@ class UnitOfWorkRoute(APIRoute):
             BODY_SCHEMAS.add(model)
 
     def get_route_handler(self):  # noqa: ANN201
-        handler = _direct_handler(_effective_dependant(self)) or super().get_route_handler()
+        dependant = _effective_dependant(self)
+        direct = _direct_handler(dependant) if dependant is not None else None
+        handler = direct or super().get_route_handler()
 
         async def run(request: Request) -> Response:
             _REQUEST.set(request)
@@ -134,11 +136,15 @@ class UnitOfWorkRoute(APIRoute):
         return run
 
 
-def _effective_dependant(route: APIRoute) -> Dependant:
+def _effective_dependant(route: APIRoute) -> Dependant | None:
     """The dependant FastAPI builds this handler for: an included route's own copy (with
-    the including router's dependencies) while ``include_router`` builds it."""
+    the including router's dependencies) while ``include_router`` builds it. None when this
+    FastAPI no longer says (a private name): the route then keeps FastAPI's own handler
+    rather than risk missing a router's dependencies."""
     context_var = getattr(fastapi_routing, "_effective_route_context_var", None)
-    context = context_var.get() if context_var is not None else None
+    if context_var is None:
+        return None
+    context = context_var.get()
     if context is not None and getattr(context, "original_route", None) is route:
         return context.dependant
     return route.dependant
