@@ -152,13 +152,13 @@ def _object_visible(actor: Actor) -> ColumnElement[bool]:
     )
 
 
-def visible_ids(session: Session, actor: Actor, rows: list[AuditEvent]) -> set[int]:
-    """Which of these events the caller may see (a batch of the live stream)."""
-    ids = [row.id for row in rows]
-    if not ids:
+def visible_ids(session: Session, actor: Actor, events: list[tuple[int, int | None]]) -> set[int]:
+    """Which of these events (``(id, root_id)``, a batch of the live stream) the caller may
+    see."""
+    if not events:
         return set()
-    branches = visible_branches(session, actor, {row.root_id for row in rows})
-    stmt = select(AuditEvent.id).where(AuditEvent.id.in_(ids), or_(*branches))
+    branches = visible_branches(session, actor, {root for _, root in events})
+    stmt = select(AuditEvent.id).where(AuditEvent.id.in_([i for i, _ in events]), or_(*branches))
     return set(session.scalars(stmt))
 
 
@@ -540,11 +540,15 @@ class Follower:
         batch = await asyncio.to_thread(self._read, self._fetch, actors)
         if batch is None:
             return
-        entries, seen_by = batch
+        entries, events, seen_by = batch
+        # Streams opened while the batch was read: their catch-up read may have run before
+        # the batch's rows were committed, so they are told what they may see of it too
+        # (what both give is sent once).
+        late = {s.actor for s in self._subscribers} - seen_by.keys()
+        if late:
+            seen_by |= await asyncio.to_thread(self._read, self._visibility, late, events)
         for subscription in list(self._subscribers):
-            allowed = seen_by.get(subscription.actor)
-            if allowed is None:  # subscribed meanwhile: its catch-up read covers the batch
-                continue
+            allowed = seen_by.get(subscription.actor, set())
             for entry in entries:
                 if entry.id in allowed and not subscription.offer(entry):
                     self._subscribers.discard(subscription)
@@ -552,7 +556,7 @@ class Follower:
 
     def _fetch(
         self, session: Session, actors: set[Actor]
-    ) -> tuple[list[Entry], dict[Actor, set[int]]] | None:
+    ) -> tuple[list[Entry], list[tuple[int, int | None]], dict[Actor, set[int]]] | None:
         new = AuditEvent.id > self._last
         if self._gaps:
             new = or_(new, AuditEvent.id.in_(list(self._gaps)))
@@ -561,8 +565,14 @@ class Follower:
         self._track_gaps([row.id for row in rows])
         if not rows:
             return None
-        seen_by = {actor: visible_ids(session, actor, rows) for actor in actors}
-        return describe(session, rows), seen_by
+        events = [(row.id, row.root_id) for row in rows]
+        return describe(session, rows), events, self._visibility(session, actors, events)
+
+    @staticmethod
+    def _visibility(
+        session: Session, actors: set[Actor], events: list[tuple[int, int | None]]
+    ) -> dict[Actor, set[int]]:
+        return {actor: visible_ids(session, actor, events) for actor in actors}
 
     def _track_gaps(self, ids: list[int]) -> None:
         now = time.monotonic()

@@ -72,7 +72,7 @@ def status_stages(session: Session) -> dict[str, str]:
     rows = session.execute(
         select(StatusValue.value, StatusValue.stage).where(StatusValue.kind == "case")
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def _stage_of(session: Session, status: str) -> str:

@@ -202,13 +202,14 @@ def copy_procedures(session: Session, actor: Actor, alert: Any, case: Any) -> li
     ).all()
     if not source:
         return []
-    existing = set(
-        session.execute(
+    existing = {
+        tuple(row)
+        for row in session.execute(
             select(Procedure.pattern_id, Procedure.tactic, Procedure.occur_date).where(
                 Procedure.case_id == case.id
             )
-        ).tuples()
-    )
+        )
+    }
     copies = []
     for procedure in source:
         key = (procedure.pattern_id, procedure.tactic, procedure.occur_date)
