@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
@@ -75,7 +76,9 @@ def test_a_stream_opened_during_a_read_gets_what_was_committed_meanwhile(tmp_pat
         return entry.label
 
     try:
-        assert "Live case" in asyncio.run(scenario())
+        # In a thread of its own: browser tests leave an event loop running in this one.
+        with ThreadPoolExecutor(1) as thread:
+            assert "Live case" in thread.submit(asyncio.run, scenario()).result()
     finally:
         may_read.set()
         db.dispose()
