@@ -33,6 +33,7 @@ from propolis.core import authepoch, events
 from propolis.core.db import STATISTICS_STAMP, Database, refresh_statistics
 from propolis.core.errors import AttributeCheckingError, PropolisError
 from propolis.core.migrate import upgrade
+from propolis.core.routing import add_routes, install_route_index
 from propolis.core.security import Sealer
 from propolis.core.storage import Storage
 from propolis.core.web import BODY_SCHEMAS, JSON, BodyLimit, error_response
@@ -64,6 +65,7 @@ API_MODULES = [
     "propolis.procedures.api",
     "propolis.pages.api",
     "propolis.analysis.api",
+    "propolis.analysis.cortex_api",  # the Cortex REST API (cortex4py; TheHive as a client)
 ]
 
 
@@ -229,13 +231,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
-    for name in API_MODULES:
+    for name in API_MODULES + UI_MODULES:
         # An import error propagates: a renamed or broken package must stop the start-up,
         # not make its routes vanish silently.
-        app.include_router(importlib.import_module(name).router)
-    for name in UI_MODULES:
-        app.include_router(importlib.import_module(name).router)
+        add_routes(app, importlib.import_module(name).router)
     app.mount("/static", StaticFiles(packages=[("propolis.ui", "static")]), name="static")
+    install_route_index(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

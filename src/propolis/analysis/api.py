@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from propolis.analysis import catalog as catalog_mod
-from propolis.analysis import cortex_api, service, workers
+from propolis.analysis import service, workers
 from propolis.analysis.catalog import ANALYZER, KINDS, RESPONDER
 from propolis.analysis.render import (
     render_actions,
@@ -243,7 +243,3 @@ def update_worker(
 def disable_worker(ref: str, ctx: Ctx = Depends(context)):  # noqa: ANN201
     workers.disable_worker(ctx.session, ctx.actor, _worker(ctx, ref))
     return no_content()
-
-
-# The Cortex REST API (for cortex4py, and TheHive using Propolis as its Cortex).
-router.include_router(cortex_api.router)

@@ -1,7 +1,7 @@
 """The analysts' web pages: server-rendered (Jinja2), made lively with htmx.
 
 Each module of this package with pages exposes ``router`` (routes of class
-:class:`propolis.ui.web.UiRoute`); ``create_app`` includes those listed in ``UI_MODULES``."""
+:class:`propolis.ui.web.UiRoute`); ``create_app`` adds the routes of those listed in ``UI_MODULES``."""
 
 UI_MODULES = [
     "propolis.ui.signin",
