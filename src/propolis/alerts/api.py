@@ -48,7 +48,8 @@ def _case(ctx: Ctx, ref: str):  # noqa: ANN202
 
 @router.post("/alert", response_model=AlertOut, status_code=201)
 def create_alert(
-    ctx: Ctx = Depends(context), upload: Multipart = Depends(parsed(AlertCreate, multipart=True))
+    ctx: Ctx = Depends(context),
+    upload: Multipart = Depends(parsed(AlertCreate, multipart=True, checked_by_service=True)),
 ) -> JSON:
     alert, custom = service.create_alert(ctx.session, ctx.actor, upload.json, files=upload.files)
     return created(render_created_alert(alert, custom))

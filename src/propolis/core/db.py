@@ -264,6 +264,86 @@ def json_text(value: Any) -> str:
         return json.dumps(value)
 
 
+class HotInsert:
+    """An INSERT of the hot write paths (an alert, its observables, their events).
+
+    Its SQL text is rendered once per database, column set and row count, its values are
+    converted by the columns' own types, and its rows go as one multi-row statement through
+    ``exec_driver_sql``. A Core ``insert()`` pays at every execution for the compiled
+    cache's look-up and a per-row walk of its parameters (a 6-row insert of audit events:
+    125 us, of which ~40 us are that). Statement events and error wrapping (an
+    ``IntegrityError`` for a unique index) stay SQLAlchemy's. Rows are dicts with the same
+    keys; ``returning_id``: the new rows' ids, in the order of the rows."""
+
+    # Bound parameters per statement: SQLite allows 32 766 (3.32+), PostgreSQL 65 535.
+    MAX_PARAMETERS = 30_000
+
+    def __init__(self, table: Table, *, returning_id: bool = False) -> None:
+        self.table = table
+        self.returning_id = returning_id
+        self._prepared: dict[tuple[str, tuple[str, ...]], _PreparedInsert] = {}
+
+    def execute(self, connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
+        if not rows:
+            return []
+        keys = tuple(rows[0])
+        prepared = self._prepare(connection, keys)
+        per_statement = max(1, self.MAX_PARAMETERS // len(keys))
+        ids: list[int] = []
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            result = connection.exec_driver_sql(prepared.sql(len(chunk)), prepared.values(chunk))
+            if self.returning_id:
+                ids.extend(row[0] for row in result)
+        # One statement numbers its rows in the order of its VALUES (both databases).
+        return sorted(ids)
+
+    def _prepare(self, connection: Connection, keys: tuple[str, ...]) -> _PreparedInsert:
+        dialect = connection.dialect
+        found = self._prepared.get((dialect.name, keys))
+        if found is None:
+            found = _PreparedInsert(self.table, keys, dialect, self.returning_id)
+            self._prepared[(dialect.name, keys)] = found
+        return found
+
+
+class _PreparedInsert:
+    """The text and the value converters of one :class:`HotInsert` on one database."""
+
+    def __init__(self, table: Table, keys: tuple[str, ...], dialect: Any, returning: bool) -> None:
+        quote = dialect.identifier_preparer
+        columns = [table.c[key] for key in keys]
+        self.keys = keys
+        self.converters = [
+            column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns
+        ]
+        marker = "?" if dialect.paramstyle == "qmark" else "%s"
+        names = ", ".join(quote.format_column(column) for column in columns)
+        self.head = f"INSERT INTO {quote.format_table(table)} ({names}) VALUES "
+        self.one_row = "(" + ", ".join([marker] * len(keys)) + ")"
+        self.tail = f" RETURNING {quote.format_column(table.c.id)}" if returning else ""
+        self._texts: dict[int, str] = {}
+
+    def sql(self, rows: int) -> str:
+        text_ = self._texts.get(rows)
+        if text_ is None:
+            text_ = self.head + ", ".join([self.one_row] * rows) + self.tail
+            if len(self._texts) < 64:  # the usual sizes; an odd one is rendered each time
+                self._texts[rows] = text_
+        return text_
+
+    def values(self, rows: list[dict[str, Any]]) -> tuple[Any, ...]:
+        pairs = list(zip(self.keys, self.converters, strict=True))
+        out: list[Any] = []
+        for row in rows:
+            if len(row) != len(pairs):
+                raise ValueError(f"row keys {sorted(row)} differ from {sorted(self.keys)}")
+            for key, convert in pairs:
+                value = row[key]
+                out.append(value if convert is None else convert(value))
+        return tuple(out)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(

@@ -13,7 +13,7 @@ import hashlib
 import time
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Integer, cast, exists, false, func, insert, select
+from sqlalchemy import ColumnElement, Integer, cast, exists, false, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from starlette.datastructures import UploadFile
@@ -24,7 +24,7 @@ from propolis.alerts.models import Alert
 from propolis.attachments import service as attachments
 from propolis.attachments.models import Attachment
 from propolis.core import authepoch, events, validate
-from propolis.core.db import find_by_ref, now_ms, parse_id
+from propolis.core.db import HotInsert, find_by_ref, now_ms, parse_id
 from propolis.core.errors import (
     AuthorizationError,
     BadRequest,
@@ -482,8 +482,7 @@ def _merge_into_row(row: dict[str, Any], batch: _Batch) -> None:
     row["tags"] = list(row["tags"]) + [t for t in batch.fields["tags"] if t not in row["tags"]]
 
 
-# Built once (the ingest path): its cache key is computed once, not per alert.
-_INSERT_OBSERVABLES = insert(Observable.__table__)
+_INSERT_OBSERVABLES = HotInsert(Observable.__table__)
 
 
 def insert_new_alert_observables(
@@ -496,7 +495,7 @@ def insert_new_alert_observables(
         for planned, new_id in zip(observables, ids, strict=True)
     ]
     if rows:
-        session.connection().execute(_INSERT_OBSERVABLES, rows)
+        _INSERT_OBSERVABLES.execute(session.connection(), rows)
 
 
 def _summary_of(row: dict[str, Any], attachment: Any = None) -> dict[str, Any]:
