@@ -365,10 +365,32 @@ def make_engine(url: str) -> Engine:
             immediate = conn.get_execution_options().get(WRITER_OPTION)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+        _plain_savepoints(engine.dialect)
         return engine
     return create_engine(
         url, pool_size=10, max_overflow=20, pool_pre_ping=True, json_serializer=json_text
     )
+
+
+def _plain_savepoints(dialect: Any) -> None:
+    """Every unit of a group commit but the first runs in a SAVEPOINT: the dialect's own
+    way compiles a fresh ``SavepointClause`` for each SAVEPOINT and RELEASE (~40 us per
+    unit on the ingest path); the same statements as text cost a driver call. The names
+    are SQLAlchemy's own (``sa_savepoint_N``), quoted as it would quote them."""
+    quote = dialect.identifier_preparer.quote
+
+    def savepoint(connection: Connection, name: str) -> None:
+        connection.exec_driver_sql(f"SAVEPOINT {quote(name)}")
+
+    def release(connection: Connection, name: str) -> None:
+        connection.exec_driver_sql(f"RELEASE SAVEPOINT {quote(name)}")
+
+    def rollback_to(connection: Connection, name: str) -> None:
+        connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {quote(name)}")
+
+    dialect.do_savepoint = savepoint
+    dialect.do_release_savepoint = release
+    dialect.do_rollback_to_savepoint = rollback_to
 
 
 class WriterLock:
