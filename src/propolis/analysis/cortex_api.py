@@ -20,7 +20,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from propolis.analysis import catalog as catalog_mod
 from propolis.analysis import service, workers
@@ -49,6 +48,7 @@ from propolis.core.web import (
     context,
     created,
     download,
+    in_thread,
     is_multipart,
     json_body,
     multipart_body,
@@ -489,7 +489,7 @@ async def wait_report(
     try:
         while True:
             waiter[1].clear()
-            ended, rendered = await run_in_threadpool(_read_job, db, actor, job_id)
+            ended, rendered = await in_thread(_read_job, db, actor, job_id)
             remaining = deadline - time.monotonic()
             if ended or remaining <= 0:
                 return ok(rendered)

@@ -8,13 +8,16 @@ recorded; any error rolls everything back, so a rejected request changes nothing
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
@@ -24,7 +27,6 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,8 +37,32 @@ from propolis.core.security import Actor
 from propolis.users.auth import authenticate, remembered_caller
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _READ_ONLY_PATHS = ("/api/v1/query", "/api/v1/query/")
+
+# The synchronous work of requests (endpoints, commits, authentication) runs in these
+# threads. Starlette's run_in_threadpool goes through anyio's worker threads: ~85 us of
+# CPU per call on this machine, against ~30 us for an executor of the event loop.
+# 40 threads, as anyio's default limit.
+_POOL = ThreadPoolExecutor(max_workers=40, thread_name_prefix="propolis-request")
+
+
+async def in_thread(function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``function(*args, **kwargs)`` in a worker thread, with the caller's context
+    variables. A cancelled caller still waits for the call to end before the cancellation
+    goes on (as anyio does): its unit of work must not be closed while the thread uses it."""
+    call = functools.partial(contextvars.copy_context().run, function, *args, **kwargs)
+    future = asyncio.get_running_loop().run_in_executor(_POOL, call)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        while not future.done():
+            try:
+                await asyncio.wait({future})
+            except asyncio.CancelledError:
+                continue
+        raise
 
 
 @dataclass
@@ -76,7 +102,7 @@ async def caller(request: Request) -> Actor:
     if actor is None:
         # A caller this process knows is answered from memory, on the event loop (no
         # database read, no thread hop); otherwise the full check runs in the pool.
-        actor = remembered_caller(request) or await run_in_threadpool(_authenticate, request)
+        actor = remembered_caller(request) or await in_thread(_authenticate, request)
         request.state.actor = actor
     return actor
 
@@ -186,7 +212,7 @@ def _direct_handler(dependant: Dependant) -> Callable[[Request], Awaitable[Respo
         if is_async:
             response = await endpoint(**values)
         else:
-            response = await run_in_threadpool(endpoint, **values)
+            response = await in_thread(endpoint, **values)
         if not isinstance(response, Response):  # the annotation lied: a bug of the route
             raise TypeError(f"{endpoint.__name__} must return a Response")
         return response
@@ -268,7 +294,7 @@ async def _finish(request: Request, commit: bool) -> None:
         finally:
             session.close()
 
-    await run_in_threadpool(done)
+    await in_thread(done)
     if commit:
         events.publish_pending(session)
 

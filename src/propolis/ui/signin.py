@@ -7,10 +7,9 @@ import secrets
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from propolis.core.errors import AuthenticationError, PropolisError
-from propolis.core.web import open_session
+from propolis.core.web import in_thread, open_session
 from propolis.ui.web import (
     ORG_COOKIE,
     Page,
@@ -85,7 +84,7 @@ async def login(request: Request) -> Response:
 
 async def _open_session(request: Request, login_name: str, password: str) -> auth.Login:
     settings = request.app.state.settings
-    return await run_in_threadpool(
+    return await in_thread(
         auth.login,
         open_session(request),
         request.app.state.db,

@@ -27,7 +27,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -40,7 +39,7 @@ from propolis.core.errors import (
     PropolisError,
 )
 from propolis.core.security import Actor
-from propolis.core.web import UnitOfWorkRoute, open_session
+from propolis.core.web import UnitOfWorkRoute, in_thread, open_session
 from propolis.orgs.models import Organisation
 from propolis.ui import filters
 from propolis.users.auth import (
@@ -120,7 +119,7 @@ class Page:
 async def page(request: Request) -> Page:
     """FastAPI dependency of every signed-in page: the session cookie, the organisation
     chosen in the switcher, and for writes the CSRF token (header or form field)."""
-    signed_in = await run_in_threadpool(_signed_in, request)
+    signed_in = await in_thread(_signed_in, request)
     if signed_in is None:
         raise SignInRequired()
     actor, csrf, name = signed_in
@@ -133,7 +132,7 @@ async def page(request: Request) -> Page:
 async def signed_in_actor(request: Request) -> Actor:
     """FastAPI dependency of what a script reads rather than a person (the live stream):
     the same sign-in as a page, but a plain 401 instead of a redirect to the form."""
-    signed_in = await run_in_threadpool(_signed_in, request)
+    signed_in = await in_thread(_signed_in, request)
     if signed_in is None:
         raise AuthenticationError("Sign in first")
     return signed_in[0]
