@@ -85,7 +85,16 @@ def screenshot(page: Page, name: str) -> Path:
     if page.viewport_size != LAPTOP:
         page.set_viewport_size(LAPTOP)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path))
+    for attempt in range(3):
+        try:
+            page.screenshot(path=str(path))
+            return path
+        except PlaywrightError as error:
+            # Chromium sometimes cannot capture a frame right after a resize, on a busy
+            # machine (seen in CI): the page is fine, the picture is tried again.
+            if "Unable to capture screenshot" not in str(error) or attempt == 2:
+                raise
+            page.wait_for_timeout(500)
     return path
 
 
