@@ -145,10 +145,12 @@ def test_gc_keeps_files_still_in_use(thehive, server, database, tmp_path):
 
 
 def test_serve_collects_on_a_schedule(tmp_path):
-    """``propolis serve`` runs the collection itself (here every half second, no grace)."""
+    """``propolis serve`` runs the collection itself (here every half second, with a grace
+    of 2 s: with none, a run falling between an upload's file and its row's commit takes
+    the file, as the grace exists to prevent; a busy CI machine hit that window)."""
     server = Server(
         tmp_path / "data",
-        extra_env={"PROPOLIS_STORAGE_GC_INTERVAL": "0.5", "PROPOLIS_STORAGE_GC_GRACE": "0"},
+        extra_env={"PROPOLIS_STORAGE_GC_INTERVAL": "0.5", "PROPOLIS_STORAGE_GC_GRACE": "2"},
     )
     server.data_dir.mkdir()
     server.start()
@@ -158,7 +160,7 @@ def test_serve_collects_on_a_schedule(tmp_path):
         path, sha = _file(tmp_path, "gone.txt")
         case = new_case(client)
         client.case.add_attachment(case["_id"], [path])
-        time.sleep(1.5)
+        time.sleep(3.5)  # older than the grace, several runs later
         assert sha in _stored(server)  # in use: kept
         client.case.delete(case["_id"])
         deadline = time.monotonic() + 10

@@ -29,7 +29,7 @@ class Collected:
 
 
 def collect(db: Database, storage: Storage, grace_seconds: float = GRACE_SECONDS) -> Collected:
-    with db.session() as session:
+    with db.session(write=False) as session:  # a read: SQLite's writers go on meanwhile
         referenced = attachments.stored_digests(session) | analysis.stored_digests(session)
     removed, freed = storage.collect(referenced, grace_seconds)
     return Collected(removed, freed, len(referenced))
