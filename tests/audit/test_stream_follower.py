@@ -87,3 +87,47 @@ def test_a_stream_opened_during_a_read_gets_what_was_committed_meanwhile(tmp_pat
 def _create_case(db: Database, actor, title: str) -> None:  # noqa: ANN001
     with db.session() as session:
         create_case(session, actor, {"title": title, "description": "d"})
+
+
+def test_a_stream_opened_as_the_follower_starts_gets_what_was_committed_meanwhile(
+    tmp_path,
+) -> None:
+    """The follower starts from the newest event when its first listener comes. A case
+    committed after that listener's catch-up read but before the follower's start read was
+    in neither (seen in CI): the catch-up now waits until the follower knows its start."""
+    db = Database(f"sqlite:///{tmp_path / 'stream.db'}")
+    upgrade(db.engine)
+    watcher, colleague = _analysts(db)
+    may_start = threading.Event()
+
+    async def scenario() -> str:
+        follower = Follower(db, poll_seconds=0.05)
+        read = follower._read
+
+        def start_when_told(function, *args):  # noqa: ANN001, ANN002, ANN202
+            if function is last_id:
+                may_start.wait(WAIT)
+            return read(function, *args)
+
+        follower._read = start_when_told
+        with db.session(write=False) as session:
+            newest = last_id(session)
+
+        async def commit_then_let_start() -> None:
+            await asyncio.sleep(0.3)  # the stream has registered (and, before, read)
+            await asyncio.to_thread(_create_case, db, colleague, "Case at the start")
+            may_start.set()
+
+        meanwhile = asyncio.create_task(commit_then_let_start())
+        async with follower.subscribe(watcher, after=newest) as entries:
+            entry = await asyncio.wait_for(anext(aiter(entries)), WAIT)
+        await meanwhile
+        await follower.stop()
+        return entry.label
+
+    try:
+        with ThreadPoolExecutor(1) as thread:
+            assert "Case at the start" in thread.submit(asyncio.run, scenario()).result()
+    finally:
+        may_start.set()
+        db.dispose()

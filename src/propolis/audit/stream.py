@@ -459,6 +459,7 @@ class Follower:
         self._task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+        self._started = asyncio.Event()
         self._last = 0
         self._gaps: dict[int, float] = {}
 
@@ -470,10 +471,13 @@ class Follower:
         live ones, as an async iterator that ends when the client is too slow or after
         ``seconds`` (the client then reconnects: its rights are checked again)."""
         subscription = Subscription(actor)
-        # Registered before the catch-up is read, so nothing falls between the two.
+        # Registered before the catch-up is read, so nothing falls between the two; and
+        # the catch-up read waits until the follower knows where it starts: an event
+        # committed between a catch-up read and that start would be in neither.
         self._subscribers.add(subscription)
-        self._ensure_running()
+        started = self._ensure_running()
         try:
+            await started.wait()
             replayed: list[Entry] = []
             if after is not None:
                 replayed = await asyncio.to_thread(self._read, events_after, actor, after)
@@ -507,11 +511,15 @@ class Follower:
         with self._db.read_sessions() as session:
             return function(session, *args)
 
-    def _ensure_running(self) -> None:
+    def _ensure_running(self) -> asyncio.Event:
+        """The follower's task, started if need be; the returned event is set once it
+        knows the id it follows from."""
         if self._task is None or self._task.done():
             self._loop = asyncio.get_running_loop()
             self._wake = asyncio.Event()
+            self._started = asyncio.Event()
             self._task = asyncio.create_task(self._run(), name="audit-stream-follower")
+        return self._started
 
     async def _run(self) -> None:
         started = False
@@ -521,6 +529,7 @@ class Follower:
                     self._last = await asyncio.to_thread(self._read, last_id)
                     self._gaps.clear()
                     started = True
+                    self._started.set()
                 await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
             except TimeoutError:
                 pass
