@@ -153,3 +153,13 @@ class Server:
 
     def init_main_org(self) -> None:
         self.create_org("main-org")
+
+
+def run_in_own_loop(coroutine):  # noqa: ANN001, ANN201
+    """``asyncio.run(coroutine)`` in a thread of its own: browser tests leave an event loop
+    running in pytest's main thread, where ``asyncio.run`` refuses to start."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()

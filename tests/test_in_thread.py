@@ -8,19 +8,13 @@ import asyncio
 import contextvars
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from propolis.core.web import in_thread
+from tests.harness import run_in_own_loop
 
 WHO: contextvars.ContextVar[str] = contextvars.ContextVar("who")
-
-
-def run(coroutine):  # noqa: ANN001, ANN201
-    # A loop of its own in a thread of its own: browser tests leave one running here.
-    with ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, coroutine).result()
 
 
 def test_the_call_runs_in_another_thread_with_the_callers_context() -> None:
@@ -29,7 +23,7 @@ def test_the_call_runs_in_another_thread_with_the_callers_context() -> None:
         here = threading.get_ident()
         return await in_thread(lambda: (WHO.get(), threading.get_ident() != here))
 
-    assert run(scenario()) == ("analyst", True)
+    assert run_in_own_loop(scenario()) == ("analyst", True)
 
 
 def test_an_error_of_the_call_reaches_the_caller() -> None:
@@ -37,7 +31,7 @@ def test_an_error_of_the_call_reaches_the_caller() -> None:
         raise ValueError("refused")
 
     with pytest.raises(ValueError, match="refused"):
-        run(in_thread(fails))
+        run_in_own_loop(in_thread(fails))
 
 
 def test_a_cancelled_caller_waits_for_the_call_to_end() -> None:
@@ -55,5 +49,5 @@ def test_a_cancelled_caller_waits_for_the_call_to_end() -> None:
             await task
         return time.monotonic()
 
-    released = run(scenario())
+    released = run_in_own_loop(scenario())
     assert ended and ended[0] <= released  # not let go before the thread was done

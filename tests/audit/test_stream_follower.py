@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
@@ -20,6 +19,7 @@ from propolis.orgs.models import Organisation
 from propolis.users import service as users
 from propolis.users.auth import actor_for
 from propolis.users.models import User
+from tests.harness import run_in_own_loop
 
 WAIT = 10.0
 
@@ -76,9 +76,7 @@ def test_a_stream_opened_during_a_read_gets_what_was_committed_meanwhile(tmp_pat
         return entry.label
 
     try:
-        # In a thread of its own: browser tests leave an event loop running in this one.
-        with ThreadPoolExecutor(1) as thread:
-            assert "Live case" in thread.submit(asyncio.run, scenario()).result()
+        assert "Live case" in run_in_own_loop(scenario())
     finally:
         may_read.set()
         db.dispose()
@@ -126,8 +124,7 @@ def test_a_stream_opened_as_the_follower_starts_gets_what_was_committed_meanwhil
         return entry.label
 
     try:
-        with ThreadPoolExecutor(1) as thread:
-            assert "Case at the start" in thread.submit(asyncio.run, scenario()).result()
+        assert "Case at the start" in run_in_own_loop(scenario())
     finally:
         may_start.set()
         db.dispose()

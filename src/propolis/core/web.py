@@ -163,10 +163,11 @@ class UnitOfWorkRoute(APIRoute):
 
 
 def _effective_dependant(route: APIRoute) -> Dependant | None:
-    """The dependant FastAPI builds this handler for: an included route's own copy (with
-    the including router's dependencies) while ``include_router`` builds it. None when this
-    FastAPI no longer says (a private name): the route then keeps FastAPI's own handler
-    rather than risk missing a router's dependencies."""
+    """The dependant FastAPI builds this handler for. Propolis adds routes as they are
+    (``core.routing.add_routes``), so this is the route's own; were a route ever included
+    with ``include_router``, FastAPI builds a copy with the including router's dependencies,
+    said by a private name. None when this FastAPI no longer says: the route then keeps
+    FastAPI's own handler rather than risk missing a router's dependencies."""
     context_var = getattr(fastapi_routing, "_effective_route_context_var", None)
     if context_var is None:
         return None
