@@ -27,6 +27,7 @@ from propolis.core.web import (
     UnitOfWorkRoute,
     context,
     created,
+    hot_write,
     no_content,
     ok,
     parsed,
@@ -47,6 +48,7 @@ def _case(ctx: Ctx, ref: str):  # noqa: ANN202
 
 
 @router.post("/alert", response_model=AlertOut, status_code=201)
+@hot_write
 def create_alert(
     ctx: Ctx = Depends(context),
     upload: Multipart = Depends(parsed(AlertCreate, multipart=True, checked_by_service=True)),
@@ -57,6 +59,7 @@ def create_alert(
 
 # Fixed paths first: "/alert/_bulk" must not be taken for an alert id.
 @router.patch("/alert/_bulk", status_code=204)
+@hot_write
 def bulk_update(
     data: dict = Depends(parsed(AlertBulkUpdate, required=True)), ctx: Ctx = Depends(context)
 ) -> Response:
@@ -86,6 +89,7 @@ def get_alert(ref: str, ctx: Ctx = Depends(context)) -> JSON:
 
 
 @router.patch("/alert/{ref}", status_code=204)
+@hot_write
 def update_alert(
     ref: str, data: dict = Depends(parsed(AlertUpdate)), ctx: Ctx = Depends(context)
 ) -> Response:

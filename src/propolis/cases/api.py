@@ -49,6 +49,7 @@ from propolis.core.web import (
     context,
     created,
     download,
+    hot_write,
     is_multipart,
     multipart_body,
     no_content,
@@ -100,6 +101,7 @@ def uploaded_stream(upload: Multipart, name: str = "file") -> IO[bytes]:
 
 
 @router.post("/case", response_model=CaseOut, status_code=201)
+@hot_write
 def create_case(
     data: dict = Depends(parsed(CaseCreate, required=True)), ctx: Ctx = Depends(context)
 ) -> JSON:

@@ -16,6 +16,7 @@ from propolis.core.web import (
     UnitOfWorkRoute,
     context,
     created,
+    hot_write,
     no_content,
     ok,
     parsed,
@@ -29,6 +30,7 @@ def _one(ctx: Ctx, comment) -> dict:  # noqa: ANN001
 
 
 @router.post("/case/{case_ref}/comment", response_model=CommentOut, status_code=201)
+@hot_write
 def create_in_case(
     case_ref: str,
     data: dict = Depends(parsed(CommentIn, required=True)),
@@ -39,6 +41,7 @@ def create_in_case(
 
 
 @router.post("/alert/{alert_ref}/comment", response_model=CommentOut, status_code=201)
+@hot_write
 def create_in_alert(
     alert_ref: str,
     data: dict = Depends(parsed(CommentIn, required=True)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import threading
 import time
@@ -47,6 +48,7 @@ from sqlalchemy.orm import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -476,6 +478,12 @@ class GroupCommit:
         self._opened_at = 0.0  # when the open batch's transaction began
         self._durable = -1  # the last batch whose transaction has ended
         self._failures: dict[int, BaseException] = {}
+        # The writer lane's thread (core.lane): it keeps the turn from unit to unit, and its
+        # units are told of their batch's end by callbacks instead of waiting for it.
+        self.lane_thread: int | None = None
+        self.holding = False  # the lane's thread holds the turn
+        self.last_lane_batch: int | None = None  # the batch of the lane's last released unit
+        self._after_batch: dict[int, list[Callable[[BaseException | None], None]]] = {}
 
     # ------------------------------------------------------------------ the turn
 
@@ -537,21 +545,90 @@ class GroupCommit:
             if committed:
                 self._units += 1
             if lost:
-                self._end_batch(mine, lost)
+                ended = self._end_batch(mine, lost)
                 self._hand_over()
-                return
-            full = self._units >= self.max_units
-            old = time.monotonic() - self._opened_at >= self.max_age_s
-            if self._queue and not (full or old):
+            elif self._queue and not self._batch_due():
                 # A writer is waiting: it (or a later one) ends this batch with its own.
                 self._hand_over()
                 if committed:
                     self._wait_durable(mine)
                 return
-            # Keep the turn: ending the transaction below uses the connection.
+            # Else keep the turn: ending the transaction below uses the connection.
+        if lost:
+            _tell(ended, lost)
+            return
         failure = self._end_transaction(mine)
         if committed and failure is not None:
             raise failure
+
+    def _batch_due(self) -> bool:
+        """The open batch is full or old: end it now rather than let more units in (the
+        lock is held)."""
+        full = self._units >= self.max_units
+        return full or time.monotonic() - self._opened_at >= self.max_age_s
+
+    # ------------------------------------------------------------------ the writer lane
+
+    def is_lane(self) -> bool:
+        return self.lane_thread == threading.get_ident()
+
+    def hold(self) -> None:
+        """The lane takes the turn for a run of units (its first unit's first statement)."""
+        self.acquire()
+        if not self.connection or not self.connection.in_transaction():  # pragma: no cover
+            raise RuntimeError("the writer lane took the turn without a transaction")
+        self.holding = True
+
+    def lane_unit_ended(self, committed: bool, callbacks: list[Callable[[], None]]) -> None:
+        """A unit of the lane ended (it keeps the turn): counted into the batch when
+        released, its after-durable ``callbacks`` kept for the batch's end. A unit whose
+        error rolled the whole transaction back ends the batch at once, failed."""
+        lost = not committed and self._transaction_lost()
+        with self._lock:
+            batch = self._batch
+            if committed:
+                self._units += 1
+                self.last_lane_batch = batch
+                if callbacks:
+                    self._after_batch.setdefault(batch, []).extend(
+                        _unless_failed(callback) for callback in callbacks
+                    )
+            ended = self._end_batch(batch, lost) if lost else []
+        if lost:
+            self.holding = False
+            with self._lock:
+                self._hand_over()
+            _tell(ended, lost)
+
+    def after_batch(self, batch: int, callback: Callable[[BaseException | None], None]) -> None:
+        """``callback(failure)`` once ``batch`` has ended: committed (None) or failed."""
+        with self._lock:
+            if self._durable < batch:
+                self._after_batch.setdefault(batch, []).append(callback)
+                return
+            failure = self._failures.get(batch)
+        callback(failure)
+
+    def should_let_go(self) -> bool:
+        """The lane gives the turn back: another thread waits for it, the batch is full or
+        old, or the transaction was lost."""
+        if not self.holding:
+            return True
+        with self._lock:
+            return bool(self._queue) or self._batch_due()
+
+    def let_go(self) -> None:
+        """The lane gives the turn back: to a waiting writer, whose units join the open
+        batch, or by ending the batch (COMMIT, or ROLLBACK of an empty transaction)."""
+        if not self.holding:
+            return
+        self.holding = False
+        with self._lock:
+            if self._queue and not self._batch_due():
+                self._hand_over()
+                return
+            mine = self._batch
+        self._end_transaction(mine)
 
     def _wait_durable(self, batch: int) -> None:
         while self._durable < batch:
@@ -574,14 +651,19 @@ class GroupCommit:
             self._discard_connection()
         finally:
             self._processes.release()
+        ended: list[Callable[[BaseException | None], None]] = []
         with self._lock:
             if units:
-                self._end_batch(batch, failure)
+                ended = self._end_batch(batch, failure)
             self._hand_over()
+        _tell(ended, failure)
         return failure
 
-    def _end_batch(self, batch: int, failure: BaseException | None) -> None:
-        """The batch's transaction has ended (the lock is held): wake its units."""
+    def _end_batch(
+        self, batch: int, failure: BaseException | None
+    ) -> list[Callable[[BaseException | None], None]]:
+        """The batch's transaction has ended (the lock is held): wake its units. Returns
+        the lane's callbacks of the batch, for the caller to run once the lock is free."""
         if failure is not None:
             self._failures[batch] = failure
             forget_id_blocks(self.engine.pool)  # their reservation was lost with the batch
@@ -590,6 +672,7 @@ class GroupCommit:
         self._batch = batch + 1
         self._units = 0
         self._durable_changed.notify_all()
+        return self._after_batch.pop(batch, [])
 
     def _rolled_back_with_its_unit(self) -> bool:
         """The first unit of a batch runs without a savepoint: its rollback ended the
@@ -631,6 +714,22 @@ class GroupCommit:
             connection.close()
 
 
+def _tell(callbacks: list[Callable[[BaseException | None], None]], failure: BaseException | None):
+    for callback in callbacks:
+        try:
+            callback(failure)
+        except Exception:  # noqa: BLE001 - one callback's bug must not cost the others
+            log.exception("a callback of a batch's end failed")
+
+
+def _unless_failed(callback: Callable[[], None]) -> Callable[[BaseException | None], None]:
+    def after(failure: BaseException | None) -> None:
+        if failure is None:
+            callback()
+
+    return after
+
+
 @dataclass
 class _Waiter:
     ready: threading.Condition
@@ -654,21 +753,39 @@ class GroupSession(Session):
         super().__init__(*args, join_transaction_mode="create_savepoint", **kwargs)
         self.group = group
         self.holds_turn = False
+        self.in_lane = False  # a unit of the writer lane, which keeps the turn after it
 
     def get_bind(self, *args: Any, **kwargs: Any) -> Any:
         if not self.holds_turn:
-            first = self.group.acquire()
+            group = self.group
+            self.in_lane = group.is_lane()
+            if self.in_lane:
+                if not group.holding:
+                    group.hold()
+                first = False  # the lane's units are savepoints: the batch outlives them
+            else:
+                first = group.acquire()
             self.holds_turn = True
             self.join_transaction_mode = "rollback_only" if first else "create_savepoint"
         return self.group.connection
+
+    def end_unit(self, committed: bool, callbacks: list[Callable[[], None]]) -> None:
+        """The unit's transaction ended: give the turn back (or, in the lane, keep it)."""
+        self.holds_turn = False
+        if self.in_lane:
+            self.group.lane_unit_ended(committed, callbacks)
+            return
+        self.group.release(committed)
+        if committed:
+            for callback in callbacks:
+                callback()
 
     def close(self) -> None:
         if self.holds_turn and self.in_transaction():
             self.rollback()  # closing never lets a unit's writes into the batch
         super().close()
         if self.holds_turn:  # the turn was taken but no transaction began
-            self.holds_turn = False
-            self.group.release(committed=False)
+            self.end_unit(committed=False, callbacks=[])
 
 
 _AFTER_DURABLE = "propolis_after_durable"
@@ -696,9 +813,8 @@ def _unit_ended(session: Session, transaction: SessionTransaction) -> None:
     committed = session.info.pop(_COMMITTED, False)
     callbacks = session.info.pop(_AFTER_DURABLE, [])
     if session.holds_turn:
-        session.holds_turn = False
-        session.group.release(committed)
-    if committed:
+        session.end_unit(committed, callbacks)
+    elif committed:
         for callback in callbacks:
             callback()
 
@@ -714,8 +830,12 @@ class Database:
         # locks let them run concurrently, and its WAL flushes already group commits).
         self.read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.group: GroupCommit | None = None
+        self.lane: Any = None  # core.lane.WriterLane of the SQLite group commit
         if self.engine.dialect.name == "sqlite":
+            from propolis.core.lane import WriterLane  # it builds on this module
+
             self.group = GroupCommit(self.engine)
+            self.lane = WriterLane(self.group)
             self.sessions = sessionmaker(
                 class_=GroupSession, group=self.group, expire_on_commit=False
             )
@@ -735,6 +855,8 @@ class Database:
                 raise
 
     def dispose(self) -> None:
+        if self.lane is not None:
+            self.lane.close()
         if self.group is not None:
             self.group.close()
         self.engine.dispose()

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from propolis.core import events, validate
 from propolis.core.errors import BadRequest, PayloadTooLarge, PropolisError
+from propolis.core.lane import WriterLane
 from propolis.core.schemas import ErrorOut, check
 from propolis.core.security import Actor
 from propolis.users.auth import authenticate, remembered_caller
@@ -63,6 +64,53 @@ async def in_thread(function: Callable[..., T], /, *args: Any, **kwargs: Any) ->
             except asyncio.CancelledError:
                 continue
         raise
+
+
+async def in_lane(lane: WriterLane, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``function(*args, **kwargs)`` in the database's writer lane (core.lane), with the
+    caller's context variables; answered once the batch holding its writes is durable. A
+    cancelled caller still waits for the call, as with :func:`in_thread`."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def done(value: Any, failure: BaseException | None) -> None:
+        loop.call_soon_threadsafe(_settle, future, value, failure)
+
+    lane.submit(functools.partial(contextvars.copy_context().run, function, *args, **kwargs), done)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        while not future.done():
+            try:
+                await asyncio.wait({future})
+            except asyncio.CancelledError:
+                continue
+        raise
+
+
+def _settle(future: asyncio.Future, value: Any, failure: BaseException | None) -> None:
+    if future.done():
+        return
+    if failure is None:
+        future.set_result(value)
+    else:
+        future.set_exception(failure)
+
+
+def hot_write(endpoint: Callable[..., T]) -> Callable[..., T]:
+    """Marks a synchronous write route whose work is quick (database rows, no files, no
+    outbound call): on SQLite it runs in the writer lane (core.lane) rather than the pool.
+    A request that carries files keeps the pool: storing them would stall the lane."""
+    endpoint.propolis_hot_write = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def _runs_in_lane(request: Request) -> WriterLane | None:
+    lane = request.app.state.db.lane
+    if lane is None:
+        return None
+    content_type = request.headers.get("content-type", "")
+    return None if content_type.startswith("multipart/") else lane
 
 
 @dataclass
@@ -147,6 +195,9 @@ class UnitOfWorkRoute(APIRoute):
     def get_route_handler(self):  # noqa: ANN201
         dependant = _effective_dependant(self)
         direct = _direct_handler(dependant) if dependant is not None else None
+        hot = getattr(self.endpoint, "propolis_hot_write", False)
+        if hot and dependant is not None and direct is None:
+            raise TypeError(f"hot write {self.path}: the lane serves direct routes only")
         handler = direct or super().get_route_handler()
 
         async def run(request: Request) -> Response:
@@ -186,7 +237,7 @@ def _direct_handler(dependant: Dependant) -> Callable[[Request], Awaitable[Respo
     and the endpoint called, as FastAPI would. Any other route (query parameters, nested
     dependencies...) keeps FastAPI's handler. None: not such a route."""
     endpoint = dependant.call
-    if endpoint is None or not _plain_signature(dependant) or not _answers_response(endpoint):
+    if not (endpoint and _plain_signature(dependant, query=True) and _answers_response(endpoint)):
         return None
     steps: list[tuple[str, Callable[[Request], Awaitable[Any]]]] = []
     for dep in dependant.dependencies:
@@ -201,17 +252,34 @@ def _direct_handler(dependant: Dependant) -> Callable[[Request], Awaitable[Respo
         if field.field_info.annotation is not str:
             return None
         path_names.append((field.name, field.alias))
+    query_names = []
+    for field in dependant.query_params:  # optional text only: nothing to validate
+        info = field.field_info
+        if info.annotation != (str | None) or info.is_required() or info.default is not None:
+            return None
+        query_names.append((field.name, field.alias))
     request_name = dependant.request_param_name
     is_async = inspect.iscoroutinefunction(inspect.unwrap(endpoint))
+    hot = getattr(endpoint, "propolis_hot_write", False)
 
     async def handle(request: Request) -> Response:
         values: dict[str, Any] = {name: request.path_params[key] for name, key in path_names}
+        if query_names:
+            query = request.query_params
+            values.update((name, query.get(key)) for name, key in query_names)
         for name, dependency in steps:
             values[name] = await dependency(request)
         if request_name:
             values[request_name] = request
+        lane = _runs_in_lane(request) if hot else None
         if is_async:
             response = await endpoint(**values)
+        elif lane is not None:
+            try:
+                response = await in_lane(lane, endpoint, **values)
+            except BaseException:
+                _forget_commit(request)  # its batch failed: what it wrote never happened
+                raise
         else:
             response = await in_thread(endpoint, **values)
         if not isinstance(response, Response):  # the annotation lied: a bug of the route
@@ -221,11 +289,11 @@ def _direct_handler(dependant: Dependant) -> Callable[[Request], Awaitable[Respo
     return handle
 
 
-def _plain_signature(dependant: Dependant) -> bool:
-    """No parameter FastAPI would have to read or validate (query, header, cookie, body),
-    no special parameter other than the request."""
+def _plain_signature(dependant: Dependant, query: bool = False) -> bool:
+    """No parameter FastAPI would have to read or validate (header, cookie, body, query
+    unless ``query``), no special parameter other than the request."""
     return not (
-        dependant.query_params
+        (dependant.query_params and not query)
         or dependant.header_params
         or dependant.cookie_params
         or dependant.body_params
@@ -261,17 +329,47 @@ def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(endpoint)
     def run(*args: Any, **kwargs: Any) -> Any:
-        result = endpoint(*args, **kwargs)
         request = _REQUEST.get(None)
-        session = getattr(request.state, "db_session", None) if request is not None else None
-        if session is not None:
-            session.commit()  # on failure the route rolls back, as for any error
-            request.state.db_session = None
-            setattr(request.state, _COMMITTED, session)
-            session.close()
+        try:
+            result = endpoint(*args, **kwargs)
+        except BaseException:
+            _end_in_this_thread(request, commit=False)
+            raise
+        _end_in_this_thread(request, commit=True)
         return result
 
     return run
+
+
+def _end_in_this_thread(request: Request | None, commit: bool) -> None:
+    """Commit (or roll back) the request's unit of work in the endpoint's own thread. A
+    committed session is kept for :func:`_finish` to publish its events."""
+    session = getattr(request.state, "db_session", None) if request is not None else None
+    if session is None:
+        return
+    request.state.db_session = None
+    _end_session(session, commit)
+    if commit:
+        setattr(request.state, _COMMITTED, session)
+
+
+def _end_session(session: Session, commit: bool) -> None:
+    committed = False
+    try:
+        if commit:
+            session.commit()
+            committed = True
+    finally:
+        if not committed:
+            events.discard_pending(session)
+        session.close()  # rolls back what was not committed
+
+
+def _forget_commit(request: Request) -> None:
+    committed: Session | None = getattr(request.state, _COMMITTED, None)
+    if committed is not None:
+        setattr(request.state, _COMMITTED, None)
+        events.discard_pending(committed)
 
 
 async def _finish(request: Request, commit: bool) -> None:
@@ -284,18 +382,7 @@ async def _finish(request: Request, commit: bool) -> None:
     if session is None:
         return
     request.state.db_session = None
-
-    def done() -> None:
-        try:
-            if commit:
-                session.commit()
-            else:
-                session.rollback()
-                events.discard_pending(session)
-        finally:
-            session.close()
-
-    await in_thread(done)
+    await in_thread(_end_session, session, commit)
     if commit:
         events.publish_pending(session)
 

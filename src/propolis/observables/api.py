@@ -18,6 +18,7 @@ from propolis.core.web import (
     UnitOfWorkRoute,
     context,
     created,
+    hot_write,
     no_content,
     ok,
     parse_bool,
@@ -83,6 +84,7 @@ def _creation_response(ctx: Ctx, observables: list) -> JSON:
 
 
 @router.post("/case/{case_id}/observable", response_model=list[ObservableOut], status_code=201)
+@hot_write
 def create_in_case(
     case_id: str,
     data_type: str | None = Query(None, alias="dataType"),
@@ -97,6 +99,7 @@ def create_in_case(
 
 
 @router.post("/alert/{alert_id}/observable", response_model=list[ObservableOut], status_code=201)
+@hot_write
 def create_in_alert(
     alert_id: str,
     data_type: str | None = Query(None, alias="dataType"),

@@ -16,6 +16,7 @@ from propolis.core.web import (
     UnitOfWorkRoute,
     context,
     created,
+    hot_write,
     is_multipart,
     multipart_body,
     no_content,
@@ -77,6 +78,7 @@ def delete_task(ref: str, ctx: Ctx = Depends(context)) -> Response:
 
 
 @router.post("/task/{ref}/log", response_model=LogOut, status_code=201)
+@hot_write
 def create_log(
     ref: str,
     upload: Multipart = Depends(parsed(LogCreate, multipart=True)),
