@@ -31,6 +31,9 @@ RELEASED = {
     "0003_audit_log_indexes.py": "4dc6088df2b546e58e24b65bd6e15f4d20fc896b0899f1a58ebe3392b5f652cb",
     "0004_address_failure.py": "caa9f96de55263a0734ad51cab53d74ed91250031b7fc57337bd00b7fb31be8e",
     "0005_case_metrics.py": "020d5be9da10a1f84754106be441492e658e5bc18fe538e34e16cad8253940db",
+    "0006_partial_observable_unique.py": (
+        "8436b6e425751f896a18fc8a3715ab27bf29ab41d5aabc56eae644cd626b0116"
+    ),
 }
 
 
@@ -72,3 +75,53 @@ def test_the_migrated_schema_is_the_models_schema(make_url):
     finally:
         db.engine.dispose()
     assert differences == [], "\n".join(str(d) for d in differences)
+
+
+def _dummy_row(table, **given):  # noqa: ANN001
+    """A row of ``table`` with ``given`` values and a placeholder in every other required
+    column (what a revision does to the row, not its content, is under test)."""
+    row = dict(given)
+    for column in table.columns:
+        if column.name in row or column.nullable or column.server_default is not None:
+            continue
+        python_type = getattr(column.type, "python_type", None) if not _is_json(column) else None
+        row[column.name] = {int: 1, bool: False, str: f"{table.name}-{column.name}"}.get(
+            python_type, []
+        )
+    return row
+
+
+def _is_json(column) -> bool:  # noqa: ANN001
+    return "JSON" in type(column.type).__name__.upper() or "JSON" in repr(column.type).upper()
+
+
+def test_a_table_rebuild_keeps_the_rows_that_reference_it(tmp_path):
+    """0006 rebuilds the observable table on SQLite: the shares and analyzer jobs that
+    reference an observable must survive it (with foreign keys on, dropping the old table
+    would have cascaded to them)."""
+    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    tables = metadata.tables
+    rows = [
+        ("organisation", {"id": 1, "name": "org"}),
+        ("profile", {"id": 2, "name": "profile"}),
+        ("case_file", {"id": 3, "org_id": 1}),
+        ("observable", {"id": 4, "org_id": 1, "case_id": 3, "fingerprint": "f"}),
+        ("share", {"id": 5, "case_id": 3, "org_id": 1, "profile_id": 2}),
+        ("share_observable", {"id": 6, "share_id": 5, "observable_id": 4}),
+        ("analyzer_job", {"id": 7, "org_id": 1, "observable_id": 4}),
+    ]
+    try:
+        upgrade(db.engine, "0005")
+        with db.engine.begin() as connection:
+            for name, given in rows:
+                connection.execute(tables[name].insert().values(_dummy_row(tables[name], **given)))
+        upgrade(db.engine)
+        with db.engine.connect() as connection:
+            for name, given in rows:
+                table = tables[name]
+                found = connection.execute(table.select().where(table.c.id == given["id"]))
+                assert found.first() is not None, f"{name} row lost by the migration"
+            foreign_keys = connection.exec_driver_sql("PRAGMA foreign_keys").scalar()
+        assert foreign_keys == 1  # back on for the server's use of the connection
+    finally:
+        db.engine.dispose()

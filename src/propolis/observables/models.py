@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy import Index, text
 from sqlalchemy.orm import Mapped
 
 from propolis.core.columns import boolean, fk, fk_set_null, json_list, json_obj, ms, string
@@ -15,10 +15,12 @@ class ObservableType(Entity):
     is_attachment: Mapped[bool] = boolean()
 
 
-def _partial(name: str, column: str, *more: str) -> Index:
+def _partial(name: str, column: str, *more: str, unique: bool = False) -> Index:
     """An index of the rows whose ``column`` is set (both databases support the clause)."""
     condition = text(f"{column} IS NOT NULL")
-    return Index(name, column, *more, sqlite_where=condition, postgresql_where=condition)
+    return Index(
+        name, column, *more, unique=unique, sqlite_where=condition, postgresql_where=condition
+    )
 
 
 class Observable(Entity):
@@ -37,10 +39,12 @@ class Observable(Entity):
         _partial("ix_observable_attachment_id", "attachment_id"),  # file observables only
         # listObservable filtered by dataType, and the "type still in use" check on delete.
         Index("ix_observable_data_type", "data_type"),
-        # No duplicate in one case or one alert, even with concurrent writers (NULL case_id /
-        # alert_id never collide, so each constraint only bites in its own kind of container).
-        UniqueConstraint("case_id", "fingerprint", name="uq_observable_case_fingerprint"),
-        UniqueConstraint("alert_id", "fingerprint", name="uq_observable_alert_fingerprint"),
+        # No duplicate in one case or one alert, even with concurrent writers. Partial like
+        # the others: a NULL container never collides, and as a full unique constraint each
+        # alert observable put a (NULL, fingerprint) entry - at a random place, so a page
+        # of its own in every commit - into the case-side index.
+        _partial("uq_observable_case_fingerprint", "case_id", "fingerprint", unique=True),
+        _partial("uq_observable_alert_fingerprint", "alert_id", "fingerprint", unique=True),
     )
 
     org_id: Mapped[int] = fk("organisation.id", nullable=False, index=False)
