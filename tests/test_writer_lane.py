@@ -119,6 +119,25 @@ def test_a_failing_call_takes_none_of_its_neighbours(db, commits):
     assert len(commits) == 1
 
 
+def test_a_first_call_that_fails_leaves_the_lane_ready(db, commits):
+    """The batch's first call runs without a savepoint: its failure rolls back the
+    transaction, which held nothing else, and the next call starts a batch of its own."""
+    answers = Answers(db)
+
+    def refuse() -> None:
+        raise ValueError("refused after writing")
+
+    db.lane.submit(writing(db, "refused", then=refuse), answers.done_for("refused"))
+    answers.wait(1)
+    later = Answers(db)
+    db.lane.submit(writing(db, "later"), later.done_for("later"))
+    later.wait(1)
+    assert isinstance(answers.got["refused"][1], ValueError)
+    assert later.got["later"][:2] == ("later", None)
+    assert stored(db) == {"later"}
+    assert len(commits) == 1
+
+
 def test_a_failed_commit_fails_every_call_of_its_batch_and_the_lane_goes_on(db):
     failures = iter([RuntimeError("disk full")])
 

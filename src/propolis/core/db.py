@@ -578,17 +578,24 @@ class GroupCommit:
     def is_lane(self) -> bool:
         return self.lane_thread == threading.get_ident()
 
-    def hold(self) -> None:
-        """The lane takes the turn for a run of units (its first unit's first statement)."""
-        self.acquire()
-        if not self.connection or not self.connection.in_transaction():  # pragma: no cover
-            raise RuntimeError("the writer lane took the turn without a transaction")
+    def hold(self) -> bool:
+        """The lane takes the turn for a run of units (its first unit's first statement).
+        True when this began the batch's transaction (as :meth:`acquire`)."""
+        first = self.acquire()
         self.holding = True
+        return first
 
     def lane_unit_ended(self, committed: bool, callbacks: list[Callable[[], None]]) -> None:
         """A unit of the lane ended (it keeps the turn): counted into the batch when
         released, its after-durable ``callbacks`` kept for the batch's end. A unit whose
-        error rolled the whole transaction back ends the batch at once, failed."""
+        error rolled the whole transaction back ends the batch at once, failed. The
+        batch's first unit has no savepoint: its rollback ends the transaction, which held
+        nothing else, and the turn goes with it."""
+        if not committed and self._rolled_back_with_its_unit():
+            self.holding = False
+            with self._lock:
+                self._hand_over()
+            return
         lost = not committed and self._transaction_lost()
         with self._lock:
             batch = self._batch
@@ -766,9 +773,8 @@ class GroupSession(Session):
             group = self.group
             self.in_lane = group.is_lane()
             if self.in_lane:
-                if not group.holding:
-                    group.hold()
-                first = False  # the lane's units are savepoints: the batch outlives them
+                # Later units of the lane's run are savepoints: the batch outlives them.
+                first = group.hold() if not group.holding else False
             else:
                 first = group.acquire()
             self.holds_turn = True
