@@ -54,7 +54,11 @@ async def in_thread(function: Callable[..., T], /, *args: Any, **kwargs: Any) ->
     variables. A cancelled caller still waits for the call to end before the cancellation
     goes on (as anyio does): its unit of work must not be closed while the thread uses it."""
     call = functools.partial(contextvars.copy_context().run, function, *args, **kwargs)
-    future = asyncio.get_running_loop().run_in_executor(_POOL, call)
+    return await _to_the_end(asyncio.get_running_loop().run_in_executor(_POOL, call))
+
+
+async def _to_the_end(future: asyncio.Future[T]) -> T:
+    """The result of work running elsewhere; cancelled, the caller still waits for it."""
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
@@ -77,15 +81,7 @@ async def in_lane(lane: WriterLane, function: Callable[..., T], /, *args: Any, *
         loop.call_soon_threadsafe(_settle, future, value, failure)
 
     lane.submit(functools.partial(contextvars.copy_context().run, function, *args, **kwargs), done)
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        while not future.done():
-            try:
-                await asyncio.wait({future})
-            except asyncio.CancelledError:
-                continue
-        raise
+    return await _to_the_end(future)
 
 
 def _settle(future: asyncio.Future, value: Any, failure: BaseException | None) -> None:
