@@ -318,7 +318,8 @@ class HotInsert:
 
 
 def _run_through_sqlalchemy(connection: Connection, sql: str, values: tuple) -> list:
-    return connection.exec_driver_sql(sql, values).all()
+    result = connection.exec_driver_sql(sql, values)
+    return result.all() if result.returns_rows else []
 
 
 def _run_on_sqlite(connection: Connection, sql: str, values: tuple) -> list:
