@@ -226,12 +226,13 @@ def _effective_dependant(route: APIRoute) -> Dependant | None:
 
 def _direct_handler(dependant: Dependant) -> Callable[[Request], Awaitable[Response]] | None:
     """A cheaper handler for the usual Propolis route: every parameter is a dependency that
-    takes the request alone (``context``, a body from ``parsed``...) or a ``str`` path
-    parameter, and the endpoint returns a ``Response``. FastAPI's generic request handler
-    (body sniffing, the dependency solver with its caches and exit stacks, response
-    serialisation) costs ~0.2 ms per request; here the dependencies are awaited in order
-    and the endpoint called, as FastAPI would. Any other route (query parameters, nested
-    dependencies...) keeps FastAPI's handler. None: not such a route."""
+    takes the request alone (``context``, a body from ``parsed``...), a ``str`` path
+    parameter or an optional ``str`` query parameter, and the endpoint returns a
+    ``Response``. FastAPI's generic request handler (body sniffing, the dependency solver
+    with its caches and exit stacks, response serialisation) costs ~0.2 ms per request;
+    here the dependencies are awaited in order and the endpoint called, as FastAPI would.
+    Any other route (typed or required query parameters, nested dependencies...) keeps
+    FastAPI's handler. None: not such a route."""
     endpoint = dependant.call
     if not (endpoint and _plain_signature(dependant, query=True) and _answers_response(endpoint)):
         return None
