@@ -573,8 +573,6 @@ class GroupCommit:
         batch) ends the transaction: COMMIT when units were released into it, else a
         ROLLBACK of the empty transaction, which frees SQLite's lock for other processes."""
         if not committed and self._rolled_back_with_its_unit():
-            with self._lock:
-                self._hand_over()
             return
         lost = not committed and self._transaction_lost()
         with self._lock:
@@ -623,9 +621,6 @@ class GroupCommit:
         batch's first unit has no savepoint: its rollback ends the transaction, which held
         nothing else, and the turn goes with it."""
         if not committed and self._rolled_back_with_its_unit():
-            self.holding = False
-            with self._lock:
-                self._hand_over()
             return
         lost = not committed and self._transaction_lost()
         with self._lock:
@@ -720,11 +715,15 @@ class GroupCommit:
 
     def _rolled_back_with_its_unit(self) -> bool:
         """The first unit of a batch runs without a savepoint: its rollback ended the
-        batch's transaction, which held nothing else."""
+        batch's transaction, which held nothing else. The turn then goes to the next writer
+        (the lane's too: its next unit begins a batch of its own)."""
         connection = self.connection
         if connection is None or connection.in_transaction():
             return False
         self._processes.release()
+        self.holding = False
+        with self._lock:
+            self._hand_over()
         return True
 
     def _transaction_lost(self) -> BaseException | None:
