@@ -9,9 +9,12 @@ import sqlite3
 import threading
 
 import pytest
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from sqlalchemy import event, text
 
 from propolis.core.db import Database
+from propolis.core.web import UnitOfWorkRoute, hot_write
 
 WAIT = 10
 
@@ -202,3 +205,23 @@ def test_closing_the_lane_runs_and_commits_what_is_queued(db):
     closer.join(WAIT)
     answers.wait(2)
     assert stored(db) == {"first", "queued"}
+
+
+def test_a_hot_write_that_the_direct_handler_cannot_serve_is_refused_at_start():
+    """The lane is reached through the direct handler only: a route marked as a hot write
+    that needs FastAPI's generic handler (here a typed query parameter) must fail loudly
+    when it is declared, not run silently in the pool."""
+    router = APIRouter(route_class=UnitOfWorkRoute)
+
+    @hot_write
+    def typed(count: int = Query(...)) -> Response:
+        return Response(status_code=204)
+
+    with pytest.raises(TypeError, match="hot write /typed"):
+        router.add_api_route("/typed", typed, methods=["POST"])
+
+    @hot_write
+    def plain(ref: str) -> Response:
+        return Response(status_code=204)
+
+    router.add_api_route("/plain/{ref}", plain, methods=["POST"])  # a direct route: accepted
